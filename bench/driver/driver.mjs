@@ -1,0 +1,190 @@
+// Closed-loop load driver: N workers, each with its own keep-alive
+// connection, repeat one operation for warmup + duration seconds.
+//
+// Usage: node driver.mjs < SPEC.json   (prints one JSON result line)
+// SPEC: {target: {issuer, clients, user, scope?, cc_scope?} | {url} (static),
+//        workload, concurrency, warmup_s, duration_s, server_pid?, clk_tck?}
+
+import { readFileSync } from 'node:fs';
+
+import { clientCredentials, introspect, login, refresh, Target } from './flows.mjs';
+import { BenchError, Browser, Connection } from './http.mjs';
+
+// Each workload: setup(ctx) once per worker (untimed), op(ctx) timed.
+const WORKLOADS = {
+  static: {
+    op: async (w) => {
+      const res = await w.conn.send('GET', w.staticPath, {});
+      if (res.status !== 200) throw new BenchError(`HTTP ${res.status}`);
+    },
+  },
+  discovery: {
+    op: async (w) => {
+      const res = await w.conn.send('GET', w.target.path(w.target.discoveryUrl), {});
+      if (res.status !== 200) throw new BenchError(`discovery: HTTP ${res.status}`);
+    },
+  },
+  jwks: {
+    op: async (w) => {
+      const res = await w.conn.send('GET', w.target.path(w.target.meta.jwks_uri), {});
+      if (res.status !== 200) throw new BenchError(`jwks: HTTP ${res.status}`);
+    },
+  },
+  cc_opaque: {
+    op: (w) => clientCredentials(w.target, w.conn, w.target.clients.service, false),
+  },
+  cc_jwt: {
+    op: (w) => clientCredentials(w.target, w.conn, w.target.clients.service_jwt, true),
+  },
+  introspect: {
+    setup: async (w) => {
+      w.token = await clientCredentials(w.target, w.conn, w.target.clients.service, false);
+    },
+    op: (w) => introspect(w.target, w.conn, w.target.clients.service, w.token),
+  },
+  refresh: {
+    setup: async (w) => {
+      const tokens = await login(w.target, new Browser(w.conn));
+      if (!tokens.refresh_token) throw new BenchError('code exchange returned no refresh_token');
+      w.refreshToken = tokens.refresh_token;
+    },
+    op: async (w) => {
+      w.refreshToken = await refresh(w.target, w.conn, w.refreshToken);
+    },
+  },
+  login: {
+    op: (w) => login(w.target, new Browser(w.conn)),
+  },
+  login_sso: {
+    setup: async (w) => {
+      w.browser = new Browser(w.conn);
+      await login(w.target, w.browser);
+    },
+    op: (w) => login(w.target, w.browser, { expectSso: true }),
+  },
+};
+
+function cpuTicks(pid) {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return null;
+  }
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+async function main() {
+  const spec = JSON.parse(readFileSync(0, 'utf8'));
+  const workload = WORKLOADS[spec.workload];
+  if (!workload) throw new Error(`unknown workload ${spec.workload}`);
+  const n = spec.concurrency;
+
+  let target = null;
+  let origin;
+  let staticPath = '/';
+  if (spec.workload === 'static') {
+    const u = new URL(spec.target.url);
+    origin = u.origin;
+    staticPath = u.pathname + u.search;
+  } else {
+    target = new Target(spec.target);
+    origin = target.origin;
+    const conn = new Connection(origin);
+    await target.load(conn);
+    await conn.close();
+  }
+
+  const workers = [];
+  for (let i = 0; i < n; i += 1) {
+    workers.push({ id: i, conn: new Connection(origin), target, staticPath });
+  }
+  // Setup runs a few workers at a time so a slow login does not time out.
+  for (let i = 0; i < workers.length; i += 4) {
+    await Promise.all(workers.slice(i, i + 4).map((w) => (workload.setup ? workload.setup(w) : null)));
+  }
+
+  const latencies = [];
+  const errorSamples = [];
+  let errors = 0;
+  let measuring = false;
+  let stopping = false;
+  let requestsAtStart = 0;
+
+  const loop = async (w) => {
+    while (!stopping) {
+      // An operation counts when it completes inside the measured window.
+      const t0 = performance.now();
+      try {
+        await workload.op(w);
+        if (measuring && !stopping) latencies.push(performance.now() - t0);
+      } catch (err) {
+        if (measuring && !stopping) {
+          errors += 1;
+          if (errorSamples.length < 5) errorSamples.push(String(err.message || err));
+        }
+        if (!(err instanceof BenchError)) {
+          // Transport failure: reconnect and redo the worker's setup.
+          await w.conn.close().catch(() => {});
+          w.conn = new Connection(origin);
+        }
+        if (workload.setup) await workload.setup(w).catch(() => sleep(50));
+      }
+    }
+  };
+
+  const running = workers.map(loop);
+  await sleep(spec.warmup_s * 1000);
+  const totalRequests = () => workers.reduce((s, w) => s + w.conn.requests, 0);
+  requestsAtStart = totalRequests();
+  const cpu0 = process.cpuUsage();
+  const srv0 = cpuTicks(spec.server_pid);
+  const t0 = performance.now();
+  measuring = true;
+  await sleep(spec.duration_s * 1000);
+  stopping = true;
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const srv1 = cpuTicks(spec.server_pid);
+  const requests = totalRequests() - requestsAtStart;
+  await Promise.all(running);
+  await Promise.all(workers.map((w) => w.conn.close().catch(() => {})));
+
+  latencies.sort((a, b) => a - b);
+  const ops = latencies.length;
+  const clk = spec.clk_tck || 100;
+  const result = {
+    workload: spec.workload,
+    concurrency: n,
+    ops,
+    errors,
+    error_samples: errorSamples,
+    elapsed_s: elapsed,
+    ops_per_s: ops / elapsed,
+    requests_per_s: requests / elapsed,
+    latency_ms: {
+      p50: percentile(latencies, 50),
+      p90: percentile(latencies, 90),
+      p99: percentile(latencies, 99),
+      max: latencies.length ? latencies[latencies.length - 1] : null,
+      mean: ops ? latencies.reduce((s, v) => s + v, 0) / ops : null,
+    },
+    driver_cpu_pct: (100 * (cpu.user + cpu.system)) / 1e6 / elapsed,
+    server_cpu_pct: srv0 !== null && srv1 !== null ? (100 * (srv1 - srv0)) / clk / elapsed : null,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`driver: ${err.stack || err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+"""Benchmark harness: Pocket IdP against panva/oidc-provider, side by side."""

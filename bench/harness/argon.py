@@ -1,0 +1,71 @@
+"""Timing one argon2id password verify, as a sign-in on our IdP pays it."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .paths import IDP_CONFIG
+from .procs import SERVER_CPU, can_pin
+
+PASSWORD = "correct horse battery staple"
+
+
+def _ours() -> tuple[Callable[[], object], dict[str, Any]] | None:
+    """Our hasher with the benchmark config's settings, if the package is importable."""
+    try:
+        from idp.passwords import Passwords
+        from idp.settings import load_settings
+    except ImportError:
+        return None
+    settings = load_settings(IDP_CONFIG if IDP_CONFIG.exists() else None).passwords
+    passwords = Passwords(settings)
+    hashed = passwords.hash(PASSWORD)
+    params = {
+        "time_cost": settings.time_cost,
+        "memory_cost_kib": settings.memory_cost,
+        "parallelism": settings.parallelism,
+    }
+    return (lambda: passwords.verify(hashed, PASSWORD)), {
+        "source": "idp.passwords.Passwords",
+        **params,
+    }
+
+
+def _argon2_defaults() -> tuple[Callable[[], object], dict[str, Any]] | None:
+    try:
+        from argon2 import PasswordHasher
+    except ImportError:
+        return None
+    hasher = PasswordHasher()
+    hashed = hasher.hash(PASSWORD)
+    params = {
+        "time_cost": hasher.time_cost,
+        "memory_cost_kib": hasher.memory_cost,
+        "parallelism": hasher.parallelism,
+    }
+    return (lambda: hasher.verify(hashed, PASSWORD)), {"source": "argon2-cffi defaults", **params}
+
+
+def measure(repeats: int = 7) -> dict[str, Any]:
+    """Median wall time of one verify, on the server core."""
+    found = _ours() or _argon2_defaults()
+    if found is None:
+        return {"source": "unavailable (neither idp.passwords nor argon2-cffi importable)"}
+    verify, info = found
+    old = os.sched_getaffinity(0)
+    if can_pin():
+        os.sched_setaffinity(0, {SERVER_CPU})
+    try:
+        verify()  # warm up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            verify()
+            times.append(time.perf_counter() - start)
+    finally:
+        os.sched_setaffinity(0, old)
+    return {**info, "verify_ms": statistics.median(times) * 1000, "repeats": repeats}

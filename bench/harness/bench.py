@@ -1,0 +1,226 @@
+"""Command line: start the targets, run every workload against each, report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import argon, calibrate, npm, report
+from .driver import DriverError, Timing, run_driver
+from .ours import ProvisionError, start_ours
+from .paths import DRIVER_DIR, IDP_BIN, PEER_DIR, REPO, RESULTS_DIR
+from .peer import PASSWORD_CHECK, start_peer
+from .procs import DRIVER_CPU, SERVER_CPU, Server, can_pin
+from .target import Target
+from .workloads import WORKLOADS, Workload, select
+
+Starter = Callable[[Path], tuple[Target, Server]]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description="Benchmark Pocket IdP against panva/oidc-provider on the same workloads.",
+        epilog="workloads: " + ", ".join(w.name for w in WORKLOADS),
+    )
+    p.add_argument("--quick", action="store_true", help="a few seconds per workload")
+    p.add_argument("--only", metavar="NAME[,NAME]", help="run only these workloads")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--peer-only", action="store_true", help="measure only the peer")
+    who.add_argument("--ours-only", action="store_true", help="measure only our IdP")
+    p.add_argument("--calibrate", action="store_true", help="measure the driver alone and exit")
+    p.add_argument("--runs", type=int, help="runs per target and workload (default 3, quick 2)")
+    p.add_argument("--duration", type=float, help="measured seconds per run (default 5, quick 1)")
+    p.add_argument("--warmup", type=float, help="unmeasured seconds before each run (default 1)")
+    p.add_argument(
+        "--idp", type=Path, default=IDP_BIN, help=f"our `idp` command (default {IDP_BIN})"
+    )
+    p.add_argument(
+        "--output", type=Path, default=RESULTS_DIR / "latest.json", help="where to write JSON"
+    )
+    return p.parse_args(argv)
+
+
+def _git_commit() -> str | None:
+    out = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or None
+
+
+def _measure(
+    targets: list[Target], workloads: list[Workload], runs: int, timing: Timing
+) -> list[dict[str, Any]]:
+    rows = []
+    for w in workloads:
+        for c in w.concurrencies:
+            cells = {t.name: report.Cell() for t in targets}
+            failures: dict[str, str] = {}
+            for i in range(runs):
+                order = targets if i % 2 == 0 else list(reversed(targets))
+                for t in order:
+                    if t.name in failures:
+                        continue
+                    try:
+                        result = run_driver(
+                            t.driver_spec(),
+                            w.name,
+                            c,
+                            timing,
+                            server_pid=t.pid,
+                            setup_allowance_s=w.setup_per_worker_s,
+                        )
+                    except DriverError as exc:
+                        failures[t.name] = str(exc)
+                        print(f"  {w.name:<10} c={c:<3} {t.name:<4} FAILED: {exc}", flush=True)
+                        continue
+                    cells[t.name].runs.append(result)
+                    err = f"  errors {result['errors']}" if result["errors"] else ""
+                    print(
+                        f"  {w.name:<10} c={c:<3} {t.name:<4} run {i + 1}/{runs}: "
+                        f"{result['ops_per_s']:>9,.1f} ops/s  "
+                        f"p50 {result['latency_ms']['p50'] or 0:.2f} ms  "
+                        f"server cpu {result['server_cpu_pct'] or 0:.0f}%  "
+                        f"driver cpu {result['driver_cpu_pct']:.0f}%{err}",
+                        flush=True,
+                    )
+            summaries = {name: cell.summary() for name, cell in cells.items()}
+            for name, message in failures.items():
+                summaries[name]["failure"] = message
+            rows.append(
+                {
+                    "workload": w.name,
+                    "title": w.title,
+                    "concurrency": c,
+                    "targets": summaries,
+                    "ratio": report.ratio(summaries.get("ours"), summaries.get("peer")),
+                }
+            )
+    return rows
+
+
+def _footer(doc: dict[str, Any]) -> str:
+    t = doc["timing"]
+    a = doc["argon2"]
+    lines = [
+        f"ops/s: median of {t['runs']} runs of {t['duration_s']:g} s each "
+        f"(after {t['warmup_s']:g} s warm-up), the targets alternating; "
+        "min-max: spread of ops/s across runs; p50/p99: median over runs, ms per operation.",
+        "An operation is one request, except login (authorize, form, sign-in, redirects, "
+        "token exchange, ID token check) and login_sso (authorize, token exchange, "
+        "ID token check).",
+        f"cpu: server process CPU use while measured (100% = its core, CPU {SERVER_CPU}, "
+        f"saturated); driver on CPU {DRIVER_CPU}, its highest CPU use in any run: "
+        f"{doc['driver_cpu_pct_max']}.",
+        "! after ops/s: some operations failed (see errors in the JSON).",
+    ]
+    if "verify_ms" in a:
+        lines.append(
+            f"Password check at sign-in - ours: one argon2id verify, {a['verify_ms']:.1f} ms "
+            f"(t={a['time_cost']}, m={a['memory_cost_kib']} KiB, p={a['parallelism']}; "
+            f"{a['source']}); peer: {PASSWORD_CHECK}, no hashing. "
+            "The login rows therefore compare a real password hash against none."
+        )
+    else:
+        lines.append(f"argon2id verify: {a['source']}; peer: {PASSWORD_CHECK}.")
+    for name, notes in doc["targets"].items():
+        lines.append(f"{name}: " + "; ".join(notes["notes"]))
+    for row in doc["rows"]:
+        for name, s in row["targets"].items():
+            if "failure" in s:
+                lines.append(
+                    f"FAILED {row['workload']} c={row['concurrency']} {name}: {s['failure']}"
+                )
+            elif s["errors"]:
+                lines.append(
+                    f"errors {row['workload']} c={row['concurrency']} {name}: {s['errors']}, "
+                    f"e.g. {s['error_samples'][:1]}"
+                )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    quick = args.quick
+    runs = args.runs or (2 if quick else 3)
+    timing = Timing(
+        warmup_s=args.warmup if args.warmup is not None else (0.5 if quick else 1.0),
+        duration_s=args.duration or (1.0 if quick else 5.0),
+    )
+    if not can_pin():
+        print("warning: fewer than 2 CPUs or no taskset: processes are not pinned", file=sys.stderr)
+    npm.ensure_installed(DRIVER_DIR)
+
+    if args.calibrate:
+        results = calibrate.calibrate(timing)
+        print(calibrate.render(results))
+        report.write_json(RESULTS_DIR / "calibration.json", {"calibration": results})
+        return 0
+
+    workloads = select(args.only)
+    starters: list[Starter] = []
+    if not args.peer_only:
+        starters.append(functools.partial(start_ours, idp=args.idp))
+    if not args.ours_only:
+        starters.append(start_peer)
+        npm.ensure_installed(PEER_DIR)
+
+    servers: list[Server] = []
+    targets: list[Target] = []
+    with tempfile.TemporaryDirectory(prefix="pocket-idp-bench-") as tmp:
+        try:
+            for start in starters:
+                try:
+                    target, server = start(Path(tmp))
+                except (ProvisionError, RuntimeError) as exc:
+                    print(f"error: could not start a target: {exc}", file=sys.stderr)
+                    return 2
+                servers.append(server)
+                targets.append(target)
+                print(f"{target.name}: {target.issuer} (pid {server.pid})", flush=True)
+            rows = _measure(targets, workloads, runs, timing)
+        finally:
+            for server in servers:
+                server.stop()
+
+    driver_max = max(
+        (
+            s["driver_cpu_pct_max"]
+            for row in rows
+            for s in row["targets"].values()
+            if s.get("driver_cpu_pct_max") is not None
+        ),
+        default=None,
+    )
+    doc: dict[str, Any] = {
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": _git_commit(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "node": npm.node_version(),
+        "python": platform.python_version(),
+        "timing": {"runs": runs, "warmup_s": timing.warmup_s, "duration_s": timing.duration_s},
+        "pinning": {"servers": SERVER_CPU, "driver": DRIVER_CPU} if can_pin() else None,
+        "targets": {t.name: {"issuer": t.issuer, "notes": t.notes} for t in targets},
+        "argon2": argon.measure(),
+        "driver_cpu_pct_max": None if driver_max is None else f"{driver_max:.0f}%",
+        "rows": rows,
+    }
+    print()
+    print(report.render_table(rows, [t.name for t in targets]))
+    print()
+    print(_footer(doc))
+    report.write_json(args.output, doc)
+    print(f"\nJSON: {args.output}")
+    return 0

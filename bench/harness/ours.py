@@ -1,0 +1,121 @@
+"""Our IdP: provisioned with its own CLI, then served by `idp serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .paths import IDP_BIN, IDP_CONFIG, LOG_DIR, REPO
+from .procs import Server, free_port, start_server
+from .target import LOGIN_SCOPE, USERNAME, Client, Target, new_password, redirect_uri
+
+
+class ProvisionError(RuntimeError):
+    pass
+
+
+def _env(workdir: Path, port: int, issuer: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "IDP_SERVER_PORT": str(port),
+        "IDP_SERVER_ISSUER": issuer,
+        "IDP_STORE_PATH": str(workdir / "idp.sqlite3"),
+    }
+
+
+def _cli(idp: Path, args: Sequence[str], env: Mapping[str, str], stdin: str | None = None) -> str:
+    cmd = [str(idp), "--config", str(IDP_CONFIG), *args]
+    out = subprocess.run(
+        cmd, input=stdin, capture_output=True, text=True, env=dict(env), cwd=REPO, timeout=120
+    )
+    if out.returncode != 0:
+        shown = " ".join(a if " " not in a else repr(a) for a in cmd[1:])
+        said = out.stderr.strip() or out.stdout.strip()
+        raise ProvisionError(f"`idp {shown}` exited with {out.returncode}:\n{said}")
+    return out.stdout
+
+
+def _client_from_json(stdout: str, redirect: str | None) -> Client:
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            break
+    else:
+        line = stdout.strip()
+    try:
+        data = json.loads(line)
+        return Client(str(data["client_id"]), str(data["client_secret"]), redirect)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProvisionError(
+            f"`clients add --json` printed no client_id/client_secret: {stdout!r}"
+        ) from exc
+
+
+def provision(idp: Path, env: Mapping[str, str], password: str) -> dict[str, Client]:
+    """Create the benchmark user and the three clients; returns the clients."""
+    user = ["users", "add", USERNAME, "--name", "Bench User", "--email", "bench@example.org"]
+    _cli(idp, [*user, "--password-stdin"], env, stdin=password + "\n")
+    web_redirect = redirect_uri()
+    web = _cli(
+        idp,
+        [
+            "clients", "add", "bench-web",
+            "--redirect-uri", web_redirect,
+            "--grant", "authorization_code",
+            "--grant", "refresh_token",
+            "--scope", LOGIN_SCOPE,
+            "--first-party",
+            "--mfa", "optional",
+            "--json",
+        ],
+        env,
+    )  # fmt: skip
+    service = _cli(
+        idp, ["clients", "add", "bench-service", "--grant", "client_credentials", "--json"], env
+    )
+    service_jwt = _cli(
+        idp,
+        [
+            "clients", "add", "bench-service-jwt",
+            "--grant", "client_credentials",
+            "--access-token-format", "jwt",
+            "--json",
+        ],
+        env,
+    )  # fmt: skip
+    return {
+        "web": _client_from_json(web, web_redirect),
+        "service": _client_from_json(service, None),
+        "service_jwt": _client_from_json(service_jwt, None),
+    }
+
+
+def start_ours(workdir: Path, idp: Path = IDP_BIN) -> tuple[Target, Server]:
+    if not idp.exists():
+        raise ProvisionError(f"{idp} not found: run `make` first, or use --peer-only")
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    env = _env(workdir, port, issuer)
+    password = new_password()
+    clients = provision(idp, env, password)
+    server = start_server(
+        "ours",
+        [str(idp), "--config", str(IDP_CONFIG), "serve"],
+        cwd=REPO,
+        env=env,
+        log_path=LOG_DIR / "ours.log",
+    )
+    server.wait_ready(f"{issuer}/.well-known/openid-configuration")
+    target = Target(
+        name="ours",
+        issuer=issuer,
+        clients=clients,
+        username=USERNAME,
+        password=password,
+        pid=server.pid,
+        notes=[f"idp serve --config {IDP_CONFIG.relative_to(REPO)}, store {env['IDP_STORE_PATH']}"],
+    )
+    return target, server

@@ -1,0 +1,61 @@
+"""The peer: panva/oidc-provider behind bench/peer/server.mjs."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from . import npm
+from .paths import LOG_DIR, PEER_DIR
+from .procs import Server, free_port, start_server
+from .target import USERNAME, Client, Target, new_password, redirect_uri
+
+PACKAGE = "oidc-provider"
+PASSWORD_CHECK = "a plain string comparison with one constant password"
+
+
+def start_peer(workdir: Path) -> tuple[Target, Server]:
+    npm.ensure_installed(PEER_DIR)
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    password = new_password()
+    clients = {
+        "web": Client("bench-web", secrets.token_urlsafe(32), redirect_uri()),
+        "service": Client("bench-service", secrets.token_urlsafe(32)),
+        "service_jwt": Client("bench-service-jwt", secrets.token_urlsafe(32)),
+    }
+    spec = {
+        "port": port,
+        "issuer": issuer,
+        "user": {"username": USERNAME, "password": password},
+        "clients": {role: c.as_json() for role, c in clients.items()},
+    }
+    fd, spec_path = tempfile.mkstemp(prefix="peer-", suffix=".json", dir=workdir)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(spec, fh)
+    env = {**os.environ, "NODE_ENV": "production"}
+    server = start_server(
+        "peer",
+        ["node", str(PEER_DIR / "server.mjs"), spec_path],
+        cwd=PEER_DIR,
+        env=env,
+        log_path=LOG_DIR / "peer.log",
+    )
+    server.wait_ready(f"{issuer}/.well-known/openid-configuration")
+    version = npm.installed_version(PEER_DIR, PACKAGE)
+    target = Target(
+        name="peer",
+        issuer=issuer,
+        clients=clients,
+        username=USERNAME,
+        password=password,
+        pid=server.pid,
+        notes=[
+            f"{PACKAGE} {version}, Node.js {npm.node_version()}, NODE_ENV=production",
+            "in-memory adapter",
+        ],
+    )
+    return target, server

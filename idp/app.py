@@ -1,0 +1,102 @@
+"""create_app(settings) -> Starlette: routes, error pages, plugins."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from idp import demo
+from idp.factors import FactorPlugin
+from idp.login import consent, password
+from idp.oidc import authorize, discovery, endpoints, logout, userinfo
+from idp.provider import Provider
+from idp.settings import Settings
+from idp.store import Store
+
+log = logging.getLogger("idp")
+
+_JSON_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/.well-known/", "/jwks")
+
+
+def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
+    table: list[BaseRoute] = [
+        Route("/.well-known/openid-configuration", discovery.discovery, methods=["GET"]),
+        Route("/jwks", discovery.jwks, methods=["GET"]),
+        Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
+        Route("/token", endpoints.token, methods=["POST"]),
+        Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
+        Route("/revoke", endpoints.revoke, methods=["POST"]),
+        Route("/introspect", endpoints.introspect, methods=["POST"]),
+        Route("/logout", logout.end_session, methods=["GET", "POST"]),
+        Route("/logout/confirm", logout.confirm_logout, methods=["POST"]),
+        Route("/login/{login_id}", password.login_page, methods=["GET"]),
+        Route("/login/{login_id}", password.login_submit, methods=["POST"]),
+        Route("/consent/{login_id}", consent.consent_page, methods=["GET"]),
+        Route("/consent/{login_id}", consent.consent_submit, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
+    ]
+    for name, plugin in provider.plugins.items():
+        table.append(Mount(f"/factors/{name}", routes=list(plugin.routes())))
+    if with_demo:
+        table.extend(demo.routes())
+    return table
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(_JSON_PATHS)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _wants_json(request):
+        error = "invalid_request" if exc.status_code < 500 else "server_error"
+        return JSONResponse(
+            {"error": error, "error_description": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+    provider: Provider = request.app.state.provider
+    key = "not_found" if exc.status_code == 404 else "bad_request"
+    return provider.pages.error(
+        request, f"error.{key}.title", f"error.{key}.text", status_code=exc.status_code
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if _wants_json(request):
+        return JSONResponse({"error": "server_error"}, status_code=500)
+    provider: Provider = request.app.state.provider
+    return provider.pages.error(request, "error.server.title", "error.server.text", status_code=500)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    plugins: Mapping[str, FactorPlugin] | None = None,
+    with_demo: bool = False,
+) -> Starlette:
+    provider = Provider(settings, store=store, plugins=plugins)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        provider.close()
+
+    app = Starlette(
+        routes=routes(provider, with_demo),
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        lifespan=lifespan,
+    )
+    app.state.provider = provider
+    return app

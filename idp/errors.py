@@ -1,0 +1,17 @@
+"""Errors of the provider itself; protocol errors are authlib's."""
+
+
+class IdpError(Exception):
+    """Base class of the provider's own errors."""
+
+
+class ConfigError(IdpError):
+    """The configuration cannot be used; the message names the key."""
+
+
+class NotFound(IdpError):
+    """A user, client or record that was asked for does not exist."""
+
+
+class Conflict(IdpError):
+    """A user or client with that name exists already."""

@@ -1,0 +1,100 @@
+"""The second-factor plugin interface and its registry.
+
+A plugin owns one step of the login pipeline. The provider asks it whether a user has
+the factor enrolled and hands it the browser with `begin`; the plugin shows its own
+pages (mounted under /factors/<name>/) and ends the step through the `FactorHost`:
+`finish` with the RFC 8176 methods it used, or `fail`. Plugins are found by entry point
+(group `idp.factors`) and enabled by name in [factors] enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from idp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from idp.login.state import PendingLogin
+    from idp.pages import Pages
+    from idp.settings import Settings
+    from idp.store import Client, Store, User
+
+ENTRY_POINT_GROUP = "idp.factors"
+
+
+class FactorHost(Protocol):
+    """What the provider offers a plugin."""
+
+    store: Store
+    pages: Pages
+    settings: Settings
+
+    def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+        """The pending login of this browser, or None if it has expired or is foreign."""
+        ...
+
+    def get_user(self, sub: str) -> User | None: ...
+
+    def get_client(self, client_id: str) -> Client | None: ...
+
+    async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
+        """The factor was passed with these methods: continue the login."""
+        ...
+
+    async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+        """The factor failed for good (denied, fraud, abandoned): end the login."""
+        ...
+
+    def expired(self, request: Request, locale: str | None = None) -> Response:
+        """The page for a login that no longer exists."""
+        ...
+
+
+@runtime_checkable
+class FactorPlugin(Protocol):
+    #: the entry-point name, also the URL prefix /factors/<name>/
+    name: str
+
+    def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
+        """Called once at start-up with the plugin's [plugins.<name>] table."""
+        ...
+
+    def routes(self) -> Sequence[BaseRoute]: ...
+
+    def template_folders(self) -> Sequence[Path]: ...
+
+    def is_enrolled(self, user: User) -> bool:
+        """Blocking: called from a worker thread."""
+        ...
+
+    async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
+        """Show the step's first page (enrollment if the user has no factor yet)."""
+        ...
+
+
+def load_plugins(
+    names: Sequence[str], given: Mapping[str, FactorPlugin] | None = None
+) -> dict[str, FactorPlugin]:
+    """The enabled plugins, in the configured order; `given` ones win over entry points."""
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    plugins: dict[str, FactorPlugin] = {}
+    for name in names:
+        if given and name in given:
+            plugins[name] = given[name]
+            continue
+        if name not in found:
+            known = ", ".join(sorted(found)) or "none installed"
+            raise ConfigError(f"factors.enabled: no plugin named {name!r} (known: {known})")
+        factory = found[name].load()
+        plugin = factory() if callable(factory) else factory
+        if not isinstance(plugin, FactorPlugin):
+            raise ConfigError(f"factors.enabled: {name!r} is not a second-factor plugin")
+        plugins[name] = plugin
+    return plugins

@@ -1,0 +1,131 @@
+"""Signing keys (jwcrypto): creation on first start, rotation, the published JWKS.
+
+One active key per algorithm signs; after `idp keys rotate` the old key stops signing
+but its public half stays in the JWKS until every token it signed has expired.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+
+from jwcrypto import jwk, jws
+from jwcrypto.common import json_encode
+
+from idp.settings import Settings
+from idp.store import SigningKey, Store
+
+ALGORITHMS = ("RS256", "ES256")
+
+#: how often a running server looks for keys rotated by another process
+_RELOAD_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    signing: dict[str, tuple[str, jwk.JWK]]
+    public: dict[str, jwk.JWK]
+    jwks_bytes: bytes
+    loaded_at: float
+
+
+def generate_key(alg: str, rsa_bits: int = 2048) -> SigningKey:
+    kid = uuid.uuid4().hex[:16]
+    if alg == "RS256":
+        key = jwk.JWK.generate(kty="RSA", size=rsa_bits, kid=kid, use="sig", alg=alg)
+    elif alg == "ES256":
+        key = jwk.JWK.generate(kty="EC", crv="P-256", kid=kid, use="sig", alg=alg)
+    else:
+        raise ValueError(f"unsupported signing algorithm {alg!r}")
+    return SigningKey(
+        kid=kid, alg=alg, private_jwk=key.export_private(), created_at=int(time.time())
+    )
+
+
+class KeyRing:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+
+    @property
+    def default_alg(self) -> str:
+        return self.settings.keys.algorithm
+
+    def ensure(self) -> list[SigningKey]:
+        """Create an active key for each algorithm that has none. Returns the new keys."""
+        active = {k.alg for k in self.store.list_keys() if k.rotated_at is None}
+        created = []
+        for alg in ALGORITHMS:
+            if alg not in active:
+                key = generate_key(alg, self.settings.keys.rsa_bits)
+                self.store.add_key(key)
+                created.append(key)
+        self._loaded = None
+        return created
+
+    def rotate(self, algs: tuple[str, ...] = ALGORITHMS) -> list[SigningKey]:
+        """Add a new active key per algorithm; keep the old ones published until expiry."""
+        now = int(time.time())
+        keep_for = max(self.settings.tokens.id_token_ttl, self.settings.tokens.access_token_ttl)
+        for key in self.store.list_keys():
+            if key.alg in algs and key.rotated_at is None:
+                self.store.update_key(replace(key, rotated_at=now, retire_at=now + keep_for + 60))
+        new = []
+        for alg in algs:
+            key = generate_key(alg, self.settings.keys.rsa_bits)
+            self.store.add_key(key)
+            new.append(key)
+        self._loaded = None
+        return new
+
+    def _load(self) -> _Loaded:
+        loaded = self._loaded
+        if loaded is not None and time.monotonic() - loaded.loaded_at < _RELOAD_SECONDS:
+            return loaded
+        with self._lock:
+            now = time.time()
+            signing: dict[str, tuple[str, jwk.JWK]] = {}
+            public: dict[str, jwk.JWK] = {}
+            published = []
+            for key in self.store.list_keys():
+                if key.retire_at is not None and key.retire_at < now:
+                    continue
+                private = jwk.JWK.from_json(key.private_jwk)
+                public_json = json.loads(private.export_public())
+                public_json.update(kid=key.kid, use="sig", alg=key.alg)
+                public[key.kid] = jwk.JWK(**public_json)
+                published.append(public_json)
+                if key.rotated_at is None:
+                    signing[key.alg] = (key.kid, private)
+            # newest first, so a client that takes the first key takes the active one
+            published.reverse()
+            jwks_bytes = json.dumps({"keys": published}, separators=(",", ":")).encode()
+            self._loaded = _Loaded(signing, public, jwks_bytes, time.monotonic())
+            return self._loaded
+
+    def jwks_bytes(self) -> bytes:
+        return self._load().jwks_bytes
+
+    def public_key(self, kid: str) -> jwk.JWK | None:
+        return self._load().public.get(kid)
+
+    def public_keys(self) -> list[jwk.JWK]:
+        return list(self._load().public.values())
+
+    def sign(self, claims: dict[str, object], alg: str | None = None, typ: str = "JWT") -> str:
+        alg = alg or self.default_alg
+        entry = self._load().signing.get(alg)
+        if entry is None:
+            self.ensure()
+            entry = self._load().signing[alg]
+        kid, key = entry
+        token = jws.JWS(json.dumps(claims, separators=(",", ":")).encode())
+        token.add_signature(
+            key, alg=alg, protected=json_encode({"alg": alg, "kid": kid, "typ": typ})
+        )
+        return str(token.serialize(compact=True))

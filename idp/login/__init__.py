@@ -1,0 +1,1 @@
+"""The login pipeline: password step, second-factor step, consent, SSO session."""

@@ -1,0 +1,115 @@
+"""The password step: the login form, its CSRF check, throttling and argon2id verify."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from typing import TYPE_CHECKING
+
+from authlib.oauth2.rfc6749 import AccessDeniedError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.login.state import PendingLogin
+from idp.offload import run_sync
+from idp.oidc.redirects import error_redirect
+
+if TYPE_CHECKING:
+    from idp.provider import Provider
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def csrf_ok(login: PendingLogin, submitted: object) -> bool:
+    return isinstance(submitted, str) and hmac.compare_digest(submitted, login.csrf)
+
+
+async def _render(
+    provider: Provider,
+    request: Request,
+    login: PendingLogin,
+    *,
+    username: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    client = await run_sync(provider.store.get_client, login.request.client_id)
+    return provider.pages.render(
+        request,
+        "login.html",
+        locale=login.locale,
+        status_code=status_code,
+        login=login,
+        client_name=client.name if client else "",
+        username=username or login.request.login_hint or "",
+        error=error,
+    )
+
+
+async def login_page(request: Request) -> Response:
+    provider: Provider = request.app.state.provider
+    login = await run_sync(provider.state.load, request, request.path_params["login_id"])
+    if login is None:
+        return provider.expired(request)
+    return await _render(provider, request, login)
+
+
+async def login_submit(request: Request) -> Response:
+    provider: Provider = request.app.state.provider
+    login = await run_sync(provider.state.load, request, request.path_params["login_id"])
+    if login is None:
+        return provider.expired(request)
+    form = await request.form()
+    if not csrf_ok(login, form.get("csrf")):
+        return provider.pages.error(
+            request, "error.csrf.title", "error.csrf.text", status_code=403, locale=login.locale
+        )
+    if form.get("action") == "cancel":
+        await run_sync(provider.state.finish, login)
+        auth = login.request
+        return error_redirect(
+            auth.redirect_uri,
+            AccessDeniedError("The user cancelled."),
+            auth.state,
+            provider.settings.issuer,
+        )
+
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    address = client_address(request)
+    throttle = provider.throttle
+    verdict = await run_sync(throttle.check, username, address)
+    t = provider.pages.translator(login.locale)
+    if verdict.refused:
+        return await _render(
+            provider,
+            request,
+            login,
+            username=username,
+            status_code=429,
+            error=t("login.locked", minutes=verdict.retry_minutes),
+        )
+    if verdict.delay:
+        await asyncio.sleep(verdict.delay)
+    if not username or not password:
+        return await _render(
+            provider, request, login, username=username, status_code=400, error=t("login.missing")
+        )
+
+    user = await run_sync(provider.store.find_user, username)
+    ok = await provider.passwords.verify_async(user.password_hash if user else None, password)
+    if not ok or user is None:
+        await run_sync(throttle.failed, username, address)
+        return await _render(
+            provider, request, login, username=username, status_code=401, error=t("login.failed")
+        )
+    await run_sync(throttle.succeeded, username)
+    login.sub = user.sub
+    login.auth_time = int(time.time())
+    login.amr = ["pwd"]
+    login.factor_done = False
+    login.fresh = True
+    return await provider.pipeline.resume(request, login)

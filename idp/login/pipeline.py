@@ -1,0 +1,190 @@
+"""The login pipeline: password step -> second-factor step -> consent -> respond.
+
+Each call to `resume` looks at what the pending login has proven so far and sends the
+browser to the first step still missing; the last step issues the authorization code.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from authlib.oauth2.base import OAuth2Error
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from idp.login.state import ACR_MFA, ACR_PASSWORD, PendingLogin, SsoSession
+from idp.offload import run_sync
+from idp.oidc.models import token_id
+from idp.oidc.redirects import error_redirect, redirect
+from idp.pages import PAGE_HEADERS
+
+if TYPE_CHECKING:
+    from idp.provider import Provider
+    from idp.store import Client, User
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # "login", "factor", "consent", "respond", "gone"
+    user: User | None = None
+    client: Client | None = None
+    plugin: str | None = None
+    error: OAuth2Error | None = None
+
+
+def achieved_acr(login: PendingLogin) -> str:
+    return ACR_MFA if login.factor_done else ACR_PASSWORD
+
+
+def answered_acr(login: PendingLogin) -> str:
+    """Echo the first requested acr value that this login satisfies (Core 3.1.2.1)."""
+    achieved = achieved_acr(login)
+    for value in login.request.acr_values:
+        if value == achieved or (value == ACR_PASSWORD and achieved == ACR_MFA):
+            return value
+    return achieved
+
+
+class LoginPipeline:
+    def __init__(self, provider: Provider) -> None:
+        self.p = provider
+
+    # --- deciding
+    def _session_usable(self, session: SsoSession, login: PendingLogin) -> bool:
+        auth = login.request
+        if "login" in auth.prompt:
+            return False
+        if auth.max_age is not None and session.auth_time + auth.max_age < time.time():
+            return False
+        return not (auth.id_token_hint_sub and auth.id_token_hint_sub != session.sub)
+
+    def _factor_needed(self, login: PendingLogin, client: Client, user: User) -> str | None:
+        """The plugin that must run now, or None."""
+        plugins = self.p.plugins
+        if not plugins or login.factor_done:
+            return None
+        step_up = ACR_MFA in login.request.acr_values
+        required = self.p.settings.factors.required and client.mfa == "required"
+        if not (step_up or required):
+            return None
+        for name, plugin in plugins.items():
+            if plugin.is_enrolled(user):
+                return name
+        return next(iter(plugins))
+
+    def _consent_needed(self, login: PendingLogin, client: Client, user: User) -> bool:
+        if client.first_party or login.consented:
+            return False
+        if "consent" in login.request.prompt:
+            return True
+        granted = self.p.store.find("consent", f"{user.sub}:{client.client_id}")
+        return not (granted and set(login.request.scope) <= set(granted.get("scope", [])))
+
+    def decide(self, request: Request, login: PendingLogin) -> Step:
+        store = self.p.store
+        client = store.get_client(login.request.client_id)
+        if client is None:
+            return Step("gone")
+        if login.sub is None:
+            session = self.p.state.current_session(request)
+            if session is not None and self._session_usable(session, login):
+                login.sub = session.sub
+                login.auth_time = session.auth_time
+                login.amr = list(session.amr)
+                login.factor_done = session.acr == ACR_MFA
+            else:
+                return Step("login", client=client, error=LoginRequiredError())
+        user = store.get_user(login.sub)
+        if user is None:
+            login.sub = None
+            return Step("login", client=client, error=LoginRequiredError())
+        plugin = self._factor_needed(login, client, user)
+        if plugin is not None:
+            return Step("factor", user, client, plugin, LoginRequiredError())
+        if self._consent_needed(login, client, user):
+            return Step("consent", user, client, error=ConsentRequiredError())
+        return Step("respond", user, client)
+
+    # --- acting
+    async def resume(self, request: Request, login: PendingLogin) -> Response:
+        step = await run_sync(self.decide, request, login)
+        auth = login.request
+        if step.name == "gone":
+            return self.p.pages.error(
+                request, "error.client_gone.title", "error.client_gone.text", locale=login.locale
+            )
+        if step.name != "respond" and "none" in auth.prompt and step.error is not None:
+            await run_sync(self.p.state.finish, login)
+            return error_redirect(auth.redirect_uri, step.error, auth.state, self.p.settings.issuer)
+        await run_sync(self.p.state.save, login)
+        if step.name == "login":
+            return RedirectResponse(f"/login/{login.id}", status_code=303, headers=PAGE_HEADERS)
+        if step.name == "factor":
+            assert step.plugin is not None and step.user is not None
+            return await self.p.plugins[step.plugin].begin(request, login, step.user)
+        if step.name == "consent":
+            return RedirectResponse(f"/consent/{login.id}", status_code=303, headers=PAGE_HEADERS)
+        assert step.user is not None and step.client is not None
+        return await run_sync(self.respond, request, login, step.user, step.client)
+
+    def respond(
+        self, request: Request, login: PendingLogin, user: User, client: Client
+    ) -> Response:
+        """Issue the authorization code and send the browser back (RFC 6749 4.1.2)."""
+        if not self.p.state.finish(login):
+            return self.p.pages.error(
+                request, "error.login_used.title", "error.login_used.text", locale=login.locale
+            )
+        auth = login.request
+        issuer = self.p.settings.issuer
+        response = redirect(auth.redirect_uri, {})
+        session = self.p.state.current_session(request)
+        if (
+            session is None
+            or session.sub != user.sub
+            or login.fresh
+            or (login.factor_done and session.acr != ACR_MFA)
+        ):
+            if session is not None:
+                self.p.state.end_session(request, response)
+            session = self.p.state.open_session(
+                response,
+                user.sub,
+                login.auth_time or int(time.time()),
+                login.amr,
+                achieved_acr(login),
+            )
+        code = secrets.token_urlsafe(32)
+        grant_id = uuid.uuid4().hex
+        self.p.store.upsert(
+            "code",
+            token_id(code),
+            {
+                "client_id": client.client_id,
+                "redirect_uri": auth.redirect_uri,
+                "scope": " ".join(auth.scope),
+                "nonce": auth.nonce,
+                "sub": user.sub,
+                "grant_id": grant_id,
+                "code_challenge": auth.code_challenge,
+                "code_challenge_method": auth.code_challenge_method,
+                "claims": auth.claims,
+                "auth": {
+                    "auth_time": session.auth_time,
+                    "acr": answered_acr(login),
+                    "amr": session.amr,
+                    "sid": session.sid,
+                },
+            },
+            expires_in=self.p.settings.tokens.code_ttl,
+            grant_id=grant_id,
+        )
+        response.headers["location"] = redirect(
+            auth.redirect_uri, {"code": code, "state": auth.state, "iss": issuer}
+        ).headers["location"]
+        return response

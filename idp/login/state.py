@@ -1,0 +1,202 @@
+"""What a login keeps between requests: the pending login and the SSO session.
+
+A pending login ("login:<id>") holds the validated authorization request and what has
+been proven so far; it is bound to the browser that started it and to a CSRF token.
+An SSO session ("session:<sid>") records who logged in, when, and with which methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.settings import Settings
+from idp.store import Store
+
+BROWSER_COOKIE = "idp_browser"
+
+#: authentication context class references (OIDC Core 2, "acr")
+ACR_PASSWORD = "urn:pocket-idp:acr:password"
+ACR_MFA = "urn:pocket-idp:acr:mfa"
+ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
+
+
+@dataclass
+class AuthRequest:
+    """A validated authorization request (OIDC Core 3.1.2.1)."""
+
+    client_id: str
+    redirect_uri: str
+    scope: list[str]
+    state: str | None = None
+    nonce: str | None = None
+    prompt: list[str] = field(default_factory=list)
+    max_age: int | None = None
+    acr_values: list[str] = field(default_factory=list)
+    ui_locales: str | None = None
+    login_hint: str | None = None
+    id_token_hint_sub: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+
+@dataclass
+class PendingLogin:
+    id: str
+    browser: str
+    csrf: str
+    request: AuthRequest
+    locale: str
+    created_at: int
+    #: set by the password step (or taken over from the SSO session)
+    sub: str | None = None
+    auth_time: int | None = None
+    amr: list[str] = field(default_factory=list)
+    #: true once a second factor was passed within this login or the session
+    factor_done: bool = False
+    #: the password was checked in this login: a new SSO session follows
+    fresh: bool = False
+    #: the user allowed the client on the consent page of this login
+    consented: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PendingLogin:
+        data = dict(data)
+        data.pop("consumed", None)
+        data["request"] = AuthRequest(**data["request"])
+        return cls(**data)
+
+
+@dataclass
+class SsoSession:
+    sid: str
+    sub: str
+    auth_time: int
+    amr: list[str]
+    acr: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class LoginState:
+    """Pending logins and SSO sessions in the store, and the cookies that point at them."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.cookie_name = settings.session.cookie_name
+
+    # --- browser binding
+    def browser_id(self, request: Request) -> str | None:
+        value = request.cookies.get(BROWSER_COOKIE) or request.scope.get("state", {}).get(
+            "idp_browser"
+        )
+        return _digest(value) if value else None
+
+    def browser_for(self, request: Request) -> tuple[str, str | None]:
+        """This browser's id, minting a cookie value (returned second) if it has none."""
+        value = request.cookies.get(BROWSER_COOKIE)
+        if value:
+            return _digest(value), None
+        value = secrets.token_urlsafe(24)
+        # the new cookie counts for the rest of this request as well
+        request.scope.setdefault("state", {})["idp_browser"] = value
+        return _digest(value), value
+
+    def remember_browser(self, response: Response, value: str) -> None:
+        response.set_cookie(
+            BROWSER_COOKIE,
+            value,
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.secure_cookies,
+            path="/",
+        )
+
+    # --- pending logins
+    def start(self, browser: str, auth: AuthRequest, locale: str) -> PendingLogin:
+        login = PendingLogin(
+            id=secrets.token_urlsafe(18),
+            browser=browser,
+            csrf=secrets.token_urlsafe(18),
+            request=auth,
+            locale=locale,
+            created_at=int(time.time()),
+        )
+        self.save(login)
+        return login
+
+    def save(self, login: PendingLogin) -> None:
+        remaining = login.created_at + self.settings.session.login_ttl - int(time.time())
+        self.store.upsert("login", login.id, login.to_json(), expires_in=max(remaining, 1))
+
+    def load(self, request: Request, login_id: str) -> PendingLogin | None:
+        """The pending login, if it exists and belongs to this browser."""
+        data = self.store.find("login", login_id)
+        if data is None or data.get("consumed"):
+            return None
+        login = PendingLogin.from_json(data)
+        browser = self.browser_id(request)
+        if browser is None or not hmac.compare_digest(browser, login.browser):
+            return None
+        return login
+
+    def finish(self, login: PendingLogin) -> bool:
+        """Mark the pending login used; False if another request finished it first."""
+        return self.store.consume("login", login.id) is not None
+
+    # --- SSO sessions
+    def current_session(self, request: Request) -> SsoSession | None:
+        sid = request.cookies.get(self.cookie_name)
+        if not sid:
+            return None
+        data = self.store.find("session", _digest(sid))
+        if data is None:
+            return None
+        data.pop("consumed", None)
+        return SsoSession(**data)
+
+    def open_session(
+        self, response: Response, sub: str, auth_time: int, amr: list[str], acr: str
+    ) -> SsoSession:
+        cookie_value = secrets.token_urlsafe(32)
+        session = SsoSession(
+            sid=secrets.token_urlsafe(12), sub=sub, auth_time=auth_time, amr=amr, acr=acr
+        )
+        ttl = self.settings.session.ttl
+        self.store.upsert("session", _digest(cookie_value), session.to_json(), expires_in=ttl)
+        response.set_cookie(
+            self.cookie_name,
+            cookie_value,
+            max_age=ttl,
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.secure_cookies,
+            path="/",
+        )
+        return session
+
+    def end_session(self, request: Request, response: Response) -> SsoSession | None:
+        session = self.current_session(request)
+        sid = request.cookies.get(self.cookie_name)
+        if sid:
+            self.store.destroy("session", _digest(sid))
+        response.delete_cookie(self.cookie_name, path="/")
+        return session

@@ -1,0 +1,1 @@
+"""The OpenID Connect protocol: endpoints, authlib grants and the Starlette adapter."""

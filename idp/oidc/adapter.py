@@ -1,0 +1,95 @@
+"""The Starlette side of authlib: a framework request in, a framework response out.
+
+authlib is synchronous; this is the one place where it meets the event loop. The form is
+read here, then the whole grant runs in a worker thread (signing, hashing, storage).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.offload import run_sync
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class FormPayload(OAuth2Payload):
+    def __init__(self, values: dict[str, list[str]]) -> None:
+        self._datalist = values
+        self._data = {k: v[0] for k, v in values.items() if v}
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        return defaultdict(list, self._datalist)
+
+
+class StarletteOAuth2Request(OAuth2Request):
+    """An OAuth2Request from a Starlette request whose form has been read already.
+
+    Transport security is the deployment's concern (the issuer's scheme), so authlib's
+    own https check is not applied here.
+    """
+
+    def __init__(self, request: Request, form: FormData) -> None:
+        # OAuth2Request.__init__ without authlib's InsecureTransportError check
+        self.method = request.method
+        self.uri = str(request.url)
+        self.headers = request.headers
+        self._body = None
+        self.client = None
+        self.auth_method = None
+        self.user = None
+        self.authorization_code = None
+        self.refresh_token = None
+        self.credential = None
+        self._scope = None
+        self._args = dict(request.query_params)
+        self._form = {k: v for k, v in form.items() if isinstance(v, str)}
+        values: dict[str, list[str]] = {}
+        for source in (request.query_params.multi_items(), form.multi_items()):
+            for key, value in source:
+                if isinstance(value, str):
+                    values.setdefault(key, []).append(value)
+        self.payload = FormPayload(values)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+def to_response(result: tuple[int, Any, Any]) -> Response:
+    status, body, headers = result
+    headers = dict(headers or [])
+    headers.update(NO_STORE)
+    if isinstance(body, dict):
+        content = json.dumps(body, separators=(",", ":")).encode()
+        headers["Content-Type"] = "application/json"
+    else:
+        content = (body or "").encode() if isinstance(body, str) else body
+    return Response(content, status_code=status, headers=headers)
+
+
+async def oauth_response(
+    request: Request, respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]]
+) -> Response:
+    """Read the form, run `respond` (an authlib server call) off the loop, translate back."""
+    form = await request.form()
+    oauth_request = StarletteOAuth2Request(request, form)
+    result = await run_sync(respond, oauth_request)
+    return to_response(result)

@@ -1,0 +1,78 @@
+"""Which user claims each scope releases (OpenID Connect Core 5.4), and the claims parameter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+
+from idp.store import User
+
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "profile": (
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_username",
+        "locale",
+        "updated_at",
+    ),
+    "email": ("email", "email_verified"),
+    "address": ("address",),
+    "phone": ("phone_number", "phone_number_verified"),
+}
+
+SUPPORTED_CLAIMS = ("sub", *(c for claims in SCOPE_CLAIMS.values() for c in claims))
+
+
+def _value(user: User, claim: str) -> Any:
+    match claim:
+        case "preferred_username":
+            return user.username
+        case "updated_at":
+            return user.updated_at or user.created_at or None
+        case "address":
+            return dict(user.address) or None
+        case "email_verified":
+            return user.email_verified if user.email else None
+        case "phone_number_verified":
+            return user.phone_number_verified if user.phone_number else None
+        case _:
+            return getattr(user, claim, None) or None
+
+
+def user_claims(user: User, scopes: Iterable[str], requested: Iterable[str] = ()) -> dict[str, Any]:
+    """sub, the claims of each scope, and any individually requested supported claim."""
+    names: list[str] = []
+    for scope in scopes:
+        names.extend(SCOPE_CLAIMS.get(scope, ()))
+    names.extend(c for c in requested if c in SUPPORTED_CLAIMS)
+    claims: dict[str, Any] = {"sub": user.sub}
+    for name in names:
+        value = _value(user, name)
+        if value is not None:
+            claims[name] = value
+    return claims
+
+
+def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
+    """The claims request parameter (Core 5.5): {"userinfo": {...}, "id_token": {...}}."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidRequestError("The 'claims' parameter is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise InvalidRequestError("The 'claims' parameter must be a JSON object.")
+    result: dict[str, dict[str, Any]] = {}
+    for member in ("userinfo", "id_token"):
+        part = value.get(member)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            raise InvalidRequestError(f"claims.{member} must be a JSON object.")
+        result[member] = {str(k): v for k, v in part.items()}
+    return result

@@ -1,0 +1,32 @@
+"""The token, revocation and introspection endpoints: authlib behind the adapter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.oidc.adapter import oauth_response
+
+if TYPE_CHECKING:
+    from idp.provider import Provider
+
+
+async def token(request: Request) -> Response:
+    provider: Provider = request.app.state.provider
+    return await oauth_response(request, provider.oauth.create_token_response)
+
+
+async def revoke(request: Request) -> Response:
+    provider: Provider = request.app.state.provider
+    return await oauth_response(
+        request, lambda r: provider.oauth.create_endpoint_response("revocation", r)
+    )
+
+
+async def introspect(request: Request) -> Response:
+    provider: Provider = request.app.state.provider
+    return await oauth_response(
+        request, lambda r: provider.oauth.create_endpoint_response("introspection", r)
+    )

@@ -1,0 +1,323 @@
+"""authlib's authorization server with this provider's grants, endpoints and storage hooks.
+
+Everything here is synchronous, as authlib is: the adapter (adapter.py) runs it in a
+worker thread, so signing and storage never hold up the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import InvalidGrantError, OAuth2Request, grants
+from authlib.oauth2.rfc6749.util import scope_to_list
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from joserfc.jwk import KeySet
+
+from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, token_id
+from idp.oidc.tokens import TokenMinter, random_token
+from idp.settings import Settings
+from idp.store import Store, User
+
+#: record models in the store
+CODE, ACCESS, REFRESH = "code", "access_token", "refresh_token"
+
+
+class OAuthServer(AuthorizationServer):
+    def __init__(self, store: Store, settings: Settings, minter: TokenMinter) -> None:
+        super().__init__(scopes_supported=None)
+        self.store = store
+        self.settings = settings
+        self.minter = minter
+        self.register_token_generator("default", self._generate_token)
+        self.register_client_auth_method(
+            PrivateKeyJWT.CLIENT_AUTH_METHOD,
+            PrivateKeyJWT(settings.issuer + "/token", store=store),
+        )
+        self.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_grant(ClientCredentialsGrant)
+        self.register_endpoint(Revocation)
+        self.register_endpoint(Introspection)
+
+    # --- authlib hooks
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request  # built by the adapter already
+
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        client = self.store.get_client(client_id) if client_id else None
+        return OAuthClient(client) if client else None
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> tuple[int, Any, list]:
+        headers = list(headers or [])
+        if isinstance(body, dict) and body.get("error") == "invalid_client":
+            # RFC 6749 5.2: 401 with a challenge for the scheme the client may use
+            status = 401
+            if not any(k.lower() == "www-authenticate" for k, _ in headers):
+                headers.append(("WWW-Authenticate", 'Basic realm="token", error="invalid_client"'))
+        return status, body, headers
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: OAuthClient,
+        user: User | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        ttl = expires_in or self.settings.tokens.access_token_ttl
+        scope = scope or ""
+        sub = user.sub if user else None
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": self.minter.access_token(client.client, sub, scope, ttl),
+            "expires_in": ttl,
+            "scope": scope,
+        }
+        if include_refresh_token:
+            token["refresh_token"] = random_token()
+        return token
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        now = int(time.time())
+        client: OAuthClient = request.client
+        user: User | None = request.user
+        auth: dict[str, Any] = {}
+        userinfo_claims: list[str] = []
+        if request.authorization_code is not None:
+            code = request.authorization_code.data
+            grant_id = code["grant_id"]
+            auth = code.get("auth", {})
+            userinfo_claims = list(code.get("claims", {}).get("userinfo", {}))
+        elif request.refresh_token is not None:
+            grant_id = request.refresh_token.grant_id
+            auth = request.refresh_token.data.get("auth", {})
+            userinfo_claims = request.refresh_token.data.get("userinfo_claims", [])
+        else:
+            grant_id = uuid.uuid4().hex
+        base = {
+            "client_id": client.client_id,
+            "sub": user.sub if user else None,
+            "scope": token.get("scope", ""),
+            "grant_id": grant_id,
+            "iat": now,
+            "userinfo_claims": userinfo_claims,
+        }
+        ttl = int(token["expires_in"])
+        self.store.upsert(
+            ACCESS,
+            token_id(token["access_token"]),
+            {**base, "expires_at": now + ttl},
+            expires_in=ttl,
+            grant_id=grant_id,
+        )
+        if "refresh_token" in token:
+            rttl = self.settings.tokens.refresh_token_ttl
+            self.store.upsert(
+                REFRESH,
+                token_id(token["refresh_token"]),
+                {**base, "expires_at": now + rttl, "auth": auth},
+                expires_in=rttl,
+                grant_id=grant_id,
+            )
+
+    def find_token(self, value: str, hint: str | None = None) -> TokenRecord | None:
+        kinds = (REFRESH, ACCESS) if hint == "refresh_token" else (ACCESS, REFRESH)
+        key = token_id(value)
+        for kind in kinds:
+            data = self.store.find(kind, key)
+            if data is not None:
+                return TokenRecord(kind, key, data)
+        return None
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 4.1 at the token endpoint; the authorization endpoint is authorize.py."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ]
+    server: OAuthServer
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> CodeRecord | None:
+        store = self.server.store
+        code_id = token_id(code)
+        data = store.find(CODE, code_id)
+        if data is None or data.get("client_id") != client.client_id:
+            return None
+        if data.get("consumed") or store.consume(CODE, code_id) is None:
+            # RFC 6749 4.1.2: a code used twice revokes what it was exchanged for
+            store.revoke_by_grant_id(data["grant_id"])
+            return None
+        return CodeRecord(code_id, data)
+
+    def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
+        # consumed already; the record stays until it expires so that reuse is noticed
+        pass
+
+    def authenticate_user(self, authorization_code: CodeRecord) -> User | None:
+        return self.server.store.get_user(authorization_code.data["sub"])
+
+    def generate_token(
+        self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
+    ):  # type: ignore[no-untyped-def]
+        # refresh tokens only where asked for with offline_access (OIDC Core 11)
+        include = include_refresh_token and "offline_access" in scope_to_list(scope or "")
+        return super().generate_token(user, scope, grant_type, expires_in, include)
+
+    def create_token_response(self):  # type: ignore[no-untyped-def]
+        status, token, headers = super().create_token_response()
+        code: CodeRecord = self.request.authorization_code
+        if "openid" in scope_to_list(token.get("scope", "")):
+            token["id_token"] = self.server.minter.id_token(
+                self.request.client.client,
+                self.request.user,
+                auth=code.data.get("auth", {}),
+                access_token=token["access_token"],
+                requested_claims=code.data.get("claims", {}).get("id_token"),
+                nonce=code.data.get("nonce"),
+            )
+        return status, token, headers
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 6, rotated on every use; a reused refresh token revokes its family."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+    server: OAuthServer
+
+    def authenticate_refresh_token(self, refresh_token: str) -> TokenRecord | None:
+        store = self.server.store
+        key = token_id(refresh_token)
+        data = store.find(REFRESH, key)
+        if data is None:
+            return None
+        if data.get("consumed"):
+            store.revoke_by_grant_id(data["grant_id"])
+            return None
+        return TokenRecord(REFRESH, key, data)
+
+    def authenticate_user(self, refresh_token: TokenRecord) -> User | None:
+        return self.server.store.get_user(refresh_token.sub) if refresh_token.sub else None
+
+    def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
+        pass  # consumed before the new token was issued, in create_token_response
+
+    def create_token_response(self):  # type: ignore[no-untyped-def]
+        old: TokenRecord = self.request.refresh_token
+        if self.server.store.consume(REFRESH, old.record_id) is None:
+            # a concurrent request won the race: treat as reuse
+            self.server.store.revoke_by_grant_id(old.grant_id)
+            raise InvalidGrantError("The refresh token has been used already.")
+        status, token, headers = super().create_token_response()
+        if "openid" in scope_to_list(token.get("scope", "")):
+            token["id_token"] = self.server.minter.id_token(
+                self.request.client.client,
+                self.request.user,
+                auth=old.data.get("auth", {}),
+                access_token=token["access_token"],
+            )
+        return status, token, headers
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ]
+
+    def create_token_response(self):  # type: ignore[no-untyped-def]
+        # no user, no openid: only the client's own non-OIDC scopes
+        client = self.request.client
+        requested = self.request.payload.scope
+        allowed = client.get_allowed_scope(requested)
+        scope = " ".join(s for s in scope_to_list(allowed) if s not in ("openid", "offline_access"))
+        token = self.generate_token(scope=scope, include_refresh_token=False)
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """private_key_jwt (OIDC Core 9, RFC 7523 2.2); each assertion's jti is single use."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, token_url: str, store: Store) -> None:
+        super().__init__(None, validate_jti=True)
+        self.store = store
+        self.audiences = [token_url, token_url.rsplit("/token", 1)[0]]
+
+    def get_audiences(self) -> list[str]:
+        # RFC 7523 3: the token endpoint URL; the issuer is accepted as well
+        return self.audiences
+
+    def validate_jti(self, claims: Any, jti: str) -> bool:
+        key = f"{claims['sub']}:{jti}"
+        if self.store.find("assertion_jti", key) is not None:
+            return False
+        self.store.upsert("assertion_jti", key, {}, expires_in=3600)
+        return True
+
+    def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
+        return KeySet.import_key_set(client.client.jwks or {"keys": []})
+
+
+class Revocation(RevocationEndpoint):
+    """RFC 7009: revoking a token revokes its whole grant (codes, access and refresh)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    server: OAuthServer
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
+        return self.server.find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: TokenRecord, request: OAuth2Request) -> None:
+        if token.kind == REFRESH:
+            self.server.store.revoke_by_grant_id(token.grant_id)
+        else:
+            self.server.store.destroy(token.kind, token.record_id)
+
+
+class Introspection(IntrospectionEndpoint):
+    """RFC 7662, for confidential clients; any of them may introspect any token."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    server: OAuthServer
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
+        return self.server.find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: TokenRecord, client: OAuthClient, request: Any) -> bool:
+        return not client.client.public
+
+    def introspect_token(self, token: TokenRecord) -> dict[str, Any]:
+        data = token.data
+        payload: dict[str, Any] = {
+            "active": True,
+            "client_id": data["client_id"],
+            "scope": data.get("scope", ""),
+            "token_type": "Bearer" if token.kind == ACCESS else "refresh_token",
+            "exp": int(data["expires_at"]),
+            "iat": int(data["iat"]),
+            "iss": self.server.settings.issuer,
+        }
+        if data.get("sub"):
+            payload["sub"] = data["sub"]
+            user = self.server.store.get_user(data["sub"])
+            if user:
+                payload["username"] = user.username
+        return payload

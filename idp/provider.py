@@ -1,0 +1,86 @@
+"""The provider's parts, built once from settings, and the host that plugins talk to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from authlib.oauth2.rfc6749 import AccessDeniedError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.factors import FactorPlugin, load_plugins
+from idp.keys import KeyRing
+from idp.login.pipeline import LoginPipeline
+from idp.login.state import LoginState, PendingLogin
+from idp.login.throttle import LoginThrottle
+from idp.offload import run_sync
+from idp.oidc.discovery import discovery_bytes
+from idp.oidc.redirects import error_redirect
+from idp.oidc.server import OAuthServer
+from idp.oidc.tokens import TokenMinter
+from idp.pages import Pages
+from idp.passwords import Passwords
+from idp.settings import Settings
+from idp.store import Client, Store, User, open_store
+
+
+class Provider:
+    """Everything a request handler needs, reachable as request.app.state.provider."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        plugins: Mapping[str, FactorPlugin] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store or open_store(settings.store)
+        self.keys = KeyRing(self.store, settings)
+        self.keys.ensure()
+        self.passwords = Passwords(settings.passwords)
+        self.pages = Pages()
+        self.state = LoginState(self.store, settings)
+        self.throttle = LoginThrottle(self.store, settings.login)
+        self.minter = TokenMinter(settings, self.keys)
+        self.oauth = OAuthServer(self.store, settings, self.minter)
+        self.pipeline = LoginPipeline(self)
+        self.discovery_bytes = discovery_bytes(settings.issuer)
+        self.plugins = load_plugins(settings.factors.enabled, plugins)
+        for name, plugin in self.plugins.items():
+            for folder in plugin.template_folders():
+                self.pages.add_folder(folder)
+            plugin.setup(self, settings.plugins.get(name, {}))
+
+    # --- FactorHost
+    def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+        return self.state.load(request, login_id)
+
+    def get_user(self, sub: str) -> User | None:
+        return self.store.get_user(sub)
+
+    def get_client(self, client_id: str) -> Client | None:
+        return self.store.get_client(client_id)
+
+    async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
+        methods = [m for m in login.amr if m != "mfa"]
+        methods += [m for m in amr if m not in methods]
+        if len(methods) > 1:
+            methods.append("mfa")
+        login.amr = methods
+        login.factor_done = True
+        return await self.pipeline.resume(request, login)
+
+    async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+        await run_sync(self.state.finish, login)
+        auth = login.request
+        return error_redirect(
+            auth.redirect_uri, AccessDeniedError(reason), auth.state, self.settings.issuer
+        )
+
+    def expired(self, request: Request, locale: str | None = None) -> Response:
+        return self.pages.error(
+            request, "error.expired.title", "error.expired.text", status_code=400, locale=locale
+        )
+
+    def close(self) -> None:
+        self.store.close()

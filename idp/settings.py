@@ -1,0 +1,260 @@
+"""Typed settings: config/idp.toml, overridden by IDP_<SECTION>_<KEY> environment variables.
+
+Every default lives here, beside the setting it belongs to. Loading checks the whole
+file at once and fails with one line per problem, each naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from idp.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    issuer: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: trust X-Forwarded-For / -Proto from these proxy addresses ("*" for any)
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    backend: str = "sqlite"
+    #: sqlite: the database file, relative to the working directory
+    path: str = "var/idp.sqlite3"
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    #: signing algorithm of new keys: RS256 (OpenID default) or ES256
+    algorithm: str = "RS256"
+    rsa_bits: int = 2048
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    code_ttl: int = 60
+    access_token_ttl: int = 3600
+    id_token_ttl: int = 3600
+    refresh_token_ttl: int = 30 * 24 * 3600
+    #: PKCE (RFC 7636) is always required for public clients; this extends it to all
+    require_pkce: bool = False
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    cookie_name: str = "idp_session"
+    ttl: int = 12 * 3600
+    #: how long a started login (password page, second factor) may take
+    login_ttl: int = 30 * 60
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    #: failures in `window` seconds after which each attempt is slowed down
+    slow_after: int = 3
+    #: failures per account in `window` seconds after which it is refused
+    account_limit: int = 10
+    #: failures per IP address in `window` seconds after which it is refused
+    address_limit: int = 50
+    window: int = 15 * 60
+    #: the delay added per failure past `slow_after`, capped at 5 seconds
+    delay_step: float = 0.5
+
+
+@dataclass(frozen=True)
+class PasswordSettings:
+    """argon2id parameters (RFC 9106, second recommended option)."""
+
+    time_cost: int = 3
+    memory_cost: int = 64 * 1024
+    parallelism: int = 1
+
+
+@dataclass(frozen=True)
+class FactorSettings:
+    #: second-factor plugins to enable, by entry-point name (group `idp.factors`)
+    enabled: tuple[str, ...] = ()
+    #: a second factor is mandatory unless a client's registration relaxes it
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    keys: KeySettings = field(default_factory=KeySettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    login: LoginSettings = field(default_factory=LoginSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    factors: FactorSettings = field(default_factory=FactorSettings)
+    #: plugin sections ([plugins.NAME]) are handed to each plugin as they are
+    plugins: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+    @property
+    def issuer(self) -> str:
+        return self.server.issuer
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.server.issuer.startswith("https://")
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "plugins"}
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (if any), apply IDP_* overrides, validate everything at once."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+    problems: list[str] = []
+    sections: dict[str, object] = {}
+    hints = typing.get_type_hints(Settings)
+    for name in raw:
+        if name not in _SECTIONS and name != "plugins":
+            problems.append(f"[{name}]: unknown section")
+    for name in _SECTIONS:
+        cls = hints[name]
+        given = raw.get(name, {})
+        if not isinstance(given, dict):
+            problems.append(f"{name}: must be a table")
+            continue
+        sections[name] = _build_section(name, cls, given, environ, problems)
+    plugins = raw.get("plugins", {})
+    if not isinstance(plugins, dict):
+        problems.append("plugins: must be a table of tables")
+        plugins = {}
+    if problems:
+        raise ConfigError("; ".join(problems))
+    settings = Settings(**sections, plugins=plugins)  # type: ignore[arg-type]
+    _validate(settings, problems)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return settings
+
+
+def _build_section(
+    section: str,
+    cls: type,
+    given: dict[str, object],
+    environ: Mapping[str, str],
+    problems: list[str],
+) -> object:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in given:
+        if key not in known:
+            problems.append(f"{section}.{key}: unknown setting")
+    values: dict[str, object] = {}
+    for f in dataclasses.fields(cls):
+        env_name = f"IDP_{section}_{f.name}".upper()
+        if env_name in environ:
+            value: object = _from_env(environ[env_name], hints[f.name])
+            where = env_name
+        elif f.name in given:
+            value, where = given[f.name], f"{section}.{f.name}"
+        else:
+            continue
+        checked = _check_type(value, hints[f.name])
+        if checked is None:
+            problems.append(f"{where}: expected {_type_name(hints[f.name])}, got {value!r}")
+        else:
+            values[f.name] = checked
+    return cls(**values)
+
+
+def _from_env(text: str, kind: object) -> object:
+    if kind is bool:
+        lowered = text.strip().lower()
+        return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(
+            lowered, text
+        )
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            return text
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if typing.get_origin(kind) is tuple:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return text
+
+
+def _check_type(value: object, kind: object) -> object | None:
+    if kind is bool:
+        return value if isinstance(value, bool) else None
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok else None  # type: ignore[arg-type]
+    if kind is str:
+        return value if isinstance(value, str) else None
+    if typing.get_origin(kind) is tuple:
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        return None
+    return value
+
+
+def _type_name(kind: object) -> str:
+    if typing.get_origin(kind) is tuple:
+        return "a list of strings"
+    if isinstance(kind, type | types.GenericAlias):
+        return {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(
+            getattr(kind, "__name__", ""), "a string"
+        )
+    return str(kind)
+
+
+def _validate(s: Settings, problems: list[str]) -> None:
+    parts = urlsplit(s.server.issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append("server.issuer: must be an absolute http(s) URL")
+    elif parts.query or parts.fragment or s.server.issuer.endswith("/"):
+        problems.append("server.issuer: must have no query, fragment or trailing slash")
+    if not 0 < s.server.port < 65536:
+        problems.append("server.port: must be between 1 and 65535")
+    if s.store.backend not in ("sqlite",):
+        problems.append(f"store.backend: unknown backend {s.store.backend!r} (known: sqlite)")
+    if s.keys.algorithm not in ("RS256", "ES256"):
+        problems.append("keys.algorithm: must be RS256 or ES256")
+    if s.keys.rsa_bits < 2048:
+        problems.append("keys.rsa_bits: must be at least 2048")
+    for name in ("code_ttl", "access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
+        if getattr(s.tokens, name) <= 0:
+            problems.append(f"tokens.{name}: must be positive")
+    for name in ("ttl", "login_ttl"):
+        if getattr(s.session, name) <= 0:
+            problems.append(f"session.{name}: must be positive")
+    if s.login.account_limit < 1 or s.login.address_limit < 1 or s.login.window < 1:
+        problems.append("login: account_limit, address_limit and window must be positive")
+    if s.passwords.memory_cost < 8 * 1024 or s.passwords.time_cost < 1:
+        problems.append("passwords: memory_cost must be at least 8192 KiB and time_cost >= 1")

@@ -1,0 +1,287 @@
+"""The embedded store: one sqlite file, one connection per thread, WAL journal."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from idp.errors import Conflict
+from idp.store.base import JSON, Client, SigningKey, User
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    sub TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT PRIMARY KEY,
+    payload TEXT NOT NULL,
+    grant_id TEXT,
+    expires_at REAL,
+    consumed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS records_grant ON records (grant_id) WHERE grant_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
+_T = TypeVar("_T")
+
+#: a sweep of expired rows runs after this many writes
+_SWEEP_EVERY = 500
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._writes = 0
+        self._conn().executescript(_SCHEMA)
+
+    # --- plumbing
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self._writes += 1
+        if self._writes % _SWEEP_EVERY == 0:
+            self.sweep()
+
+    def sweep(self) -> None:
+        now = time.time()
+        conn = self._conn()
+        conn.execute("DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at < ?", (now,))
+        conn.execute("DELETE FROM counters WHERE expires_at < ?", (now,))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- users
+    def add_user(self, user: User) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO users (sub, username, data) VALUES (?, ?, ?)",
+                    (user.sub, user.username, _dump(user)),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"a user named {user.username!r} exists already") from None
+
+    def update_user(self, user: User) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE users SET username = ?, data = ? WHERE sub = ?",
+                (user.username, _dump(user), user.sub),
+            )
+
+    def get_user(self, sub: str) -> User | None:
+        row = self._conn().execute("SELECT data FROM users WHERE sub = ?", (sub,)).fetchone()
+        return _load(User, row[0]) if row else None
+
+    def find_user(self, username: str) -> User | None:
+        row = (
+            self._conn()
+            .execute("SELECT data FROM users WHERE username = ?", (username,))
+            .fetchone()
+        )
+        return _load(User, row[0]) if row else None
+
+    def list_users(self) -> list[User]:
+        rows = self._conn().execute("SELECT data FROM users ORDER BY username").fetchall()
+        return [_load(User, r[0]) for r in rows]
+
+    def remove_user(self, sub: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM users WHERE sub = ?", (sub,)).rowcount > 0
+
+    # --- clients
+    def add_client(self, client: Client) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO clients (client_id, data) VALUES (?, ?)",
+                    (client.client_id, _dump(client)),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"a client with id {client.client_id!r} exists already") from None
+
+    def get_client(self, client_id: str) -> Client | None:
+        row = (
+            self._conn()
+            .execute("SELECT data FROM clients WHERE client_id = ?", (client_id,))
+            .fetchone()
+        )
+        return _load(Client, row[0]) if row else None
+
+    def list_clients(self) -> list[Client]:
+        rows = self._conn().execute("SELECT data FROM clients ORDER BY client_id").fetchall()
+        return [_load(Client, r[0]) for r in rows]
+
+    def remove_client(self, client_id: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount > 0
+
+    # --- signing keys
+    def add_key(self, key: SigningKey) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO signing_keys (kid, data) VALUES (?, ?)", (key.kid, _dump(key)))
+
+    def update_key(self, key: SigningKey) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE signing_keys SET data = ? WHERE kid = ?", (_dump(key), key.kid))
+
+    def list_keys(self) -> list[SigningKey]:
+        rows = self._conn().execute("SELECT data FROM signing_keys").fetchall()
+        keys = [_load(SigningKey, r[0]) for r in rows]
+        return sorted(keys, key=lambda k: k.created_at)
+
+    # --- records
+    def upsert(
+        self,
+        model: str,
+        id: str,
+        payload: JSON,
+        expires_in: int | None = None,
+        grant_id: str | None = None,
+    ) -> None:
+        expires_at = time.time() + expires_in if expires_in is not None else None
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO records (key, payload, grant_id, expires_at, consumed)"
+                " VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET"
+                " payload = excluded.payload, grant_id = excluded.grant_id,"
+                " expires_at = excluded.expires_at",
+                (f"{model}:{id}", json.dumps(payload), grant_id, expires_at),
+            )
+
+    def find(self, model: str, id: str) -> JSON | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT payload, consumed FROM records WHERE key = ?"
+                " AND (expires_at IS NULL OR expires_at >= ?)",
+                (f"{model}:{id}", time.time()),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        payload: JSON = json.loads(row[0])
+        if row[1]:
+            payload["consumed"] = True
+        return payload
+
+    def consume(self, model: str, id: str) -> JSON | None:
+        with self._tx() as db:
+            row = db.execute(
+                "UPDATE records SET consumed = 1 WHERE key = ? AND consumed = 0"
+                " AND (expires_at IS NULL OR expires_at >= ?) RETURNING payload",
+                (f"{model}:{id}", time.time()),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def destroy(self, model: str, id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM records WHERE key = ?", (f"{model}:{id}",))
+
+    def revoke_by_grant_id(self, grant_id: str) -> int:
+        with self._tx() as db:
+            return db.execute("DELETE FROM records WHERE grant_id = ?", (grant_id,)).rowcount
+
+    def find_by_prefix(self, model: str, prefix: str) -> list[tuple[str, JSON]]:
+        start = f"{model}:{prefix}"
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT key, payload FROM records WHERE key >= ? AND key < ?"
+                " AND (expires_at IS NULL OR expires_at >= ?) ORDER BY key",
+                (start, start + "\U0010ffff", time.time()),
+            )
+            .fetchall()
+        )
+        return [(key.split(":", 1)[1], json.loads(payload)) for key, payload in rows]
+
+    # --- counters
+    def hit(self, key: str, window: int) -> int:
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "INSERT INTO counters (key, count, expires_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " count = CASE WHEN expires_at < ? THEN 1 ELSE count + 1 END,"
+                " expires_at = CASE WHEN expires_at < ? THEN excluded.expires_at"
+                " ELSE expires_at END RETURNING count",
+                (key, now + window, now, now),
+            ).fetchone()
+        return int(row[0])
+
+    def count(self, key: str) -> int:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT count FROM counters WHERE key = ? AND expires_at >= ?", (key, time.time())
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def clear(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM counters WHERE key = ?", (key,))
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(dataclasses.asdict(obj))
+
+
+def _load(cls: type[_T], text: str) -> _T:
+    data = json.loads(text)
+    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {}
+    for name, value in data.items():
+        if name not in known:
+            continue
+        if isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    return cls(**values)

@@ -1,0 +1,1 @@
+"""Second-factor plugins shipped with Pocket IdP."""
