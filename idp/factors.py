@@ -42,6 +42,10 @@ class FactorHost(Protocol):
 
     def get_user(self, sub: str) -> User | None: ...
 
+    def session_user(self, request: Request) -> User | None:
+        """Blocking: the user of this browser's SSO session, if any (account pages)."""
+        ...
+
     def get_client(self, client_id: str) -> Client | None: ...
 
     async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
@@ -77,6 +81,23 @@ class FactorPlugin(Protocol):
     async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
         """Show the step's first page (enrollment if the user has no factor yet)."""
         ...
+
+    def methods(self, user: User) -> Sequence[EnrolledMethod]:
+        """Blocking: what the user has enrolled with this plugin (for admins and the user)."""
+        ...
+
+    def reset(self, user: User) -> int:
+        """Blocking: remove everything the user enrolled; returns how many items."""
+        ...
+
+
+class EnrolledMethod(Protocol):
+    #: e.g. "totp", "pocket", "recovery codes"
+    kind: str
+    #: a name the user recognises ("Authenticator app", "Pixel 8")
+    label: str
+    #: unix time of enrollment
+    created_at: int
 
 
 def load_plugins(

@@ -58,6 +58,10 @@ class Provider:
     def get_user(self, sub: str) -> User | None:
         return self.store.get_user(sub)
 
+    def session_user(self, request: Request) -> User | None:
+        session = self.state.current_session(request)
+        return self.store.get_user(session.sub) if session else None
+
     def get_client(self, client_id: str) -> Client | None:
         return self.store.get_client(client_id)
 

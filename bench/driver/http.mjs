@@ -190,13 +190,15 @@ export function fillLoginForm(html, pageUrl, username, password) {
       fields.append(a.name, a.value ?? '');
     }
   }
-  for (const m of form[2].matchAll(/<button\b([^>]*)>/gi)) {
-    const a = parseAttrs(m[1]);
-    if (a.name && (a.type ?? 'submit').toLowerCase() === 'submit') {
-      fields.append(a.name, a.value ?? '');
-      break;
-    }
-  }
+  // The button a person clicks to sign in: a named submit button that is
+  // not a cancel/deny one (those carry formnovalidate or say so).
+  const buttons = [...form[2].matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)]
+    .map((m) => ({ a: parseAttrs(m[1]), label: m[2] }))
+    .filter(({ a }) => a.name && (a.type ?? 'submit').toLowerCase() === 'submit');
+  const cancelLike = ({ a, label }) => 'formnovalidate' in a
+    || /cancel|deny|abort|back|reject/i.test(`${a.value ?? ''} ${a.id ?? ''} ${label}`);
+  const button = buttons.find((b) => !cancelLike(b)) ?? buttons[0];
+  if (button) fields.append(button.a.name, button.a.value ?? '');
   if (!userFilled) throw new BenchError(`sign-in form at ${pageUrl} has no username field`);
   return {
     action: new URL(formAttrs.action || pageUrl, pageUrl).href,
