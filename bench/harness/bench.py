@@ -45,6 +45,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--idp", type=Path, default=IDP_BIN, help=f"our `idp` command (default {IDP_BIN})"
     )
     p.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for `idp serve` (repeatable), e.g. --serve-arg=--no-access-log",
+    )
+    p.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="where to write JSON"
     )
     return p.parse_args(argv)
@@ -67,6 +74,7 @@ def _measure(
     for w in workloads:
         for c in w.concurrencies:
             cells = {t.name: report.Cell() for t in targets}
+            run_timing = Timing(timing.warmup_s, max(timing.duration_s, w.min_duration_s))
             failures: dict[str, str] = {}
             for i in range(runs):
                 order = targets if i % 2 == 0 else list(reversed(targets))
@@ -78,7 +86,7 @@ def _measure(
                             t.driver_spec(),
                             w.name,
                             c,
-                            timing,
+                            run_timing,
                             server_pid=t.pid,
                             setup_allowance_s=w.setup_per_worker_s,
                         )
@@ -124,8 +132,25 @@ def _footer(doc: dict[str, Any]) -> str:
         f"cpu: server process CPU use while measured (100% = its core, CPU {SERVER_CPU}, "
         f"saturated); driver on CPU {DRIVER_CPU}, its highest CPU use in any run: "
         f"{doc['driver_cpu_pct_max']}.",
-        "! after ops/s: some operations failed (see errors in the JSON).",
     ]
+    if any(s.get("errors") for row in doc["rows"] for s in row["targets"].values()):
+        lines.append("! after ops/s: some operations failed (listed below, and in the JSON).")
+    ceiling = doc.get("driver_ceiling")
+    if ceiling:
+        lines.append(
+            f"Driver ceiling: {ceiling['ops_per_s']:,.0f} req/s at c={ceiling['concurrency']} "
+            "against a static server (bench/run.py --calibrate)."
+        )
+    per_login = {
+        name: f"{s['requests_per_s'] / s['ops_per_s']:.1f}"
+        for row in doc["rows"]
+        if row["workload"] == "login"
+        for name, s in row["targets"].items()
+        if s.get("ops_per_s")
+    }
+    if per_login:
+        shown = ", ".join(f"{name} {n}" for name, n in per_login.items())
+        lines.append(f"HTTP requests per login: {shown}.")
     if "verify_ms" in a:
         lines.append(
             f"Password check at sign-in - ours: one argon2id verify, {a['verify_ms']:.1f} ms "
@@ -172,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     workloads = select(args.only)
     starters: list[Starter] = []
     if not args.peer_only:
-        starters.append(functools.partial(start_ours, idp=args.idp))
+        starters.append(functools.partial(start_ours, idp=args.idp, serve_args=args.serve_arg))
     if not args.ours_only:
         starters.append(start_peer)
         npm.ensure_installed(PEER_DIR)
@@ -195,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 server.stop()
 
+    ceiling = calibrate.calibrate(Timing(0.5, 2.0), concurrencies=(32,))[0]
     driver_max = max(
         (
             s["driver_cpu_pct_max"]
@@ -214,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "pinning": {"servers": SERVER_CPU, "driver": DRIVER_CPU} if can_pin() else None,
         "targets": {t.name: {"issuer": t.issuer, "notes": t.notes} for t in targets},
         "argon2": argon.measure(),
+        "driver_ceiling": ceiling,
         "driver_cpu_pct_max": None if driver_max is None else f"{driver_max:.0f}%",
         "rows": rows,
     }

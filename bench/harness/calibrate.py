@@ -12,7 +12,9 @@ from .procs import free_port, start_server
 CONCURRENCIES = (1, 32)
 
 
-def calibrate(timing: Timing) -> list[dict[str, Any]]:
+def calibrate(
+    timing: Timing, concurrencies: tuple[int, ...] = CONCURRENCIES
+) -> list[dict[str, Any]]:
     """Requests per second the driver reaches when the server costs ~nothing."""
     port = free_port()
     server = start_server(
@@ -27,7 +29,7 @@ def calibrate(timing: Timing) -> list[dict[str, Any]]:
         server.wait_ready(url)
         return [
             run_driver({"url": url}, "static", c, timing, server_pid=server.pid)
-            for c in CONCURRENCIES
+            for c in concurrencies
         ]
     finally:
         server.stop()

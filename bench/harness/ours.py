@@ -93,7 +93,9 @@ def provision(idp: Path, env: Mapping[str, str], password: str) -> dict[str, Cli
     }
 
 
-def start_ours(workdir: Path, idp: Path = IDP_BIN) -> tuple[Target, Server]:
+def start_ours(
+    workdir: Path, idp: Path = IDP_BIN, serve_args: Sequence[str] = ()
+) -> tuple[Target, Server]:
     if not idp.exists():
         raise ProvisionError(f"{idp} not found: run `make` first, or use --peer-only")
     port = free_port()
@@ -103,7 +105,7 @@ def start_ours(workdir: Path, idp: Path = IDP_BIN) -> tuple[Target, Server]:
     clients = provision(idp, env, password)
     server = start_server(
         "ours",
-        [str(idp), "--config", str(IDP_CONFIG), "serve"],
+        [str(idp), "--config", str(IDP_CONFIG), "serve", *serve_args],
         cwd=REPO,
         env=env,
         log_path=LOG_DIR / "ours.log",
@@ -116,6 +118,9 @@ def start_ours(workdir: Path, idp: Path = IDP_BIN) -> tuple[Target, Server]:
         username=USERNAME,
         password=password,
         pid=server.pid,
-        notes=[f"idp serve --config {IDP_CONFIG.relative_to(REPO)}, store {env['IDP_STORE_PATH']}"],
+        notes=[
+            f"idp --config {IDP_CONFIG.relative_to(REPO)} serve {' '.join(serve_args)}".rstrip(),
+            f"store {env['IDP_STORE_PATH']}",
+        ],
     )
     return target, server

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from authlib.oauth2.base import OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -105,7 +109,7 @@ class LoginPipeline:
             return Step("login", client=client, error=LoginRequiredError())
         plugin = self._factor_needed(login, client, user)
         if plugin is not None:
-            return Step("factor", user, client, plugin, LoginRequiredError())
+            return Step("factor", user, client, plugin, InteractionRequiredError())
         if self._consent_needed(login, client, user):
             return Step("consent", user, client, error=ConsentRequiredError())
         return Step("respond", user, client)

@@ -1,0 +1,156 @@
+"""The second-factor step of the pipeline, exercised by a small plugin made for tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jwcrypto import jwt
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.testclient import TestClient
+
+from idp.app import create_app
+from idp.errors import ConfigError
+from idp.factors import FactorHost, load_plugins
+from idp.login.state import ACR_MFA, ACR_PASSWORD, PendingLogin
+from idp.store import User
+from tests.conftest import ISSUER, RP, Env, authorize, exchange, make_settings, query_of
+from tests.conftest import submit_password as password_step
+
+CODE = "424242"
+
+
+@dataclass(frozen=True)
+class Method:
+    kind: str
+    label: str
+    created_at: int
+
+
+class CodePlugin:
+    """Asks for a fixed code; 'deny' fails the step. Users named new* are not enrolled."""
+
+    name = "testcode"
+
+    def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
+        self.host = host
+        self.config = dict(config)
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [Route("/{login_id}", self.submit, methods=["POST"])]
+
+    def template_folders(self) -> Sequence[Path]:
+        return []
+
+    def is_enrolled(self, user: User) -> bool:
+        return not user.username.startswith("new")
+
+    def methods(self, user: User) -> Sequence[Method]:
+        return [Method("code", "Test code", 1)] if self.is_enrolled(user) else []
+
+    def reset(self, user: User) -> int:
+        return 0
+
+    async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
+        kind = "verify" if self.is_enrolled(user) else "enroll"
+        return HTMLResponse(f"<p>{kind}</p><form action='/factors/testcode/{login.id}'></form>")
+
+    async def submit(self, request: Request) -> Response:
+        login = self.host.load_login(request, request.path_params["login_id"])
+        if login is None:
+            return self.host.expired(request)
+        form = await request.form()
+        if form.get("code") == CODE:
+            return await self.host.finish(request, login, ["otp"])
+        return await self.host.fail(request, login, "The code was refused.")
+
+
+@pytest.fixture
+def mfa_env(tmp_path: Path) -> Iterator[Env]:
+    settings = make_settings(tmp_path, IDP_FACTORS_ENABLED="testcode")
+    app = create_app(settings, plugins={"testcode": CodePlugin()})
+    with TestClient(app, base_url=ISSUER, follow_redirects=False) as client:
+        env = Env(app, client, settings)
+        env.add_user()
+        env.add_client("strict", mfa="required")
+        env.add_client("relaxed", mfa="optional")
+        yield env
+
+
+def _claims(env: Env, code: str, client_id: str) -> dict[str, Any]:
+    response = exchange(env, code, client_id=client_id)
+    assert response.status_code == 200, response.text
+    token = jwt.JWT(jwt=response.json()["id_token"])
+    return dict(json.loads(token.token.objects["payload"]))
+
+
+def _through_password(env: Env, client_id: str, **params: str) -> Response:
+    location = authorize(env, client_id=client_id, **params).headers["location"]
+    return password_step(env, location)
+
+
+def test_required_client_gets_both_factors_in_amr_and_acr(mfa_env: Env) -> None:
+    page = _through_password(mfa_env, "strict")
+    assert page.status_code == 200 and "<p>verify</p>" in page.text
+    login_id = page.text.split("/factors/testcode/")[1].split("'")[0]
+    done = mfa_env.client.post(f"/factors/testcode/{login_id}", data={"code": CODE})
+    assert done.status_code == 303 and done.headers["location"].startswith(RP)
+    claims = _claims(mfa_env, query_of(done.headers["location"])["code"], "strict")
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert claims["acr"] == ACR_MFA
+
+
+def test_optional_client_completes_with_the_password_alone(mfa_env: Env) -> None:
+    response = _through_password(mfa_env, "relaxed")
+    assert response.status_code == 303
+    claims = _claims(mfa_env, query_of(response.headers["location"])["code"], "relaxed")
+    assert claims["amr"] == ["pwd"] and claims["acr"] == ACR_PASSWORD
+
+
+def test_unenrolled_user_is_sent_to_enrollment(mfa_env: Env) -> None:
+    mfa_env.add_user("newcomer")
+    location = authorize(mfa_env, client_id="strict").headers["location"]
+    page = password_step(mfa_env, location, username="newcomer")
+    assert "<p>enroll</p>" in page.text
+
+
+def test_step_up_with_acr_values_asks_only_for_the_second_factor(mfa_env: Env) -> None:
+    first = _through_password(mfa_env, "relaxed")
+    assert first.status_code == 303
+    response = authorize(mfa_env, client_id="relaxed", acr_values=ACR_MFA)
+    assert response.status_code == 200 and "<p>verify</p>" in response.text
+    login_id = response.text.split("/factors/testcode/")[1].split("'")[0]
+    done = mfa_env.client.post(f"/factors/testcode/{login_id}", data={"code": CODE})
+    claims = _claims(mfa_env, query_of(done.headers["location"])["code"], "relaxed")
+    assert claims["acr"] == ACR_MFA and "otp" in claims["amr"]
+    # the upgraded session now satisfies the strict client without asking again
+    again = authorize(mfa_env, client_id="strict")
+    assert again.status_code == 303 and again.headers["location"].startswith(RP)
+
+
+def test_prompt_none_when_the_factor_is_missing_is_interaction_required(mfa_env: Env) -> None:
+    _through_password(mfa_env, "relaxed")
+    response = authorize(mfa_env, client_id="strict", prompt="none")
+    params = query_of(response.headers["location"])
+    assert params["error"] == "interaction_required" and params["state"] == "st4te"
+
+
+def test_failed_factor_returns_access_denied_and_opens_no_session(mfa_env: Env) -> None:
+    page = _through_password(mfa_env, "strict")
+    login_id = page.text.split("/factors/testcode/")[1].split("'")[0]
+    response = mfa_env.client.post(f"/factors/testcode/{login_id}", data={"code": "000000"})
+    assert query_of(response.headers["location"])["error"] == "access_denied"
+    assert "idp_session" not in mfa_env.client.cookies
+    again = mfa_env.client.post(f"/factors/testcode/{login_id}", data={"code": CODE})
+    assert again.status_code == 400
+
+
+def test_unknown_plugin_name_stops_start_up_with_the_key_named() -> None:
+    with pytest.raises(ConfigError, match=r"factors\.enabled: no plugin named 'nope'"):
+        load_plugins(["nope"])

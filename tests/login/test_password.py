@@ -1,0 +1,102 @@
+"""The password step through HTTP: form, generic error, CSRF, cancel, languages."""
+
+from __future__ import annotations
+
+from tests.conftest import (
+    PASSWORD,
+    RP,
+    Env,
+    authorize,
+    hidden_inputs,
+    login,
+    query_of,
+    submit_password,
+)
+
+
+def _login_location(env: Env, **params: str) -> str:
+    response = authorize(env, **params)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith("/login/")
+    return location
+
+
+def test_login_page_has_csrf_token_and_prefilled_hint(env: Env) -> None:
+    env.add_client()
+    page = env.client.get(_login_location(env, login_hint="alice"))
+    assert page.status_code == 200
+    assert hidden_inputs(page.text)["csrf"]
+    assert 'value="alice"' in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_message(env: Env) -> None:
+    env.add_client()
+    env.add_user()
+    location = _login_location(env)
+    wrong = submit_password(env, location, password="not the password")
+    unknown = submit_password(env, location, username="mallory")
+    assert wrong.status_code == unknown.status_code == 401
+    message = "The username or password is incorrect."
+    assert message in wrong.text and message in unknown.text
+
+
+def test_correct_password_returns_code_and_sets_session_cookie(env: Env) -> None:
+    env.add_client()
+    env.add_user()
+    result = login(env)
+    assert result["state"] == "st4te" and result["code"]
+    assert result["iss"] == env.settings.issuer
+    cookie = next(c for c in env.client.cookies.jar if c.name == "idp_session")
+    assert cookie.secure  # the issuer is https
+    assert cookie.has_nonstandard_attr("HttpOnly")
+
+
+def test_post_without_the_right_csrf_token_is_refused(env: Env) -> None:
+    env.add_client()
+    env.add_user()
+    location = _login_location(env)
+    response = env.client.post(
+        location, data={"csrf": "forged", "username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "idp_session" not in env.client.cookies
+
+
+def test_login_page_from_another_browser_is_refused(env: Env) -> None:
+    env.add_client()
+    location = _login_location(env)
+    env.client.cookies.clear()
+    page = env.client.get(location)
+    assert page.status_code == 400
+    assert "expired" in page.text
+
+
+def test_cancel_returns_access_denied_to_the_client(env: Env) -> None:
+    env.add_client()
+    location = _login_location(env)
+    fields = hidden_inputs(env.client.get(location).text)
+    response = env.client.post(location, data={**fields, "action": "cancel"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(RP)
+    params = query_of(response.headers["location"])
+    assert params["error"] == "access_denied" and params["state"] == "st4te"
+
+
+def test_dutch_by_accept_language_and_by_ui_locales(env: Env) -> None:
+    env.add_client()
+    env.client.headers["Accept-Language"] = "nl-NL,nl;q=0.9,en;q=0.5"
+    page = env.client.get(_login_location(env))
+    assert 'lang="nl"' in page.text and "Gebruikersnaam" in page.text
+    env.client.headers["Accept-Language"] = "en"
+    page = env.client.get(_login_location(env, ui_locales="nl"))
+    assert 'lang="nl"' in page.text
+    assert "Wachtwoord" in page.text
+
+
+def test_english_is_the_default(env: Env) -> None:
+    env.add_client()
+    page = env.client.get(_login_location(env), headers={"Accept-Language": "fr"})
+    assert 'lang="en"' in page.text and "Password" in page.text

@@ -1,0 +1,201 @@
+"""The `idp` command, called as a user would, with a config file of its own."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from idp.cli import main
+from idp.passwords import Passwords
+from idp.settings import load_settings
+from idp.store import open_store
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    path = tmp_path / "idp.toml"
+    path.write_text(
+        f'[store]\npath = "{tmp_path / "cli.sqlite3"}"\n'
+        "[passwords]\ntime_cost = 1\nmemory_cost = 8192\n"
+    )
+    return str(path)
+
+
+def run(
+    config: str, *args: str, stdin: str = "", monkeypatch: pytest.MonkeyPatch | None = None
+) -> int:
+    assert monkeypatch is not None
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return main(["--config", config, *args])
+
+
+def test_user_lifecycle(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(
+            config,
+            "users",
+            "add",
+            "carol",
+            "--name",
+            "Carol",
+            "--email",
+            "c@example.org",
+            stdin="first password\n",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
+    assert "added user carol" in capsys.readouterr().out
+    assert run(config, "users", "list", "--json", monkeypatch=monkeypatch) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert listed["username"] == "carol" and listed["email"] == "c@example.org"
+    assert "first password" not in json.dumps(listed)
+
+    assert (
+        run(
+            config,
+            "users",
+            "set-password",
+            "carol",
+            stdin="second password\n",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
+    settings = load_settings(config, environ={})
+    user = open_store(settings.store).find_user("carol")
+    assert user is not None
+    assert Passwords(settings.passwords).verify(user.password_hash, "second password")
+    assert not Passwords(settings.passwords).verify(user.password_hash, "first password")
+
+    assert run(config, "users", "remove", "carol", monkeypatch=monkeypatch) == 0
+    assert run(config, "users", "show", "carol", monkeypatch=monkeypatch) == 1
+    assert "no user named 'carol'" in capsys.readouterr().err
+
+
+def test_passwords_are_never_taken_from_the_command_line(
+    config: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit):
+        run(config, "users", "add", "dave", "--password", "x", monkeypatch=monkeypatch)
+
+
+def test_short_password_and_duplicate_user_are_refused(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config, "users", "add", "erin", stdin="short\n", monkeypatch=monkeypatch) == 1
+    assert "at least 8 characters" in capsys.readouterr().err
+    assert run(config, "users", "add", "erin", stdin="long enough\n", monkeypatch=monkeypatch) == 0
+    assert run(config, "users", "add", "erin", stdin="long enough\n", monkeypatch=monkeypatch) == 1
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_client_secret_is_shown_once_and_stored_hashed(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(
+            config,
+            "clients",
+            "add",
+            "Wiki",
+            "--redirect-uri",
+            "https://wiki/cb",
+            "--json",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown["client_secret"]) >= 32
+    assert run(config, "clients", "list", monkeypatch=monkeypatch) == 0
+    listing = capsys.readouterr().out
+    assert shown["client_id"] in listing and "mfa=required" in listing
+    assert shown["client_secret"] not in listing
+    raw = (Path(config).parent / "cli.sqlite3").read_bytes()
+    assert shown["client_secret"].encode() not in raw
+
+
+def test_public_and_service_clients(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(
+            config,
+            "clients",
+            "add",
+            "App",
+            "--public",
+            "--redirect-uri",
+            "app://cb",
+            "--mfa",
+            "optional",
+            "--json",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["client_secret"] is None
+    assert (
+        run(
+            config,
+            "clients",
+            "add",
+            "Bad",
+            "--public",
+            "--grant",
+            "client_credentials",
+            monkeypatch=monkeypatch,
+        )
+        == 1
+    )
+    assert "cannot use client_credentials" in capsys.readouterr().err
+    assert (
+        run(
+            config,
+            "clients",
+            "add",
+            "Nightly job",
+            "--grant",
+            "client_credentials",
+            "--client-id",
+            "job",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert run(config, "clients", "list", "--json", monkeypatch=monkeypatch) == 0
+    clients = {c["client_id"]: c for c in json.loads(capsys.readouterr().out)}
+    assert clients["job"]["grant_types"] == ["client_credentials"]
+    assert run(config, "clients", "remove", "job", monkeypatch=monkeypatch) == 0
+    assert run(config, "clients", "remove", "job", monkeypatch=monkeypatch) == 1
+
+
+def test_keys_rotate_keeps_the_old_key_published(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config, "keys", "list", monkeypatch=monkeypatch) == 0
+    before = capsys.readouterr().out.split()
+    assert run(config, "keys", "rotate", "--alg", "RS256", monkeypatch=monkeypatch) == 0
+    assert "new active RS256 key" in capsys.readouterr().out
+    assert run(config, "keys", "list", monkeypatch=monkeypatch) == 0
+    after = capsys.readouterr().out
+    old_rsa = before[before.index("RS256") - 1]
+    assert f"{old_rsa}  RS256  published until" in after
+    assert after.count("active") == 2  # the new RS256 key and the untouched ES256 key
+
+
+def test_a_bad_config_stops_with_one_line_naming_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[server]\nport = 'eighty'\n")
+    assert run(str(path), "users", "list", monkeypatch=monkeypatch) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "server.port" in err[0]

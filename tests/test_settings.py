@@ -1,0 +1,71 @@
+"""Settings: TOML file, IDP_* overrides, and one clear line naming each bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idp.errors import ConfigError
+from idp.settings import load_settings
+
+EXAMPLE = Path(__file__).parent.parent / "config" / "idp.toml"
+
+
+def test_the_shipped_example_loads() -> None:
+    settings = load_settings(EXAMPLE, environ={})
+    assert settings.issuer == "http://127.0.0.1:8000"
+    assert settings.store.backend == "sqlite"
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "idp.toml"
+    config.write_text('[server]\nissuer = "https://a.example"\nport = 9000\n')
+    settings = load_settings(
+        config,
+        environ={"IDP_SERVER_ISSUER": "https://b.example", "IDP_FACTORS_ENABLED": "x, y"},
+    )
+    assert settings.issuer == "https://b.example"
+    assert settings.server.port == 9000
+    assert settings.factors.enabled == ("x", "y")
+    assert settings.secure_cookies
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ("[server]\nport = 'eighty'\n", {}, "server.port: expected a whole number"),
+        ("[server]\nissuer = 'ftp://x'\n", {}, "server.issuer: must be an absolute http"),
+        ("[server]\nissuer = 'https://x/'\n", {}, "no query, fragment or trailing slash"),
+        ("[keys]\nalgorithm = 'HS256'\n", {}, "keys.algorithm: must be RS256 or ES256"),
+        ("[tokens]\nttl = 5\n", {}, "tokens.ttl: unknown setting"),
+        ("[nonsense]\n", {}, "[nonsense]: unknown section"),
+        ("", {"IDP_SERVER_PORT": "http"}, "IDP_SERVER_PORT: expected a whole number"),
+        ("[store]\nbackend = 'oracle'\n", {}, "store.backend: unknown backend 'oracle'"),
+    ],
+)
+def test_bad_values_name_the_key(
+    tmp_path: Path, text: str, environ: dict[str, str], message: str
+) -> None:
+    config = tmp_path / "idp.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, environ=environ)
+    assert message in str(info.value)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "idp.toml"
+    config.write_text("[server]\nport = 'x'\n[tokens]\ncode_ttl = 'y'\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, environ={})
+    assert "server.port" in str(info.value) and "tokens.code_ttl" in str(info.value)
+
+
+def test_missing_and_broken_files_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "absent.toml", environ={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[server\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, environ={})
