@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from idp import demo
+from idp import account, demo
 from idp.factors import FactorPlugin
 from idp.login import consent, password
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
@@ -44,6 +44,7 @@ def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
         Route("/consent/{login_id}", consent.consent_submit, methods=["POST"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
+    table.extend(account.routes())
     for name, plugin in provider.plugins.items():
         table.append(Mount(f"/factors/{name}", routes=list(plugin.routes())))
     if with_demo:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from idp.errors import ConfigError, Conflict, IdpError
+from idp.factors import FactorPlugin
 from idp.keys import ALGORITHMS, KeyRing
 from idp.oidc.models import SCOPES, hash_secret
 from idp.passwords import Passwords
@@ -126,7 +127,26 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
         if not users:
             print("no users")
     elif args.action == "show":
-        print(json.dumps(_user_json(_user(store, args.username)), indent=2, ensure_ascii=False))
+        user = _user(store, args.username)
+        shown = _user_json(user)
+        shown["second_factors"] = [
+            {
+                "plugin": name,
+                "kind": m.kind,
+                "label": m.label,
+                "enrolled_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.created_at)),
+            }
+            for name, plugin in _plugins(settings, store).items()
+            for m in plugin.methods(user)
+        ]
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+    elif args.action == "reset-mfa":
+        user = _user(store, args.username)
+        removed = sum(plugin.reset(user) for plugin in _plugins(settings, store).values())
+        print(
+            f"removed {removed} second-factor item(s) of {user.username}; "
+            "they enroll again at their next login"
+        )
     elif args.action == "remove":
         user = _user(store, args.username)
         store.remove_user(user.sub)
@@ -138,6 +158,13 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
             replace(user, password_hash=passwords.hash(password), updated_at=int(time.time()))
         )
         print(f"password of {user.username} changed")
+
+
+def _plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:
+    """The enabled second-factor plugins, set up as the server sets them up."""
+    from idp.provider import Provider
+
+    return dict(Provider(settings, store=store).plugins)
 
 
 def _user_json(u: User) -> dict[str, object]:
@@ -283,7 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     ls = users.add_parser("list")
     ls.add_argument("--json", action="store_true")
-    users.add_parser("show").add_argument("username")
+    users.add_parser("show", help="a user and the second factors they enrolled").add_argument(
+        "username"
+    )
+    users.add_parser(
+        "reset-mfa", help="remove every second factor so the user enrolls again"
+    ).add_argument("username")
     users.add_parser("remove").add_argument("username")
     setpw = users.add_parser("set-password")
     setpw.add_argument("username")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import json
 import secrets
 import time
@@ -28,6 +27,7 @@ from idp.errors import Conflict
 from idp.offload import run_sync
 from idp.oidc.id_token_hint import read_id_token
 from idp.pages import PAGE_HEADERS
+from idp.pkce import new_pair
 from idp.store import Client, User
 
 if TYPE_CHECKING:
@@ -105,8 +105,8 @@ async def home(request: Request) -> Response:
 async def start(request: Request) -> Response:
     provider = _provider(request)
     issuer = provider.settings.issuer
-    state, nonce, verifier = (secrets.token_urlsafe(16) for _ in range(3))
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    verifier, challenge = new_pair()
     await run_sync(
         provider.store.upsert, "demo", state, {"nonce": nonce, "verifier": verifier}, 600
     )
@@ -117,7 +117,7 @@ async def start(request: Request) -> Response:
         "scope": "openid profile email offline_access",
         "state": state,
         "nonce": nonce,
-        "code_challenge": challenge.rstrip(b"=").decode(),
+        "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
     for name in ("prompt", "ui_locales", "acr_values"):

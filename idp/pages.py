@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ PAGE_HEADERS = {
 }
 
 
+def _datetime(timestamp: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
 class Pages:
     def __init__(self, extra_folders: Sequence[Path] = ()) -> None:
         folders = [*extra_folders, Path(__file__).parent / "templates"]
@@ -31,6 +36,7 @@ class Pages:
             autoescape=select_autoescape(["html"]),
             enable_async=False,
         )
+        self.env.filters["datetime"] = _datetime
 
     def add_folder(self, folder: Path) -> None:
         loader = self.env.loader

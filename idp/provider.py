@@ -8,6 +8,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.account import ensure_account_client
 from idp.factors import FactorPlugin, load_plugins
 from idp.keys import KeyRing
 from idp.login.pipeline import LoginPipeline
@@ -37,6 +38,7 @@ class Provider:
         self.store = store or open_store(settings.store)
         self.keys = KeyRing(self.store, settings)
         self.keys.ensure()
+        ensure_account_client(self.store, settings.issuer)
         self.passwords = Passwords(settings.passwords)
         self.pages = Pages()
         self.state = LoginState(self.store, settings)

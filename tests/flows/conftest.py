@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from live import LiveServer, live_server  # noqa: E402
+TESTS = str(Path(__file__).resolve().parent.parent)
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
+from live import LiveServer, live_server
 
 PASSWORD = "correct horse battery staple"
 RP_CALLBACK = "https://rp.example.test/callback"

@@ -1,0 +1,139 @@
+"""The account page: who is logged in, their second factors, and the consents they gave.
+
+It logs in like any application would, as the built-in first-party client "account",
+so that the password and second-factor steps apply to it as well.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from idp.offload import run_sync
+from idp.pages import PAGE_HEADERS
+from idp.pkce import new_pair
+from idp.store import Client, Store
+
+if TYPE_CHECKING:
+    from idp.provider import Provider
+
+ACCOUNT_CLIENT_ID = "account"
+
+
+def ensure_account_client(store: Store, issuer: str) -> None:
+    wanted = Client(
+        client_id=ACCOUNT_CLIENT_ID,
+        name="Account",
+        redirect_uris=(f"{issuer}/account/callback",),
+        public=True,
+        token_endpoint_auth_method="none",
+        grant_types=("authorization_code",),
+        scopes=("openid", "profile"),
+        first_party=True,
+        created_at=int(time.time()),
+    )
+    existing = store.get_client(ACCOUNT_CLIENT_ID)
+    if existing is None:
+        store.add_client(wanted)
+    elif existing.redirect_uris != wanted.redirect_uris:
+        store.remove_client(ACCOUNT_CLIENT_ID)
+        store.add_client(wanted)
+
+
+def _provider(request: Request) -> Provider:
+    provider: Provider = request.app.state.provider
+    return provider
+
+
+def _csrf(provider: Provider, request: Request) -> str | None:
+    """A per-browser token for the account page's forms."""
+    browser = provider.state.browser_id(request)
+    return browser[:32] if browser else None
+
+
+async def account(request: Request) -> Response:
+    provider = _provider(request)
+    user = await run_sync(provider.session_user, request)
+    if user is None:
+        state = secrets.token_urlsafe(16)
+        await run_sync(provider.store.upsert, "account_login", state, {}, 600)
+        _, challenge = new_pair()
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": ACCOUNT_CLIENT_ID,
+                "redirect_uri": f"{provider.settings.issuer}/account/callback",
+                "scope": "openid profile",
+                "state": state,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        return RedirectResponse(f"/authorize?{query}", status_code=303, headers=PAGE_HEADERS)
+
+    def gather() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        factors = [
+            {"plugin": name, "methods": list(plugin.methods(user))}
+            for name, plugin in provider.plugins.items()
+        ]
+        consents = []
+        for key, data in provider.store.find_by_prefix("consent", f"{user.sub}:"):
+            client_id = key.split(":", 1)[1]
+            client = provider.store.get_client(client_id)
+            consents.append(
+                {
+                    "client_id": client_id,
+                    "name": client.name if client else client_id,
+                    "scope": data.get("scope", []),
+                }
+            )
+        return factors, consents
+
+    factors, consents = await run_sync(gather)
+    return provider.pages.render(
+        request,
+        "account.html",
+        user=user,
+        factors=factors,
+        consents=consents,
+        csrf=_csrf(provider, request),
+    )
+
+
+async def callback(request: Request) -> Response:
+    provider = _provider(request)
+    state = request.query_params.get("state", "")
+    if await run_sync(provider.store.consume, "account_login", state) is None:
+        return provider.expired(request)
+    # the login opened the SSO session; the code itself is not needed and soon expires
+    return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
+
+
+async def revoke_consent(request: Request) -> Response:
+    provider = _provider(request)
+    user = await run_sync(provider.session_user, request)
+    form = await request.form()
+    expected = _csrf(provider, request)
+    submitted = form.get("csrf")
+    if user is None or expected is None or not isinstance(submitted, str):
+        return provider.expired(request)
+    if not hmac.compare_digest(expected, submitted):
+        return provider.pages.error(request, "error.csrf.title", "error.csrf.text", status_code=403)
+    client_id = str(form.get("client_id") or "")
+    await run_sync(provider.store.destroy, "consent", f"{user.sub}:{client_id}")
+    return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/account", account, methods=["GET"]),
+        Route("/account/callback", callback, methods=["GET"]),
+        Route("/account/consents/revoke", revoke_consent, methods=["POST"]),
+    ]

@@ -1,0 +1,134 @@
+"""The [plugins.pocket] table: typed, with every default here, checked as a whole.
+
+The TOTP values are RFC 6238's defaults (section 4 and 5.2), which every common
+authenticator app supports.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plugins.pocket_mfa.errors import PocketConfigError
+
+log = logging.getLogger("idp.pocket")
+
+KEY_ENV = "IDP_POCKET_ENCRYPTION_KEY"
+KEY_FILE = "pocket-encryption.key"
+
+
+@dataclass(frozen=True)
+class PocketConfig:
+    #: shown in authenticator apps beside the account name
+    issuer_name: str = "Pocket IdP"
+    #: RFC 6238 time step in seconds, and code length
+    period: int = 30
+    digits: int = 6
+    #: steps of clock skew accepted either way (RFC 6238 section 6)
+    skew: int = 1
+    #: wrong codes per user within `lockout_window` seconds before codes are refused
+    max_failures: int = 5
+    lockout_window: int = 15 * 60
+    #: how many recovery codes one enrollment gets
+    recovery_codes: int = 10
+    #: how long an unconfirmed authenticator setup stays valid, in seconds
+    setup_ttl: int = 30 * 60
+    #: base64url of 32 bytes; or env IDP_POCKET_ENCRYPTION_KEY; or a generated key file
+    encryption_key: str = ""
+
+
+_INTS = ("period", "digits", "skew", "max_failures", "lockout_window", "recovery_codes", "setup_ttl")
+
+
+def load_config(table: Mapping[str, Any]) -> PocketConfig:
+    """Check the whole table and fail with one line per problem, each naming the key."""
+    known = PocketConfig.__dataclass_fields__
+    problems = [f"plugins.pocket.{key}: unknown setting" for key in table if key not in known]
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            continue
+        want_int = key in _INTS
+        ok = (
+            isinstance(value, int) and not isinstance(value, bool)
+            if want_int
+            else isinstance(value, str)
+        )
+        if not ok:
+            kind = "a whole number" if want_int else "a string"
+            problems.append(f"plugins.pocket.{key}: expected {kind}, got {value!r}")
+        else:
+            values[key] = value
+    config = PocketConfig(**values)
+    if config.digits not in (6, 7, 8):
+        problems.append("plugins.pocket.digits: must be 6, 7 or 8")
+    if config.period < 15 or config.skew not in (0, 1, 2):
+        problems.append("plugins.pocket: period must be >= 15 and skew 0, 1 or 2")
+    for key in ("max_failures", "lockout_window", "recovery_codes", "setup_ttl"):
+        if getattr(config, key) < 1:
+            problems.append(f"plugins.pocket.{key}: must be positive")
+    if config.encryption_key:
+        _check_key(config.encryption_key, "plugins.pocket.encryption_key", problems)
+    if problems:
+        raise PocketConfigError("; ".join(problems))
+    return config
+
+
+def decode_key(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+
+
+def _check_key(text: str, where: str, problems: list[str]) -> None:
+    try:
+        raw = decode_key(text)
+    except (binascii.Error, ValueError):
+        problems.append(f"{where}: not base64url")
+        return
+    if len(raw) != 32:
+        problems.append(f"{where}: must be 32 bytes (base64url), got {len(raw)}")
+
+
+def resolve_key(
+    config: PocketConfig, store_path: str, environ: Mapping[str, str] | None = None
+) -> bytes:
+    """The key that encrypts TOTP secrets: config, then env, then a file beside the store."""
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    for text, where in ((config.encryption_key, "plugins.pocket.encryption_key"),
+                        (environ.get(KEY_ENV, ""), KEY_ENV)):
+        if text:
+            _check_key(text, where, problems)
+            if problems:
+                raise PocketConfigError("; ".join(problems))
+            return decode_key(text)
+    return _key_file(Path(store_path).parent / KEY_FILE)
+
+
+def _key_file(path: Path) -> bytes:
+    if path.exists():
+        text = path.read_text().strip()
+        problems: list[str] = []
+        _check_key(text, str(path), problems)
+        if problems:
+            raise PocketConfigError("; ".join(problems))
+        return decode_key(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    log.warning(
+        "pocket: no encryption_key configured; generated %s. Keep it with the database "
+        "backups (without it enrolled authenticator apps stop working), or set "
+        "[plugins.pocket] encryption_key / %s.",
+        path,
+        KEY_ENV,
+    )
+    return decode_key(text)

@@ -1,0 +1,76 @@
+"""A person logs in through the demo relying party in a real (headless) browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_login_shows_the_id_token_and_userinfo(demo_server, chromium, tmp_path):
+    user = demo_server.users["joost"]
+    context = chromium.new_context(locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(f"{demo_server.url}/demo")
+        page.get_by_role("link", name="Log in with Pocket IdP").click()
+
+        page.wait_for_url(f"{demo_server.url}/login/**")
+        assert page.locator("h1").inner_text() == "Log in"
+        page.fill("#username", "joost")
+        page.fill("#password", PASSWORD)
+        page.click("button[value=login]")
+
+        page.wait_for_url(f"{demo_server.url}/demo/callback?**")
+        claims = json.loads(page.locator("#id-token-claims").inner_text())
+        userinfo = json.loads(page.locator("#userinfo").inner_text())
+        assert claims["sub"] == user["sub"]
+        assert claims["name"] == "Joost de Boer"
+        assert claims["iss"] == demo_server.issuer
+        assert claims["aud"] in ("demo", ["demo"])
+        assert userinfo["sub"] == user["sub"]
+        assert userinfo["name"] == "Joost de Boer"
+        assert userinfo["email"] == "joost@example.org"
+        checks = page.locator("ul.checks li").all_inner_texts()
+        assert checks and all(text.endswith("✓") for text in checks), checks
+
+        shot = tmp_path / "demo-id-token.png"
+        page.screenshot(path=str(shot), full_page=True)
+        data = shot.read_bytes()
+        assert len(data) > 1000 and data.startswith(PNG_SIGNATURE)
+    finally:
+        context.close()
+
+
+def test_login_page_speaks_dutch(demo_server, chromium, tmp_path):
+    context = chromium.new_context(locale="nl-NL", extra_http_headers={"Accept-Language": "nl"})
+    try:
+        page = context.new_page()
+        page.goto(f"{demo_server.url}/demo")
+        assert page.locator("h1").inner_text() == "Pocket IdP-demo"
+        page.locator("#demo-login").click()
+
+        page.wait_for_url(f"{demo_server.url}/login/**")
+        assert page.locator("h1").inner_text() == "Inloggen"
+        assert page.locator("button[value=login]").inner_text() == "Inloggen"
+        assert page.locator("label[for=username]").inner_text() == "Gebruikersnaam"
+        assert page.locator("html").get_attribute("lang") == "nl"
+
+        shot = tmp_path / "inloggen.png"
+        page.screenshot(path=str(shot))
+        data = shot.read_bytes()
+        assert len(data) > 1000 and data.startswith(PNG_SIGNATURE)
+
+        page.fill("#username", "joost")
+        page.fill("#password", PASSWORD)
+        page.click("button[value=login]")
+        page.wait_for_url(f"{demo_server.url}/demo/callback?**")
+        claims = json.loads(page.locator("#id-token-claims").inner_text())
+        assert claims["sub"] == demo_server.users["joost"]["sub"]
+    finally:
+        context.close()
