@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": _git_commit(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "node": npm.node_version(),
+        "driver_node": npm.node_version(),
         "python": platform.python_version(),
         "timing": {"runs": runs, "warmup_s": timing.warmup_s, "duration_s": timing.duration_s},
         "pinning": {"servers": SERVER_CPU, "driver": DRIVER_CPU} if can_pin() else None,

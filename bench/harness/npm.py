@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+_ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 
-def node_version() -> str:
+
+def system_node() -> str:
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is required (the peer and the load driver run on Node.js)")
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+    return node
+
+
+def node_version(node: str | None = None) -> str:
+    out = subprocess.run(
+        [node or system_node(), "--version"], capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
+
+
+def local_node(folder: Path) -> str | None:
+    """The Node.js binary that folder's optional node-linux-* package brought, if any."""
+    node = folder / "node_modules" / ".bin" / "node"
+    return str(node) if node.exists() else None
 
 
 def _installed(folder: Path) -> bool:
     manifest = json.loads((folder / "package.json").read_text())
-    wanted: dict[str, str] = manifest.get("dependencies", {})
+    wanted: dict[str, str] = dict(manifest.get("dependencies", {}))
+    arch = _ARCH.get(platform.machine().lower())
+    for name, version in manifest.get("optionalDependencies", {}).items():
+        if arch and name == f"node-linux-{arch}" and sys.platform == "linux":
+            wanted[name] = version
     for name, version in wanted.items():
         pkg = folder / "node_modules" / name / "package.json"
         if not pkg.exists() or json.loads(pkg.read_text()).get("version") != version:

@@ -37,9 +37,10 @@ def start_peer(workdir: Path) -> tuple[Target, Server]:
     with os.fdopen(fd, "w") as fh:
         json.dump(spec, fh)
     env = {**os.environ, "NODE_ENV": "production"}
+    node = npm.local_node(PEER_DIR) or npm.system_node()
     server = start_server(
         "peer",
-        ["node", str(PEER_DIR / "server.mjs"), spec_path],
+        [node, str(PEER_DIR / "server.mjs"), spec_path],
         cwd=PEER_DIR,
         env=env,
         log_path=LOG_DIR / "peer.log",
@@ -54,7 +55,7 @@ def start_peer(workdir: Path) -> tuple[Target, Server]:
         password=password,
         pid=server.pid,
         notes=[
-            f"{PACKAGE} {version}, Node.js {npm.node_version()}, NODE_ENV=production",
+            f"{PACKAGE} {version}, Node.js {npm.node_version(node)}, NODE_ENV=production",
             "in-memory adapter",
         ],
     )

@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 
-TESTS = str(Path(__file__).resolve().parent.parent)
-if TESTS not in sys.path:
-    sys.path.insert(0, TESTS)
-from live import LiveServer, live_server  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests/live.py
+from live import LiveServer, live_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -38,6 +36,12 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             locale="nl-NL",
         )
         yield server
+
+
+@pytest.fixture
+def person(demo_server: LiveServer) -> dict[str, Any]:
+    """The user made through the CLI, with the password they type."""
+    return {**demo_server.users["joost"], "password": PASSWORD}
 
 
 @pytest.fixture(scope="module")

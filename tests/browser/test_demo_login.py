@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def test_demo_login_shows_the_id_token_and_userinfo(demo_server, chromium, tmp_path):
-    user = demo_server.users["joost"]
+def test_demo_login_shows_the_id_token_and_userinfo(demo_server, person, chromium, tmp_path):
     context = chromium.new_context(locale="en-GB")
     try:
         page = context.new_page()
@@ -22,18 +20,18 @@ def test_demo_login_shows_the_id_token_and_userinfo(demo_server, chromium, tmp_p
 
         page.wait_for_url(f"{demo_server.url}/login/**")
         assert page.locator("h1").inner_text() == "Log in"
-        page.fill("#username", "joost")
-        page.fill("#password", PASSWORD)
+        page.fill("#username", person["username"])
+        page.fill("#password", person["password"])
         page.click("button[value=login]")
 
         page.wait_for_url(f"{demo_server.url}/demo/callback?**")
         claims = json.loads(page.locator("#id-token-claims").inner_text())
         userinfo = json.loads(page.locator("#userinfo").inner_text())
-        assert claims["sub"] == user["sub"]
+        assert claims["sub"] == person["sub"]
         assert claims["name"] == "Joost de Boer"
         assert claims["iss"] == demo_server.issuer
         assert claims["aud"] in ("demo", ["demo"])
-        assert userinfo["sub"] == user["sub"]
+        assert userinfo["sub"] == person["sub"]
         assert userinfo["name"] == "Joost de Boer"
         assert userinfo["email"] == "joost@example.org"
         checks = page.locator("ul.checks li").all_inner_texts()
@@ -47,7 +45,7 @@ def test_demo_login_shows_the_id_token_and_userinfo(demo_server, chromium, tmp_p
         context.close()
 
 
-def test_login_page_speaks_dutch(demo_server, chromium, tmp_path):
+def test_login_page_speaks_dutch(demo_server, person, chromium, tmp_path):
     context = chromium.new_context(locale="nl-NL", extra_http_headers={"Accept-Language": "nl"})
     try:
         page = context.new_page()
@@ -66,11 +64,11 @@ def test_login_page_speaks_dutch(demo_server, chromium, tmp_path):
         data = shot.read_bytes()
         assert len(data) > 1000 and data.startswith(PNG_SIGNATURE)
 
-        page.fill("#username", "joost")
-        page.fill("#password", PASSWORD)
+        page.fill("#username", person["username"])
+        page.fill("#password", person["password"])
         page.click("button[value=login]")
         page.wait_for_url(f"{demo_server.url}/demo/callback?**")
         claims = json.loads(page.locator("#id-token-claims").inner_text())
-        assert claims["sub"] == demo_server.users["joost"]["sub"]
+        assert claims["sub"] == person["sub"]
     finally:
         context.close()

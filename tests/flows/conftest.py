@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-TESTS = str(Path(__file__).resolve().parent.parent)
-if TESTS not in sys.path:
-    sys.path.insert(0, TESTS)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests/live.py
 from live import LiveServer, live_server
 
 PASSWORD = "correct horse battery staple"

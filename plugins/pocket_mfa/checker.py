@@ -1,0 +1,110 @@
+"""Checking a user's code: throttling, RFC 6238 verification, replay refusal, recovery codes.
+
+Every failure looks the same to the user ("that code is not right"); the reason goes to
+the log and to the per-user failure counter, which lives in the store and so survives
+a restart. After `max_failures` wrong codes within `lockout_window` seconds, codes are
+refused (even correct ones) until the window has passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from idp.store import Store
+from plugins.pocket_mfa.config import PocketConfig
+from plugins.pocket_mfa.enrollments import Enrollments
+from plugins.pocket_mfa.recovery import looks_like_recovery_code
+from plugins.pocket_mfa.totp import TotpParams, matching_step
+
+log = logging.getLogger("idp.pocket")
+
+
+class Outcome(Enum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    #: "totp" or "recovery" when accepted
+    method: str | None = None
+    #: when locked: the longest the user may have to wait, in minutes
+    retry_minutes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
+
+
+class CodeChecker:
+    def __init__(self, store: Store, config: PocketConfig, enrollments: Enrollments) -> None:
+        self.store = store
+        self.config = config
+        self.params = TotpParams(period=config.period, digits=config.digits, skew=config.skew)
+        self.enrollments = enrollments
+
+    # --- throttling
+    def _fail_key(self, sub: str) -> str:
+        return f"pocket:fail:{sub}"
+
+    def locked(self, sub: str) -> Result | None:
+        if self.store.count(self._fail_key(sub)) >= self.config.max_failures:
+            return Result(Outcome.LOCKED, retry_minutes=-(-self.config.lockout_window // 60))
+        return None
+
+    def _failed(self, sub: str, why: str) -> Result:
+        count = self.store.hit(self._fail_key(sub), self.config.lockout_window)
+        log.info("pocket: code refused for %s (%s), failure %d", sub, why, count)
+        return self.locked(sub) or Result(Outcome.REFUSED)
+
+    def _accepted(self, sub: str, method: str) -> Result:
+        self.store.clear(self._fail_key(sub))
+        return Result(Outcome.ACCEPTED, method)
+
+    # --- replay
+    def claim_step(self, sub: str, step: int) -> bool:
+        """Atomically use `step` for this user; False if it or a later step was used.
+
+        Each accepted step also claims the earlier steps that the skew window could
+        still accept, in increasing order, each with `store.hit` (atomic). So once a step
+        is accepted, that step and every earlier one are refused.
+        """
+        p = self.params
+        window = p.period * (2 * p.skew + 2)
+        first = 0
+        for earlier in range(step - 2 * p.skew, step + 1):
+            first = self.store.hit(f"pocket:step:{sub}:{earlier}", window)
+        return first == 1
+
+    # --- checks
+    def check_totp(self, sub: str, secret: str, code: str, now: float | None = None) -> Result:
+        """A code from the authenticator app with this secret (used by setup and login)."""
+        refused = self.locked(sub)
+        if refused:
+            return refused
+        step = matching_step(secret, code, self.params, now)
+        if step is None:
+            return self._failed(sub, "wrong code")
+        if not self.claim_step(sub, step):
+            return self._failed(sub, "code used before")
+        return self._accepted(sub, "totp")
+
+    def check_login(self, sub: str, code: str, now: float | None = None) -> Result:
+        """The second factor of an enrolled user: an app code or a recovery code."""
+        if looks_like_recovery_code(code):
+            refused = self.locked(sub)
+            if refused:
+                return refused
+            if self.enrollments.recovery.use(sub, code):
+                log.info("pocket: recovery code used for %s", sub)
+                return self._accepted(sub, "recovery")
+            return self._failed(sub, "wrong recovery code")
+        secret = self.enrollments.totp_secret(sub)
+        if secret is None:
+            return self._failed(sub, "no authenticator enrolled")
+        return self.check_totp(sub, secret, code, now if now is not None else time.time())
