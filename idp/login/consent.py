@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from idp.provider import Provider
 
 
+def remember_consent(provider: Provider, sub: str, client_id: str, scope: list[str]) -> None:
+    """Add the allowed scopes to what this user allowed this client before."""
+    key = f"{sub}:{client_id}"
+    before = provider.store.find("consent", key) or {}
+    granted = list(dict.fromkeys([*before.get("scope", []), *scope]))
+    provider.store.upsert("consent", key, {"scope": granted})
+
+
 async def consent_page(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     login = await run_sync(provider.state.load, request, request.path_params["login_id"])
@@ -51,8 +59,6 @@ async def consent_submit(request: Request) -> Response:
             auth.state,
             provider.settings.issuer,
         )
-    await run_sync(
-        provider.store.upsert, "consent", f"{login.sub}:{auth.client_id}", {"scope": auth.scope}
-    )
+    await run_sync(remember_consent, provider, login.sub, auth.client_id, auth.scope)
     login.consented = True
     return await provider.pipeline.resume(request, login)

@@ -1,0 +1,194 @@
+"""The token endpoint for the code grant (RFC 6749 4.1.3, 5.1, 5.2; RFC 7636; OIDC Core 3.1.3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import (
+    RP,
+    Env,
+    exchange,
+    introspect,
+    login,
+    pkce_pair,
+    public_client,
+    public_code,
+    public_exchange,
+    refresh,
+    token_error,
+    userinfo,
+)
+
+OTHER_RP = "https://rp.test/other"
+
+
+@pytest.fixture(autouse=True)
+def _registered(env: Env) -> None:
+    env.add_user()
+    env.add_client(redirect_uris=(RP, OTHER_RP))
+
+
+def test_token_response_is_bearer_with_expiry_id_token_and_no_store(env: Env) -> None:
+    code = login(env)["code"]
+
+    response = exchange(env, code)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == env.settings.tokens.access_token_ttl
+    assert body["id_token"].count(".") == 2
+    assert body["access_token"]
+    assert body["scope"] == "openid profile email"
+    assert "refresh_token" not in body  # no offline_access asked for
+
+
+def test_offline_access_gives_a_refresh_token(env: Env) -> None:
+    code = login(env, scope="openid offline_access")["code"]
+
+    body = exchange(env, code).json()
+
+    assert body["refresh_token"]
+    assert body["refresh_token"] != body["access_token"]
+
+
+def test_second_exchange_of_a_code_is_invalid_grant_and_revokes_the_first(env: Env) -> None:
+    code = login(env, scope="openid profile offline_access")["code"]
+    first = exchange(env, code).json()
+    assert userinfo(env, first["access_token"]).status_code == 200
+
+    second = exchange(env, code)
+
+    assert token_error(second) == "invalid_grant"
+    assert userinfo(env, first["access_token"]).status_code == 401
+    assert introspect(env, first["access_token"]).json() == {"active": False}
+    assert token_error(refresh(env, first["refresh_token"])) == "invalid_grant"
+
+
+def test_a_different_redirect_uri_is_invalid_grant(env: Env) -> None:
+    code = login(env)["code"]
+
+    response = exchange(env, code, redirect_uri=OTHER_RP)
+
+    assert token_error(response) == "invalid_grant"
+
+
+def test_a_missing_redirect_uri_is_invalid_grant(env: Env) -> None:
+    code = login(env)["code"]
+
+    response = env.client.post(
+        "/token", data={"grant_type": "authorization_code", "code": code}, auth=("rp", "s3cret")
+    )
+
+    assert token_error(response) == "invalid_grant"
+
+
+def test_a_code_redeemed_by_another_client_is_invalid_grant(env: Env) -> None:
+    env.add_client("other", secret="0ther")
+    code = login(env)["code"]
+
+    stolen = exchange(env, code, client_id="other", secret="0ther")
+
+    assert token_error(stolen) == "invalid_grant"
+    # the rightful client can still redeem it
+    assert exchange(env, code).status_code == 200
+
+
+def test_an_unknown_code_is_invalid_grant(env: Env) -> None:
+    assert token_error(exchange(env, "no-such-code")) == "invalid_grant"
+
+
+def test_a_missing_code_is_invalid_request(env: Env) -> None:
+    response = env.client.post(
+        "/token",
+        data={"grant_type": "authorization_code", "redirect_uri": RP},
+        auth=("rp", "s3cret"),
+    )
+
+    assert token_error(response) == "invalid_request"
+
+
+def test_an_unknown_grant_type_is_unsupported_grant_type(env: Env) -> None:
+    response = env.client.post("/token", data={"grant_type": "password"}, auth=("rp", "s3cret"))
+
+    assert token_error(response) == "unsupported_grant_type"
+
+
+def test_a_grant_type_the_client_may_not_use_is_unauthorized_client(env: Env) -> None:
+    response = env.client.post(
+        "/token", data={"grant_type": "client_credentials"}, auth=("rp", "s3cret")
+    )
+
+    assert token_error(response) == "unauthorized_client"
+
+
+def test_get_is_not_allowed(env: Env) -> None:
+    assert env.client.get("/token").status_code == 405
+
+
+# --- PKCE (RFC 7636 4.5, 4.6)
+def test_valid_pkce_succeeds_for_a_confidential_client(env: Env) -> None:
+    verifier, challenge = pkce_pair()
+    code = login(env, code_challenge=challenge, code_challenge_method="S256")["code"]
+
+    response = exchange(env, code, code_verifier=verifier)
+
+    assert response.status_code == 200
+    assert response.json()["id_token"]
+
+
+def test_wrong_pkce_verifier_is_invalid_grant(env: Env) -> None:
+    _, challenge = pkce_pair()
+    other_verifier, _ = pkce_pair()
+    code = login(env, code_challenge=challenge, code_challenge_method="S256")["code"]
+
+    response = exchange(env, code, code_verifier=other_verifier)
+
+    assert token_error(response) == "invalid_grant"
+
+
+def test_missing_pkce_verifier_fails(env: Env) -> None:
+    _, challenge = pkce_pair()
+    code = login(env, code_challenge=challenge, code_challenge_method="S256")["code"]
+
+    response = exchange(env, code)
+
+    assert token_error(response) in ("invalid_request", "invalid_grant")
+
+
+def test_a_verifier_without_a_challenge_fails(env: Env) -> None:
+    verifier, _ = pkce_pair()
+    code = login(env)["code"]
+
+    response = exchange(env, code, code_verifier=verifier)
+
+    assert token_error(response) in ("invalid_request", "invalid_grant")
+
+
+def test_public_client_exchanges_with_pkce_and_no_secret(env: Env) -> None:
+    public_client(env)
+    code, verifier = public_code(env)
+
+    response = public_exchange(env, code, verifier)
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert userinfo(env, response.json()["access_token"]).status_code == 200
+
+
+def test_public_client_without_verifier_fails(env: Env) -> None:
+    public_client(env)
+    code, _ = public_code(env)
+
+    assert token_error(public_exchange(env, code, None)) in ("invalid_request", "invalid_grant")
+
+
+def test_public_client_with_a_wrong_verifier_fails(env: Env) -> None:
+    public_client(env)
+    code, _ = public_code(env)
+    wrong, _ = pkce_pair()
+
+    assert token_error(public_exchange(env, code, wrong)) == "invalid_grant"
