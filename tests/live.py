@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,10 +171,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def _start(folder: Path, demo: bool) -> LiveServer:
+def _start(folder: Path, demo: bool, settings: Mapping[str, str]) -> LiveServer:
     port = free_port()
     issuer = f"http://{HOST}:{port}"
-    server = LiveServer(issuer, folder, _environ(issuer, port, folder), folder / "server.log")
+    environ = {**_environ(issuer, port, folder), **settings}
+    server = LiveServer(issuer, folder, environ, folder / "server.log")
     command = [
         sys.executable,
         "-m",
@@ -213,11 +214,16 @@ def _start(folder: Path, demo: bool) -> LiveServer:
 
 
 @contextmanager
-def live_server(folder: Path, *, demo: bool = False) -> Iterator[LiveServer]:
-    """Run `idp serve` on a free 127.0.0.1 port with its store in `folder`."""
+def live_server(
+    folder: Path, *, demo: bool = False, settings: Mapping[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """Run `idp serve` on a free 127.0.0.1 port with its store in `folder`.
+
+    `settings` are extra IDP_<SECTION>_<KEY> variables for the server and the CLI.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for _attempt in range(3):
-        server = _start(folder, demo)
+        server = _start(folder, demo, settings or {})
         assert server.process is not None
         if server.process.poll() is None:
             break

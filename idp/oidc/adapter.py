@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Request
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -73,6 +73,17 @@ class StarletteOAuth2Request(OAuth2Request):
         return self._form
 
 
+def auth_methods_used(request: Request, form: FormData) -> list[str]:
+    used = []
+    if request.headers.get("authorization", "").lower().startswith("basic "):
+        used.append("client_secret_basic")
+    if form.get("client_secret"):
+        used.append("client_secret_post")
+    if form.get("client_assertion"):
+        used.append("private_key_jwt")
+    return used
+
+
 def to_response(result: tuple[int, Any, Any]) -> Response:
     status, body, headers = result
     headers = dict(headers or [])
@@ -91,5 +102,14 @@ async def oauth_response(
     """Read the form, run `respond` (an authlib server call) off the loop, translate back."""
     form = await request.form()
     oauth_request = StarletteOAuth2Request(request, form)
+    # RFC 6749 3.2: parameters must not be included more than once
+    repeated = sorted(k for k, v in oauth_request.payload.datalist.items() if len(v) > 1)
+    if repeated:
+        error = InvalidRequestError(f"Parameters repeated: {', '.join(repeated)}.")
+        return to_response(error())
+    if len(auth_methods_used(request, form)) > 1:
+        # RFC 6749 2.3: a client must not use more than one authentication method at once
+        error = InvalidRequestError("More than one client authentication method was used.")
+        return to_response(error())
     result = await run_sync(respond, oauth_request)
     return to_response(result)

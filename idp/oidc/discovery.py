@@ -12,6 +12,7 @@ from idp.keys import ALGORITHMS
 from idp.login.state import ACR_VALUES
 from idp.oidc.claims import SUPPORTED_CLAIMS
 from idp.oidc.models import SCOPES
+from idp.oidc.server import PrivateKeyJWT
 
 if TYPE_CHECKING:
     from idp.provider import Provider
@@ -35,9 +36,10 @@ def metadata(issuer: str) -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(ALGORITHMS),
+        # "none" only for clients registered so, and only from the token endpoint
+        "id_token_signing_alg_values_supported": [*ALGORITHMS, "none"],
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+        "token_endpoint_auth_signing_alg_values_supported": list(PrivateKeyJWT.ALGORITHMS),
         "revocation_endpoint_auth_methods_supported": auth_methods[:3],
         "introspection_endpoint_auth_methods_supported": auth_methods[:3],
         "code_challenge_methods_supported": ["S256"],

@@ -11,12 +11,20 @@ import uuid
 from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidGrantError, OAuth2Request, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    OAuth2Request,
+    grants,
+)
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, token_id
@@ -44,6 +52,12 @@ class OAuthServer(AuthorizationServer):
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
+
+    def create_token_response(self, request: OAuth2Request | None = None) -> Any:
+        # RFC 6749 5.2: a missing grant_type is invalid_request, not unsupported_grant_type
+        if request is not None and not request.payload.grant_type:
+            return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))
+        return super().create_token_response(request)
 
     # --- authlib hooks
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
@@ -255,6 +269,8 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     """private_key_jwt (OIDC Core 9, RFC 7523 2.2); each assertion's jti is single use."""
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
+    #: what discovery advertises as token_endpoint_auth_signing_alg_values_supported
+    ALGORITHMS = ("RS256", "ES256", "PS256")
 
     def __init__(self, token_url: str, store: Store) -> None:
         super().__init__(None, validate_jti=True)
@@ -264,6 +280,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     def get_audiences(self) -> list[str]:
         # RFC 7523 3: the token endpoint URL; the issuer is accepted as well
         return self.audiences
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        # authlib's default takes only joserfc's "recommended" algorithms, without PS256
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=list(self.ALGORITHMS))
+        except JoseError as error:
+            raise InvalidClientError(description=error.description) from error
+        self.verify_claims(token.claims)
+        return token.claims
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         key = f"{claims['sub']}:{jti}"
@@ -276,11 +301,21 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return KeySet.import_key_set(client.client.jwks or {"keys": []})
 
 
+def _require_token(request: OAuth2Request) -> None:
+    """The token parameter is required; token_type_hint is only a hint, and one we do not
+    know is ignored (RFC 7009 2.1, RFC 7662 2.1): find_token searches every kind anyway."""
+    if not request.form.get("token"):
+        raise InvalidRequestError("Missing 'token'.")
+
+
 class Revocation(RevocationEndpoint):
     """RFC 7009: revoking a token revokes its whole grant (codes, access and refresh)."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
     server: OAuthServer
+
+    def check_params(self, request: OAuth2Request, client: OAuthClient) -> None:
+        _require_token(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
         return self.server.find_token(token_string, token_type_hint)
@@ -297,6 +332,9 @@ class Introspection(IntrospectionEndpoint):
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
     server: OAuthServer
+
+    def check_params(self, request: OAuth2Request, client: OAuthClient) -> None:
+        _require_token(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
         return self.server.find_token(token_string, token_type_hint)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 import uuid
@@ -29,6 +30,17 @@ def half_hash(value: str, alg: str) -> str:
     """at_hash / c_hash: the left half of the hash of the ASCII value (Core 3.1.3.6)."""
     digest = _HASHES.get(alg, hashlib.sha256)(value.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+def _b64json(value: dict[str, Any]) -> str:
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unsigned_jwt(claims: dict[str, Any]) -> str:
+    """An unsecured JWT (RFC 7519 6): only for clients registered with alg "none", and only
+    from the token endpoint, where TLS and client authentication vouch for it (Core 3.1.3.7)."""
+    return f"{_b64json({'alg': 'none', 'typ': 'JWT'})}.{_b64json(claims)}."
 
 
 class TokenMinter:
@@ -79,10 +91,12 @@ class TokenMinter:
                 claims[name] = auth[name]
         if nonce:
             claims["nonce"] = nonce
-        if access_token:
+        if access_token and alg != "none":
             claims["at_hash"] = half_hash(access_token, alg)
         if requested_claims:
             wanted = set(requested_claims)
             extra = user_claims(user, scopes=(), requested=wanted)
             claims.update({k: v for k, v in extra.items() if k not in claims})
+        if alg == "none":
+            return unsigned_jwt(claims)
         return self.keys.sign(claims, alg=alg)

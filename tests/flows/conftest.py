@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests/live.py
-from live import LiveServer, live_server
+from tests.live import LiveServer, live_server
 
 PASSWORD = "correct horse battery staple"
 RP_CALLBACK = "https://rp.example.test/callback"

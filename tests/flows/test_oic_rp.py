@@ -139,7 +139,7 @@ def test_pyoidc_code_flow_refresh_userinfo_and_logout(flow_env):
         },
         authn_method="client_secret_basic",
     )
-    assert isinstance(token_resp, AccessTokenResponse), token_resp
+    assert isinstance(token_resp, AccessTokenResponse), token_resp.to_dict()
     id_token = token_resp["id_token"]
     assert isinstance(id_token, IdToken)  # signature, iss, aud, exp and iat checked
     assert id_token["iss"] == issuer
@@ -162,7 +162,7 @@ def test_pyoidc_code_flow_refresh_userinfo_and_logout(flow_env):
 
     # --- userinfo with the access token
     info = client.do_user_info_request(state=state)
-    assert isinstance(info, OpenIDSchema), info
+    assert isinstance(info, OpenIDSchema), info.to_dict()
     assert info["sub"] == user["sub"]
     assert info["name"] == "Margriet van Dijk"
     assert info["given_name"] == "Margriet"
@@ -172,11 +172,14 @@ def test_pyoidc_code_flow_refresh_userinfo_and_logout(flow_env):
 
     # --- refresh: a new access token that works at userinfo too
     refreshed = client.do_access_token_refresh(state=state, authn_method="client_secret_basic")
-    assert isinstance(refreshed, AccessTokenResponse), refreshed
+    assert isinstance(refreshed, AccessTokenResponse), refreshed.to_dict()
     assert refreshed["access_token"] != first_access_token
-    if "id_token" in refreshed:
-        assert refreshed["id_token"]["sub"] == user["sub"]
-        assert refreshed["id_token"]["iss"] == issuer
+    assert refreshed["refresh_token"] != token_resp["refresh_token"]  # rotated
+    # a new ID token for the same authentication (OpenID Connect Core 12.2)
+    assert refreshed["id_token"]["sub"] == user["sub"]
+    assert refreshed["id_token"]["iss"] == issuer
+    assert refreshed["id_token"]["auth_time"] == id_token["auth_time"]
+    assert refreshed["id_token"].get("nonce") in (None, nonce)
     again = client.do_user_info_request(access_token=refreshed["access_token"])
     assert again["sub"] == user["sub"]
 

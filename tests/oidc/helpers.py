@@ -9,9 +9,11 @@ import time
 import uuid
 from typing import Any
 
+from jwcrypto import jwk, jws
+from jwcrypto.common import json_encode
+
 from tests.conftest import (
     ISSUER,
-    PASSWORD,
     RP,
     Env,
     authorize,
@@ -22,13 +24,11 @@ from tests.conftest import (
     query_of,
     submit_password,
 )
-from jwcrypto import jwk, jws
-from jwcrypto.common import json_encode
 
+#: re-exported from the shared fixtures, so that the tests import from one place
 __all__ = [
     "ALL_SCOPES",
     "ISSUER",
-    "PASSWORD",
     "RP",
     "Env",
     "authorize",
@@ -69,6 +69,12 @@ def login_location(env: Env, **params: str) -> str:
     location: str = response.headers["location"]
     assert location.startswith("/login/"), location
     return location
+
+
+def bare_authorize(env: Env, **params: str) -> Any:
+    """An authorization request with only these parameters (besides the client's own)."""
+    query = {"response_type": "code", "client_id": "rp", "redirect_uri": RP, **params}
+    return env.client.get("/authorize", params=query)
 
 
 def redirect_query(response: Any, to: str = RP) -> dict[str, str]:
@@ -171,6 +177,10 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+def b64json(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims of a compact JWT, unverified."""
     header, payload = token.split(".")[:2]
@@ -218,7 +228,11 @@ def add_private_key_client(env: Env, client_id: str = "pkjwt", kty: str = "RSA")
 
 
 def client_assertion(
-    key: jwk.JWK, client_id: str = "pkjwt", audience: str = TOKEN_URL, **overrides: Any
+    key: jwk.JWK,
+    client_id: str = "pkjwt",
+    audience: str = TOKEN_URL,
+    alg: str | None = None,
+    **overrides: Any,
 ) -> str:
     """A signed client assertion (RFC 7523 3, OIDC Core 9)."""
     now = int(time.time())
@@ -231,7 +245,8 @@ def client_assertion(
         "exp": now + 60,
         **overrides,
     }
-    alg = "RS256" if key.get("kty") == "RSA" else "ES256"
+    claims = {k: v for k, v in claims.items() if v is not None}  # None leaves a claim out
+    alg = alg or ("RS256" if key.get("kty") == "RSA" else "ES256")
     token = jws.JWS(json.dumps(claims).encode())
     token.add_signature(key, alg=alg, protected=json_encode({"alg": alg, "kid": key.get("kid")}))
     return str(token.serialize(compact=True))

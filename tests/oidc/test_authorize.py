@@ -84,6 +84,8 @@ def test_parameter_and_scope_order_does_not_matter(env: Env) -> None:
         {"display": "page"},
         {"display": "popup"},
         {"login_hint": "alice"},
+        {"login_hint": "nobody@example.org"},
+        {"prompt": "select_account"},
         {"ui_locales": "nl en"},
         {"claims_locales": "nl"},
         {"extra_unknown_param": "whatever"},
@@ -294,4 +296,6 @@ def test_public_client_with_s256_reaches_the_login_page(env: Env) -> None:
     public_client(env)
     _, challenge = pkce_pair()
 
-    assert login_location(env, client_id="spa", code_challenge=challenge, code_challenge_method="S256")
+    assert login_location(
+        env, client_id="spa", code_challenge=challenge, code_challenge_method="S256"
+    )

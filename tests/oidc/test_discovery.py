@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import make_settings
 from starlette.testclient import TestClient
 
 from idp.app import create_app
+from tests.conftest import make_settings
 
 from .helpers import ISSUER, Env
 
@@ -47,7 +47,8 @@ def test_required_metadata_is_present_and_typed(env: Env) -> None:
         assert isinstance(doc[name], list) and all(isinstance(v, str) for v in doc[name]), name
     assert doc["response_types_supported"] == ["code"]
     assert "openid" in doc["scopes_supported"]
-    assert "RS256" in doc["id_token_signing_alg_values_supported"]
+    assert doc["id_token_signing_alg_values_supported"][0] == "RS256"
+    assert {"ES256", "none"} <= set(doc["id_token_signing_alg_values_supported"])
     assert "public" in doc["subject_types_supported"]
     assert {"authorization_code", "refresh_token", "client_credentials"} <= set(
         doc["grant_types_supported"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from urllib.parse import quote
+
 import pytest
 
 from .helpers import (
@@ -9,6 +12,7 @@ from .helpers import (
     Env,
     exchange,
     introspect,
+    jwt_parts,
     login,
     pkce_pair,
     public_client,
@@ -17,6 +21,7 @@ from .helpers import (
     refresh,
     token_error,
     userinfo,
+    verify_jwt,
 )
 
 OTHER_RP = "https://rp.test/other"
@@ -192,3 +197,83 @@ def test_public_client_with_a_wrong_verifier_fails(env: Env) -> None:
     wrong, _ = pkce_pair()
 
     assert token_error(public_exchange(env, code, wrong)) == "invalid_grant"
+
+
+def test_a_code_reused_after_30_seconds_is_still_invalid_grant_and_revokes(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = login(env, scope="openid offline_access")["code"]
+    first = exchange(env, code).json()
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 30)
+
+    second = exchange(env, code)
+
+    assert token_error(second) == "invalid_grant"
+    assert userinfo(env, first["access_token"]).status_code == 401
+    assert token_error(refresh(env, first["refresh_token"])) == "invalid_grant"
+
+
+def test_an_expired_code_is_invalid_grant(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = login(env)["code"]
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + env.settings.tokens.code_ttl + 1)
+
+    assert token_error(exchange(env, code)) == "invalid_grant"
+
+
+def test_a_redirect_uri_with_a_query_keeps_it(env: Env) -> None:
+    with_query = "https://rp.test/cb?tenant=7"
+    env.add_client("tenant", secret="t3nant", redirect_uris=(with_query,))
+
+    query = login(env, client_id="tenant", redirect_uri=with_query)
+
+    assert query["tenant"] == "7"
+    assert query["state"] == "st4te"
+    response = exchange(
+        env, query["code"], client_id="tenant", secret="t3nant", redirect_uri=with_query
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_jwt_access_tokens_are_signed_and_accepted(env: Env) -> None:
+    env.add_client("jwt-rp", secret="jwt", access_token_format="jwt")
+    code = login(env, client_id="jwt-rp")["code"]
+    token = exchange(env, code, client_id="jwt-rp", secret="jwt").json()
+
+    header, _ = jwt_parts(token["access_token"])
+    claims = verify_jwt(env, token["access_token"])
+
+    assert header["typ"] == "at+jwt"
+    assert claims["iss"] == "https://idp.test"
+    assert claims["client_id"] == "jwt-rp"
+    assert claims["sub"] == env.store.find_user("alice").sub
+    assert claims["exp"] - claims["iat"] == token["expires_in"]
+    assert userinfo(env, token["access_token"]).status_code == 200
+    assert introspect(env, token["access_token"]).json()["active"] is True
+
+
+def test_a_missing_grant_type_is_invalid_request(env: Env) -> None:
+    response = env.client.post("/token", data={"code": "x"}, auth=("rp", "s3cret"))
+
+    assert token_error(response) == "invalid_request"
+
+
+@pytest.mark.parametrize("repeated", ["grant_type", "code", "redirect_uri"])
+def test_repeated_parameters_are_invalid_request(env: Env, repeated: str) -> None:
+    code = login(env)["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": RP}
+    body = "&".join(
+        f"{k}={quote(v, safe='')}" for k, v in [*form.items(), (repeated, form[repeated])]
+    )
+
+    response = env.client.post(
+        "/token",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=("rp", "s3cret"),
+    )
+
+    assert token_error(response) == "invalid_request"
+    assert repeated in response.json()["error_description"]
+    assert exchange(env, code).status_code == 200  # the code was not used up
