@@ -145,25 +145,11 @@ class LoginPipeline:
                 request, "error.login_used.title", "error.login_used.text", locale=login.locale
             )
         auth = login.request
-        issuer = self.p.settings.issuer
-        response = redirect(auth.redirect_uri, {})
-        session = self.p.state.current_session(request)
-        if (
-            session is None
-            or session.sub != user.sub
-            or login.fresh
-            or (login.factor_done and session.acr != ACR_MFA)
-        ):
-            if session is not None:
-                self.p.state.end_session(request, response)
-            session = self.p.state.open_session(
-                response,
-                user.sub,
-                login.auth_time or int(time.time()),
-                login.amr,
-                achieved_acr(login),
-            )
         code = secrets.token_urlsafe(32)
+        response = redirect(
+            auth.redirect_uri, {"code": code, "state": auth.state, "iss": self.p.settings.issuer}
+        )
+        session = self._session_for(request, response, login, user)
         grant_id = uuid.uuid4().hex
         self.p.store.upsert(
             "code",
@@ -188,7 +174,26 @@ class LoginPipeline:
             expires_in=self.p.settings.tokens.code_ttl,
             grant_id=grant_id,
         )
-        response.headers["location"] = redirect(
-            auth.redirect_uri, {"code": code, "state": auth.state, "iss": issuer}
-        ).headers["location"]
         return response
+
+    def _session_for(
+        self, request: Request, response: Response, login: PendingLogin, user: User
+    ) -> SsoSession:
+        """The SSO session this login continues, or a new one if it proved something new."""
+        session = self.p.state.current_session(request)
+        if (
+            session is not None
+            and session.sub == user.sub
+            and not login.fresh
+            and not (login.factor_done and session.acr != ACR_MFA)
+        ):
+            return session
+        if session is not None:
+            self.p.state.end_session(request)
+        return self.p.state.open_session(
+            response,
+            user.sub,
+            login.auth_time or int(time.time()),
+            login.amr,
+            achieved_acr(login),
+        )

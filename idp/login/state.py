@@ -193,10 +193,10 @@ class LoginState:
         )
         return session
 
-    def end_session(self, request: Request, response: Response) -> SsoSession | None:
-        session = self.current_session(request)
+    def end_session(self, request: Request, response: Response | None = None) -> None:
+        """Forget this browser's SSO session; with a response, clear its cookie too."""
         sid = request.cookies.get(self.cookie_name)
         if sid:
             self.store.destroy("session", _digest(sid))
-        response.delete_cookie(self.cookie_name, path="/")
-        return session
+        if response is not None:
+            response.delete_cookie(self.cookie_name, path="/")
