@@ -8,8 +8,10 @@ refused (even correct ones) until the window has passed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -47,6 +49,8 @@ class CodeChecker:
         self.config = config
         self.params = TotpParams(period=config.period, digits=config.digits, skew=config.skew)
         self.enrollments = enrollments
+        #: the time codes are checked against; tests move it
+        self.clock: Callable[[], float] = time.time
 
     # --- throttling
     def _fail_key(self, sub: str) -> str:
@@ -57,28 +61,33 @@ class CodeChecker:
             return Result(Outcome.LOCKED, retry_minutes=-(-self.config.lockout_window // 60))
         return None
 
+    def unlock(self, sub: str) -> None:
+        self.store.clear(self._fail_key(sub))
+
     def _failed(self, sub: str, why: str) -> Result:
         count = self.store.hit(self._fail_key(sub), self.config.lockout_window)
         log.info("pocket: code refused for %s (%s), failure %d", sub, why, count)
         return self.locked(sub) or Result(Outcome.REFUSED)
 
     def _accepted(self, sub: str, method: str) -> Result:
-        self.store.clear(self._fail_key(sub))
+        self.unlock(sub)
         return Result(Outcome.ACCEPTED, method)
 
     # --- replay
-    def claim_step(self, sub: str, step: int) -> bool:
-        """Atomically use `step` for this user; False if it or a later step was used.
+    def claim_step(self, sub: str, secret: str, step: int) -> bool:
+        """Atomically use `step` of this user's secret; False if it or a later one was used.
 
         Each accepted step also claims the earlier steps that the skew window could
         still accept, in increasing order, each with `store.hit` (atomic). So once a step
-        is accepted, that step and every earlier one are refused.
+        is accepted, that step and every earlier one are refused. The key names the
+        secret by a digest, so a new app's first code is not refused for the old app's.
         """
         p = self.params
         window = p.period * (2 * p.skew + 2)
+        tag = hashlib.sha256(f"{sub}\x00{secret}".encode()).hexdigest()[:16]
         first = 0
         for earlier in range(step - 2 * p.skew, step + 1):
-            first = self.store.hit(f"pocket:step:{sub}:{earlier}", window)
+            first = self.store.hit(f"pocket:step:{sub}:{tag}:{earlier}", window)
         return first == 1
 
     # --- checks
@@ -87,10 +96,10 @@ class CodeChecker:
         refused = self.locked(sub)
         if refused:
             return refused
-        step = matching_step(secret, code, self.params, now)
+        step = matching_step(secret, code, self.params, self.clock() if now is None else now)
         if step is None:
             return self._failed(sub, "wrong code")
-        if not self.claim_step(sub, step):
+        if not self.claim_step(sub, secret, step):
             return self._failed(sub, "code used before")
         return self._accepted(sub, "totp")
 
@@ -107,4 +116,4 @@ class CodeChecker:
         secret = self.enrollments.totp_secret(sub)
         if secret is None:
             return self._failed(sub, "no authenticator enrolled")
-        return self.check_totp(sub, secret, code, now if now is not None else time.time())
+        return self.check_totp(sub, secret, code, now)

@@ -44,7 +44,15 @@ class PocketConfig:
     encryption_key: str = ""
 
 
-_INTS = ("period", "digits", "skew", "max_failures", "lockout_window", "recovery_codes", "setup_ttl")
+_INTS = (
+    "period",
+    "digits",
+    "skew",
+    "max_failures",
+    "lockout_window",
+    "recovery_codes",
+    "setup_ttl",
+)
 
 
 def load_config(table: Mapping[str, Any]) -> PocketConfig:
@@ -101,8 +109,10 @@ def resolve_key(
     """The key that encrypts TOTP secrets: config, then env, then a file beside the store."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    for text, where in ((config.encryption_key, "plugins.pocket.encryption_key"),
-                        (environ.get(KEY_ENV, ""), KEY_ENV)):
+    for text, where in (
+        (config.encryption_key, "plugins.pocket.encryption_key"),
+        (environ.get(KEY_ENV, ""), KEY_ENV),
+    ):
         if text:
             _check_key(text, where, problems)
             if problems:

@@ -15,9 +15,9 @@ from plugins.pocket_mfa.secrets_at_rest import SecretBox
 TOTP_MODEL = "pocket-totp"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Method:
-    """One enrolled method (idp.factors.EnrolledMethod)."""
+    """One enrolled method (idp.factors.EnrolledMethod, whose attributes are plain)."""
 
     kind: str
     label: str
@@ -35,7 +35,11 @@ class Enrollments:
 
     def save_totp(self, sub: str, secret: str, label: str = "Authenticator app") -> None:
         """Enroll (or replace) the user's authenticator app."""
-        payload = {"secret": self.box.seal(secret, sub), "label": label, "created_at": int(time.time())}
+        payload = {
+            "secret": self.box.seal(secret, sub),
+            "label": label,
+            "created_at": int(time.time()),
+        }
         self.store.upsert(TOTP_MODEL, sub, payload)
 
     def totp_secret(self, sub: str) -> str | None:
@@ -46,7 +50,13 @@ class Enrollments:
         found: list[Method] = []
         record = self.store.find(TOTP_MODEL, sub)
         if record is not None:
-            found.append(Method("totp", record.get("label") or "Authenticator app", int(record.get("created_at", 0))))
+            found.append(
+                Method(
+                    "totp",
+                    record.get("label") or "Authenticator app",
+                    int(record.get("created_at", 0)),
+                )
+            )
         left, issued = self.recovery.remaining(sub)
         if left:
             found.append(Method("recovery codes", f"{left} recovery codes left", issued))

@@ -1,0 +1,3 @@
+from plugins.pocket_mfa.client.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""The account page for Pocket: see what is enrolled, add or replace the authenticator
+app (confirmed by a correct code), and get new recovery codes.
+
+It serves the user of the browser's SSO session. Each form carries a token made for
+that page and that user, kept in the store and usable once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from idp.offload import run_sync
+from idp.store import User
+from plugins.pocket_mfa import views
+from plugins.pocket_mfa.browsers import unsupported
+from plugins.pocket_mfa.services import Services
+
+PAGE_MODEL = "pocket-page"
+PAGE_TTL = 30 * 60
+MANAGE_URL = f"{views.PREFIX}/manage"
+
+
+def _date(when: int) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(when)) if when else ""
+
+
+class Manage:
+    def __init__(self, s: Services) -> None:
+        self.s = s
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/manage", self.overview, methods=["GET", "POST"]),
+            Route("/manage/app/{setup_id}", self.app, methods=["GET", "POST"]),
+        ]
+
+    # --- shared
+    def _locale(self, request: Request) -> str:
+        return self.s.host.pages.locale_for(request)
+
+    def _new_token(self, sub: str) -> str:
+        token = secrets.token_urlsafe(18)
+        self.s.store.upsert(PAGE_MODEL, token, {"sub": sub}, expires_in=PAGE_TTL)
+        return token
+
+    def _token_ok(self, token: object, sub: str) -> bool:
+        if not isinstance(token, str) or not token:
+            return False
+        record = self.s.store.consume(PAGE_MODEL, token)
+        self.s.store.destroy(PAGE_MODEL, token)
+        return record is not None and record.get("sub") == sub
+
+    async def _checked_form(self, request: Request, user: User) -> dict[str, str] | Response:
+        form = await request.form()
+        if not await run_sync(self._token_ok, form.get("csrf"), user.sub):
+            return views.csrf_failed(self.s, request, self._locale(request))
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+    def _no_session(self, request: Request) -> Response:
+        return views.render(self.s, request, "pocket/no_session.html", self._locale(request))
+
+    def _codes_page(self, request: Request, codes: list[str]) -> Response:
+        return views.render(
+            self.s, request, "pocket/manage_codes.html", self._locale(request), codes=codes
+        )
+
+    # --- the overview
+    async def overview(self, request: Request) -> Response:
+        s = self.s
+        user = await run_sync(s.host.session_user, request)
+        if user is None:
+            return self._no_session(request)
+        if request.method != "POST":
+            return await self._overview_page(request, user)
+        form = await self._checked_form(request, user)
+        if isinstance(form, Response):
+            return form
+        action = form.get("action")
+        if action not in ("codes", "app"):
+            return views.see_other(MANAGE_URL)
+        # the SSO session may come from a password-only login: changing a factor that
+        # exists takes a code from it (or a recovery code)
+        if await run_sync(s.enrollments.has_totp, user.sub):
+            result = await run_sync(s.checker.check_login, user.sub, form.get("current", ""))
+            if not result.ok:
+                error = views.refusal(s, self._locale(request), result.retry_minutes)
+                status = 429 if result.retry_minutes else 400
+                return await self._overview_page(request, user, error, status)
+        if action == "codes":
+            codes = await run_sync(s.recovery.issue, user.sub, s.config.recovery_codes)
+            return self._codes_page(request, codes)
+        setup_id = secrets.token_urlsafe(18)
+        await run_sync(s.setups.open, setup_id, user.sub)
+        return views.see_other(f"{MANAGE_URL}/app/{setup_id}")
+
+    async def _overview_page(
+        self, request: Request, user: User, error: str | None = None, status: int = 200
+    ) -> Response:
+        s = self.s
+        methods = await run_sync(s.enrollments.methods, user.sub)
+        totp = next((m for m in methods if m.kind == "totp"), None)
+        codes_left, codes_date = await run_sync(s.recovery.remaining, user.sub)
+        token = await run_sync(self._new_token, user.sub)
+        return views.render(
+            s,
+            request,
+            "pocket/manage.html",
+            self._locale(request),
+            status_code=status,
+            user=user,
+            totp_date=_date(totp.created_at) if totp else None,
+            codes_left=codes_left,
+            codes_date=_date(codes_date),
+            csrf=token,
+            error=error,
+            notice=request.query_params.get("done"),
+        )
+
+    # --- adding or replacing the authenticator app
+    async def app(self, request: Request) -> Response:
+        s = self.s
+        user = await run_sync(s.host.session_user, request)
+        if user is None:
+            return self._no_session(request)
+        setup_id = request.path_params["setup_id"]
+        secret = await run_sync(s.setups.secret, setup_id, user.sub)
+        if secret is None:
+            return views.see_other(MANAGE_URL)
+        locale = self._locale(request)
+        error, status = None, 200
+        if request.method == "POST":
+            form = await self._checked_form(request, user)
+            if isinstance(form, Response):
+                return form
+            if form.get("action") != "next":
+                await run_sync(s.setups.drop, setup_id)
+                return views.see_other(MANAGE_URL)
+            result = await run_sync(s.checker.check_totp, user.sub, secret, form.get("code", ""))
+            if result.ok:
+                return await self._save(request, user, setup_id, secret)
+            error = views.refusal(s, locale, result.retry_minutes)
+            status = 429 if result.retry_minutes else 400
+        if unsupported(request):
+            return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
+        token = await run_sync(self._new_token, user.sub)
+        return views.render(
+            s,
+            request,
+            "pocket/app.html",
+            locale,
+            status_code=status,
+            action=f"{MANAGE_URL}/app/{setup_id}",
+            csrf=token,
+            wizard=False,
+            error=error,
+            **views.totp_view(s, user, secret, locale),
+        )
+
+    async def _save(self, request: Request, user: User, setup_id: str, secret: str) -> Response:
+        s = self.s
+
+        def save() -> list[str] | None:
+            if not s.setups.close(setup_id):
+                return None
+            s.enrollments.save_totp(user.sub, secret)
+            if s.recovery.remaining(user.sub)[0]:
+                return []
+            return s.recovery.issue(user.sub, s.config.recovery_codes)
+
+        codes = await run_sync(save)
+        if codes:
+            return self._codes_page(request, codes)
+        return views.see_other(f"{MANAGE_URL}?done=app")

@@ -1,0 +1,112 @@
+"""A device's answer to a challenge: checked in full before anything changes.
+
+Order: the challenge exists and is open, it belongs to the device's user, the request is
+well formed, the signature verifies with the device's stored key; only then is the
+challenge consumed (atomically, so a replay finds it closed) and its outcome written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from plugins.pocket_mfa.push import device_keys
+from plugins.pocket_mfa.push.challenge import Challenge, Outcome
+from plugins.pocket_mfa.push.challenges import CHALLENGE_MODEL, ChallengeService
+from plugins.pocket_mfa.push.devices import Device
+from plugins.pocket_mfa.push.errors import (
+    BadSignature,
+    ChallengeClosed,
+    ForeignDevice,
+    InvalidRequest,
+)
+from plugins.pocket_mfa.push.protocol import DECISIONS, answer_message
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    decision: str
+    number: int | None
+    fraud: bool
+    signature: bytes
+
+    @classmethod
+    def parse(cls, body: Any) -> Answer:
+        if not isinstance(body, dict):
+            raise InvalidRequest("the body must be a JSON object")
+        decision = body.get("decision")
+        if decision not in DECISIONS:
+            raise InvalidRequest('decision must be "approve" or "deny"')
+        number = body.get("number")
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+            raise InvalidRequest("number must be an integer")
+        fraud = body.get("fraud", False)
+        if not isinstance(fraud, bool):
+            raise InvalidRequest("fraud must be true or false")
+        if fraud and decision != "deny":
+            raise InvalidRequest("fraud can only be reported with a deny")
+        text = body.get("signature")
+        if not isinstance(text, str) or not text:
+            raise InvalidRequest("signature is required")
+        if not _BASE64URL.fullmatch(text):
+            raise InvalidRequest("signature must be base64url")
+        try:
+            signature = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("signature must be base64url") from None
+        return cls(decision, number, fraud, signature)
+
+
+class AnswerChecker:
+    def __init__(self, challenges: ChallengeService) -> None:
+        self.challenges = challenges
+        self.audit = challenges.audit
+
+    def answer(self, device: Device, challenge_id: str, body: Any) -> Outcome:
+        """Blocking: apply a device's answer; a DeviceApiError says why it is refused."""
+        challenges = self.challenges
+        challenge = challenges.get(challenge_id)
+        if challenge is None or not challenges.is_open(challenge_id):
+            if challenge is not None:
+                challenges.outcome(challenge_id)  # closes an expired one for its waiter
+            raise ChallengeClosed("the challenge has expired or was answered already")
+        if challenge.sub != device.sub:
+            raise ForeignDevice("this challenge is for another user's device")
+        answer = Answer.parse(body)
+        needs_number = challenge.numbers is not None and answer.decision == "approve"
+        if needs_number and answer.number is None:
+            raise InvalidRequest("number is required: pick the number the browser shows")
+        message = answer_message(challenge.id, answer.decision, answer.number, answer.fraud)
+        if not device_keys.verify(device.public_key, message, answer.signature):
+            raise BadSignature("the signature does not verify with this device's key")
+        return self._apply(device, challenge, answer)
+
+    def _apply(self, device: Device, challenge: Challenge, answer: Answer) -> Outcome:
+        challenges = self.challenges
+        if challenges.store.consume(CHALLENGE_MODEL, challenge.id) is None:
+            raise ChallengeClosed("the challenge was answered already")
+        if challenge.expires_at <= challenges.clock():
+            challenges.decide(challenge, Outcome.EXPIRED, device.device_id)
+            raise ChallengeClosed("the challenge has expired")
+        if answer.decision == "deny":
+            outcome = Outcome.FRAUD if answer.fraud else Outcome.DENIED
+        elif challenge.numbers is not None and answer.number != challenge.number:
+            outcome = Outcome.WRONG_NUMBER
+        else:
+            outcome = Outcome.APPROVED
+        challenges.decide(challenge, outcome, device.device_id)
+        if outcome is not Outcome.APPROVED:
+            self.audit.record(
+                outcome.value,
+                sub=challenge.sub,
+                device_id=device.device_id,
+                challenge_id=challenge.id,
+                client_name=challenge.client_name,
+                ip=challenge.ip,
+            )
+        return outcome

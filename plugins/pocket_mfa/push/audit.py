@@ -1,0 +1,48 @@
+"""The push audit trail: every refusal and every failed answer, in the log and the store.
+
+Each event is a log record on logger "pocket.audit" and a record
+"pocket_audit:<time in ms, 13 digits>:<random id>", so a prefix scan lists them in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from idp.store import Store
+from idp.store.base import JSON
+
+AUDIT_MODEL = "pocket_audit"
+log = logging.getLogger("pocket.audit")
+
+
+class Audit:
+    def __init__(
+        self, store: Store, retention: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.retention = retention
+        self.clock = clock
+
+    def record(self, event: str, **fields: Any) -> str:
+        """Blocking: keep one event; returns its record id."""
+        now = self.clock()
+        record_id = f"{int(now * 1000):013d}:{secrets.token_hex(6)}"
+        payload = {"event": event, "at": now, **{k: v for k, v in fields.items() if v is not None}}
+        log.warning("pocket %s %s", event, _fields(fields), extra={"pocket_event": payload})
+        self.store.upsert(AUDIT_MODEL, record_id, payload, expires_in=self.retention)
+        return record_id
+
+    def events(self, since: float = 0) -> list[JSON]:
+        """Blocking: the kept events from `since` on, oldest first."""
+        start = f"{int(since * 1000):013d}"
+        return [
+            payload for key, payload in self.store.find_by_prefix(AUDIT_MODEL, "") if key >= start
+        ]
+
+
+def _fields(fields: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(fields.items()) if v is not None)

@@ -1,0 +1,103 @@
+"""Device requests: `Authorization: Device <JWT>` signed with the device's own key.
+
+Claims (RFC 7519 section 4.1): iss = device id, aud = the device API's URL, iat, exp
+(at most MAX_TOKEN_LIFETIME seconds after iat) and jti, which is accepted once: it is
+remembered as a counter until the token expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from jwcrypto.common import JWException
+from jwcrypto.jws import JWS
+
+from idp.store import Store
+from plugins.pocket_mfa.push.device_keys import load_key
+from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
+from plugins.pocket_mfa.push.errors import InvalidDeviceToken
+from plugins.pocket_mfa.push.protocol import MAX_TOKEN_LIFETIME, api_base
+
+SCHEME = "device"
+#: clock difference between phone and server that is tolerated, in seconds
+LEEWAY = 30
+JTI_COUNTER = "pocket-jti"
+
+
+class DeviceTokens:
+    def __init__(
+        self,
+        store: Store,
+        devices: DeviceRegistry,
+        issuer: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.devices = devices
+        self.audience = api_base(issuer)
+        self.clock = clock
+
+    def authenticate(self, authorization: str | None) -> Device:
+        """Blocking: the device that signed this header; InvalidDeviceToken otherwise."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != SCHEME or not token.strip():
+            raise InvalidDeviceToken("send Authorization: Device <JWT signed by the device key>")
+        token = token.strip()
+        device_id = _unverified_claims(token).get("iss")
+        device = self.devices.get(device_id) if isinstance(device_id, str) else None
+        if device is None:
+            raise InvalidDeviceToken("unknown device")
+        claims = self._verified_claims(token, device)
+        self._check_claims(claims, device)
+        return self.devices.touch(device)
+
+    def _verified_claims(self, token: str, device: Device) -> dict[str, Any]:
+        jws = JWS()
+        try:
+            jws.deserialize(token)
+            header = jws.jose_header
+            if not isinstance(header, dict) or header.get("alg") != device.alg:
+                raise InvalidDeviceToken(f"the token must be signed with {device.alg}")
+            jws.allowed_algs = [device.alg]
+            jws.verify(load_key(device.public_key), alg=device.alg)
+            claims = json.loads(jws.payload)
+        except (JWException, ValueError) as e:
+            raise InvalidDeviceToken(f"the token signature does not verify: {e}") from None
+        if not isinstance(claims, dict):
+            raise InvalidDeviceToken("the token claims are not a JSON object")
+        return claims
+
+    def _check_claims(self, claims: dict[str, Any], device: Device) -> None:
+        now = self.clock()
+        iat, exp, jti = claims.get("iat"), claims.get("exp"), claims.get("jti")
+        if claims.get("aud") != self.audience:
+            raise InvalidDeviceToken(f"aud must be {self.audience}")
+        if not _number(iat) or not _number(exp) or not isinstance(jti, str) or not jti:
+            raise InvalidDeviceToken("iat, exp and jti are required")
+        if exp - iat > MAX_TOKEN_LIFETIME or exp <= iat:
+            raise InvalidDeviceToken(f"exp must be within {MAX_TOKEN_LIFETIME} s after iat")
+        if exp < now or iat > now + LEEWAY:
+            raise InvalidDeviceToken("the token has expired or is not valid yet")
+        window = int(exp - now) + LEEWAY + 1
+        if self.store.hit(f"{JTI_COUNTER}:{device.device_id}:{jti}", window) > 1:
+            raise InvalidDeviceToken("the token was used already (jti replay)")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The payload, only to find whose key checks the signature."""
+    try:
+        segment = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (IndexError, ValueError):
+        raise InvalidDeviceToken("not a compact JWT") from None
+    if not isinstance(claims, dict):
+        raise InvalidDeviceToken("the token claims are not a JSON object")
+    return claims

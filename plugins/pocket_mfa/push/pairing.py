@@ -1,0 +1,111 @@
+"""Pairing a phone with a user: a one-time code in a QR code, then the phone's public key.
+
+The wizard calls `create_pairing(sub)` and shows the URI as a QR code; the phone posts
+the token with its public key (device API POST /pair). Tokens are kept hashed, bound to
+the user, and live `pairing_ttl` seconds. The wizard's page learns of the pairing at once
+through `wait_for_pairing`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+
+from idp.offload import run_sync
+from idp.store import Store
+from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
+from plugins.pocket_mfa.push.errors import (
+    ExpiredPairingToken,
+    NotAPairingCodeError,
+    UsedPairingToken,
+)
+from plugins.pocket_mfa.push.protocol import (
+    PAIRING_PREFIX,
+    NotAPairingCode,
+    is_pairing_token,
+    pairing_uri,
+)
+from plugins.pocket_mfa.push.waiters import Waiters, wait
+
+PAIRING_MODEL = "pocket-pairing"
+#: pairing token hash -> the device it paired, for the waiting wizard page
+PAIRED_MODEL = "pocket-paired"
+#: records outlive their token by this much, so a late use is told "expired", not "unknown"
+GRACE = 3600
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PairingService:
+    def __init__(
+        self,
+        store: Store,
+        devices: DeviceRegistry,
+        issuer: str,
+        ttl: int,
+        waiters: Waiters,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.devices = devices
+        self.issuer = issuer
+        self.ttl = ttl
+        self.waiters = waiters
+        self.clock = clock
+
+    def create_pairing(self, sub: str) -> tuple[str, str]:
+        """Blocking: a fresh pairing token for the user and the URI for its QR code."""
+        token = PAIRING_PREFIX + secrets.token_urlsafe(24)
+        payload = {"sub": sub, "expires_at": self.clock() + self.ttl}
+        self.store.upsert(PAIRING_MODEL, token_hash(token), payload, expires_in=self.ttl + GRACE)
+        return token, pairing_uri(self.issuer, token)
+
+    def pair(
+        self, token: str, public_key: dict[str, str], alg: str, name: str, push_address: str = ""
+    ) -> Device:
+        """Blocking: use the token once and keep the device; DeviceApiError if it cannot."""
+        if not is_pairing_token(token):
+            raise NotAPairingCodeError(str(NotAPairingCode()))
+        key = token_hash(token)
+        record = self.store.find(PAIRING_MODEL, key)
+        if record is None:
+            raise ExpiredPairingToken("the pairing code is unknown or has expired; scan a new one")
+        if record.get("consumed"):
+            raise UsedPairingToken("the pairing code was used already; scan a new one")
+        if float(record["expires_at"]) < self.clock():
+            raise ExpiredPairingToken("the pairing code has expired; scan a new one")
+        if self.store.consume(PAIRING_MODEL, key) is None:
+            raise UsedPairingToken("the pairing code was used already; scan a new one")
+        device = self.devices.add(record["sub"], name, public_key, alg, push_address)
+        paired = {"device_id": device.device_id, "sub": device.sub}
+        self.store.upsert(PAIRED_MODEL, key, paired, expires_in=self.ttl + GRACE)
+        self.waiters.notify(_topic(key))
+        return device
+
+    def paired_device(self, token: str) -> Device | None:
+        """Blocking: the device that used this token, once it has."""
+        record = self.store.find(PAIRED_MODEL, token_hash(token))
+        return self.devices.get(record["device_id"]) if record else None
+
+    def pairing_sub(self, token: str) -> str | None:
+        """Blocking: the user a still-open pairing token belongs to."""
+        record = self.store.find(PAIRING_MODEL, token_hash(token))
+        if record is None or record.get("consumed"):
+            return None
+        return str(record["sub"]) if float(record["expires_at"]) >= self.clock() else None
+
+    async def wait_for_pairing(self, token: str, timeout: float) -> Device | None:
+        """The paired device as soon as the phone pairs, or None after `timeout` seconds."""
+        async with self.waiters.listen(_topic(token_hash(token))) as paired:
+            device = await run_sync(self.paired_device, token)
+            if device is None and await wait(paired, timeout):
+                device = await run_sync(self.paired_device, token)
+            return device
+
+
+def _topic(key: str) -> str:
+    return f"pairing:{key}"

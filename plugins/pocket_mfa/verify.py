@@ -1,0 +1,58 @@
+"""The second-factor step of a login for an enrolled user: a code from the app, or a
+recovery code in its place."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from idp.offload import run_sync
+from plugins.pocket_mfa import views
+from plugins.pocket_mfa.services import Services
+from plugins.pocket_mfa.wizard import enroll_url
+
+
+class Verification:
+    def __init__(self, s: Services) -> None:
+        self.s = s
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/verify/{login_id}", self.verify, methods=["GET", "POST"])]
+
+    async def verify(self, request: Request) -> Response:
+        s = self.s
+        host = s.host
+        login = await run_sync(host.load_login, request, request.path_params["login_id"])
+        if login is None or login.sub is None:
+            return host.expired(request)
+        sub = login.sub
+        if not await run_sync(s.enrollments.has_totp, sub):
+            return views.see_other(enroll_url(login.id))
+        error, status = None, 200
+        if request.method == "POST":
+            form = await request.form()
+            if not views.csrf_ok(login.csrf, form.get("csrf")):
+                return views.csrf_failed(s, request, login.locale)
+            if form.get("action") == "stop":
+                return await host.fail(request, login, "The user cancelled the second factor.")
+            code = form.get("code")
+            result = await run_sync(
+                s.checker.check_login, sub, code if isinstance(code, str) else ""
+            )
+            if result.ok:
+                return await host.finish(request, login, ["otp"])
+            error = views.refusal(s, login.locale, result.retry_minutes)
+            status = 429 if result.retry_minutes else 400
+        return views.render(
+            s,
+            request,
+            "pocket/verify.html",
+            login.locale,
+            status_code=status,
+            login=login,
+            step=2,
+            steps=2,
+            error=error,
+            digits=s.params.digits,
+        )

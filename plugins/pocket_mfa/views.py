@@ -1,0 +1,82 @@
+"""What every Pocket page shares: rendering, CSRF checks, redirects, the TOTP setup view."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from idp.pages import PAGE_HEADERS
+from idp.store import User
+from plugins.pocket_mfa.qr import qr_svg
+from plugins.pocket_mfa.services import Services
+from plugins.pocket_mfa.totp import grouped, provisioning_uri
+
+PREFIX = "/factors/pocket"
+
+
+def render(
+    s: Services,
+    request: Request,
+    template: str,
+    locale: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    return s.host.pages.render(
+        request,
+        template,
+        locale=locale,
+        status_code=status_code,
+        prefix=PREFIX,
+        help_url=f"{PREFIX}/help?lang={locale}",
+        **context,
+    )
+
+
+def csrf_ok(expected: str, submitted: object) -> bool:
+    return isinstance(submitted, str) and hmac.compare_digest(submitted, expected)
+
+
+def csrf_failed(s: Services, request: Request, locale: str) -> Response:
+    return s.host.pages.error(
+        request, "error.csrf.title", "error.csrf.text", status_code=403, locale=locale
+    )
+
+
+def see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
+
+
+def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[str, Any]:
+    """The QR code and the typed-in key of a new authenticator setup."""
+    issuer = s.config.issuer_name
+    account = user.username
+    uri = provisioning_uri(secret, account, issuer, s.params)
+    t = s.host.pages.translator(locale)
+    return {
+        "qr": qr_svg(uri, t("pocket.app.qr_label")),
+        "secret_text": grouped(secret),
+        "account": account,
+        "issuer": issuer,
+        "digits": s.params.digits,
+    }
+
+
+def refusal(s: Services, locale: str, locked_minutes: int) -> str:
+    t = s.host.pages.translator(locale)
+    if locked_minutes:
+        return t("pocket.code.locked", minutes=locked_minutes)
+    return t("pocket.code.wrong")
+
+
+def help_route(s: Services) -> Route:
+    async def help_page(request: Request) -> Response:
+        locale = s.host.pages.locale_for(request, request.query_params.get("lang"))
+        return render(s, request, "pocket/help.html", locale, digits=s.params.digits)
+
+    return Route("/help", help_page, methods=["GET"])

@@ -1,0 +1,207 @@
+"""The enrollment wizard inside a login, for a user with no second factor yet.
+
+Step 1 of the login is the password; then: choose the method (2), link the
+authenticator app by QR code and a first code (3), done with recovery codes (4).
+Stop on any page ends the login without saving anything. Nothing is enrolled before
+the first correct code.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from idp.login.state import PendingLogin
+from idp.offload import run_sync
+from idp.store import User
+from plugins.pocket_mfa import views
+from plugins.pocket_mfa.browsers import unsupported
+from plugins.pocket_mfa.services import Services
+
+PROOF_MODEL = "pocket-proof"
+#: push login with the Pocket app arrives with pairing; until then it is shown disabled
+PUSH_AVAILABLE = False
+#: password, choose, authenticator app, done
+STEPS = 4
+
+
+def enroll_url(login_id: str, page: str = "") -> str:
+    return f"{views.PREFIX}/enroll/{login_id}" + (f"/{page}" if page else "")
+
+
+def verify_url(login_id: str) -> str:
+    return f"{views.PREFIX}/verify/{login_id}"
+
+
+class Wizard:
+    def __init__(self, s: Services) -> None:
+        self.s = s
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/enroll/{login_id}", self.choose, methods=["GET", "POST"]),
+            Route("/enroll/{login_id}/app", self.app, methods=["GET", "POST"]),
+            Route("/enroll/{login_id}/done", self.done, methods=["GET", "POST"]),
+        ]
+
+    # --- shared
+    async def _load(self, request: Request) -> tuple[PendingLogin, User] | Response:
+        host = self.s.host
+        login = await run_sync(host.load_login, request, request.path_params["login_id"])
+        if login is None or login.sub is None:
+            return host.expired(request)
+        user = await run_sync(host.get_user, login.sub)
+        if user is None:
+            return host.expired(request, login.locale)
+        return login, user
+
+    async def _form(self, request: Request, login: PendingLogin) -> dict[str, str] | Response:
+        form = await request.form()
+        if not views.csrf_ok(login.csrf, form.get("csrf")):
+            return views.csrf_failed(self.s, request, login.locale)
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+    async def stop(self, request: Request, login: PendingLogin) -> Response:
+        """Leave the wizard: nothing is saved, the login ends (access_denied to the app)."""
+        await run_sync(self.s.setups.drop, login.id)
+        return await self.s.host.fail(request, login, "The user stopped the 2FA enrollment.")
+
+    def _page(
+        self,
+        request: Request,
+        login: PendingLogin,
+        template: str,
+        step: int,
+        status_code: int = 200,
+        **ctx: object,
+    ) -> Response:
+        return views.render(
+            self.s,
+            request,
+            template,
+            login.locale,
+            status_code=status_code,
+            login=login,
+            step=step,
+            steps=STEPS,
+            **ctx,
+        )
+
+    # --- step 2: choose the method
+    async def choose(self, request: Request) -> Response:
+        loaded = await self._load(request)
+        if isinstance(loaded, Response):
+            return loaded
+        login, user = loaded
+        if await run_sync(self.s.enrollments.has_totp, user.sub):
+            return views.see_other(verify_url(login.id))
+        error = None
+        if request.method == "POST":
+            form = await self._form(request, login)
+            if isinstance(form, Response):
+                return form
+            if form.get("action") == "stop":
+                return await self.stop(request, login)
+            method = form.get("method")
+            if method == "totp":
+                return views.see_other(enroll_url(login.id, "app"))
+            t = self.s.host.pages.translator(login.locale)
+            error = t(
+                "pocket.choose.push_unavailable" if method == "push" else "pocket.choose.missing"
+            )
+        return self._page(
+            request,
+            login,
+            "pocket/choose.html",
+            2,
+            push_available=PUSH_AVAILABLE,
+            error=error,
+            status_code=400 if error else 200,
+        )
+
+    # --- step 3: the authenticator app
+    async def app(self, request: Request) -> Response:
+        loaded = await self._load(request)
+        if isinstance(loaded, Response):
+            return loaded
+        login, user = loaded
+        s = self.s
+        if await run_sync(s.enrollments.has_totp, user.sub):
+            return views.see_other(verify_url(login.id))
+        error, status = None, 200
+        if request.method == "POST":
+            form = await self._form(request, login)
+            if isinstance(form, Response):
+                return form
+            action = form.get("action")
+            if action == "stop":
+                return await self.stop(request, login)
+            if action == "back":
+                return views.see_other(enroll_url(login.id))
+            secret = await run_sync(s.setups.secret, login.id, user.sub)
+            if secret is not None:
+                result = await run_sync(
+                    s.checker.check_totp, user.sub, secret, form.get("code", "")
+                )
+                if result.ok:
+                    return await self._enroll(login, user, secret)
+                error = views.refusal(s, login.locale, result.retry_minutes)
+                status = 429 if result.retry_minutes else 400
+        if unsupported(request):
+            return self._page(request, login, "pocket/unsupported.html", 3)
+        secret = await run_sync(s.setups.open, login.id, user.sub)
+        return self._page(
+            request,
+            login,
+            "pocket/app.html",
+            3,
+            action=enroll_url(login.id, "app"),
+            csrf=login.csrf,
+            wizard=True,
+            error=error,
+            status_code=status,
+            **views.totp_view(s, user, secret, login.locale),
+        )
+
+    async def _enroll(self, login: PendingLogin, user: User, secret: str) -> Response:
+        s = self.s
+
+        def save() -> bool:
+            # a second tab, or another login of the same user, may have enrolled meanwhile
+            if not s.setups.close(login.id) or s.enrollments.has_totp(user.sub):
+                return False
+            s.enrollments.save_totp(user.sub, secret)
+            codes = s.recovery.issue(user.sub, s.config.recovery_codes)
+            sealed = s.box.seal(json.dumps(codes), user.sub)
+            payload = {"sub": user.sub, "codes": sealed}
+            s.store.upsert(PROOF_MODEL, login.id, payload, expires_in=s.config.setup_ttl)
+            return True
+
+        if await run_sync(save):
+            return views.see_other(enroll_url(login.id, "done"))
+        return views.see_other(verify_url(login.id))
+
+    # --- step 4: done
+    async def done(self, request: Request) -> Response:
+        loaded = await self._load(request)
+        if isinstance(loaded, Response):
+            return loaded
+        login, user = loaded
+        s = self.s
+        proof = await run_sync(s.store.find, PROOF_MODEL, login.id)
+        if proof is None or proof.get("consumed") or proof.get("sub") != user.sub:
+            enrolled = await run_sync(s.enrollments.has_totp, user.sub)
+            return views.see_other(verify_url(login.id) if enrolled else enroll_url(login.id))
+        if request.method == "POST":
+            form = await self._form(request, login)
+            if isinstance(form, Response):
+                return form
+            if await run_sync(s.store.consume, PROOF_MODEL, login.id) is None:
+                return s.host.expired(request, login.locale)
+            await run_sync(s.store.destroy, PROOF_MODEL, login.id)
+            return await s.host.finish(request, login, ["otp"])
+        codes = json.loads(s.box.open(proof["codes"], user.sub))
+        return self._page(request, login, "pocket/done.html", 4, codes=codes)

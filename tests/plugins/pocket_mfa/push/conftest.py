@@ -1,0 +1,188 @@
+"""Pocket push on its own: a small Starlette app that mounts the device API on a real
+sqlite store, a clock the tests move, and a phone that signs like the reference client."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.testclient import TestClient
+
+from idp.store import User
+from idp.store.sqlite import SqliteStore
+from plugins.pocket_mfa.client import device_key
+from plugins.pocket_mfa.push.api import device_routes
+from plugins.pocket_mfa.push.challenge import Challenge, PushContext
+from plugins.pocket_mfa.push.config import PushConfig
+from plugins.pocket_mfa.push.protocol import API_PATH, answer_message, api_base
+from plugins.pocket_mfa.push.service import PushService
+
+ISSUER = "https://idp.test"
+CONTEXT = PushContext(
+    client_name="Test RP", ip="192.0.2.7", browser="Firefox 128", location="Utrecht, NL"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def add_user(store: SqliteStore, username: str) -> User:
+    user = User(sub=str(uuid.uuid4()), username=username, password_hash="-")
+    store.add_user(user)
+    return user
+
+
+def make_app(service: PushService) -> Starlette:
+    return Starlette(routes=[Mount(API_PATH, routes=device_routes(service))])
+
+
+@dataclass
+class Phone:
+    """A device as a phone app would be: its own key, signed requests."""
+
+    client: TestClient
+    clock: Clock
+    issuer: str = ISSUER
+    kind: str = "ec"
+    device_id: str = ""
+    private_key: dict[str, Any] = field(default_factory=dict)
+    alg: str = ""
+
+    def __post_init__(self) -> None:
+        self.private_key, self.alg = device_key.generate(self.kind)
+
+    @property
+    def public_key(self) -> dict[str, Any]:
+        return device_key.public_part(self.private_key)
+
+    def pair(self, token: str, name: str = "Pixel 8", **extra: Any) -> httpx.Response:
+        body = {"pairing_token": token, "public_key": self.public_key, "device_name": name}
+        response = self.client.post(f"{API_PATH}/pair", json={**body, **extra})
+        if response.status_code == 201:
+            self.device_id = response.json()["device_id"]
+        return response
+
+    def token(self) -> str:
+        return device_key.device_token(
+            self.private_key, self.alg, self.device_id, api_base(self.issuer), now=self.clock()
+        )
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"authorization": f"Device {token or self.token()}"}
+
+    def challenges(self, wait: int = 0) -> list[dict[str, Any]]:
+        response = self.client.get(f"{API_PATH}/challenges?wait={wait}", headers=self.auth())
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["challenges"]
+        return found
+
+    def signature(self, challenge_id: str, decision: str, number: int | None, fraud: bool) -> str:
+        message = answer_message(challenge_id, decision, number, fraud)
+        raw = device_key.sign(self.private_key, message)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def answer(
+        self,
+        challenge_id: str,
+        decision: str,
+        number: int | None = None,
+        fraud: bool = False,
+        signature: str | None = None,
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"decision": decision, "fraud": fraud}
+        if number is not None:
+            body["number"] = number
+        body["signature"] = signature or self.signature(challenge_id, decision, number, fraud)
+        url = f"{API_PATH}/challenges/{challenge_id}/answer"
+        return self.client.post(url, json=body, headers=self.auth())
+
+
+@dataclass
+class PushEnv:
+    service: PushService
+    store: SqliteStore
+    client: TestClient
+    clock: Clock
+    user: User
+
+    def phone(self, kind: str = "ec") -> Phone:
+        return Phone(self.client, self.clock, kind=kind)
+
+    def paired_phone(self, user: User | None = None, kind: str = "ec") -> Phone:
+        token, _ = self.service.pairing.create_pairing((user or self.user).sub)
+        phone = self.phone(kind)
+        response = phone.pair(token)
+        assert response.status_code == 201, response.text
+        return phone
+
+    def challenge(self, user: User | None = None) -> Challenge:
+        return self.service.challenges.open((user or self.user).sub, CONTEXT)
+
+    def audit_events(self) -> list[str]:
+        return [e["event"] for e in self.service.audit.events()]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "push.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def push(store: SqliteStore) -> Iterator[PushEnv]:
+    clock = Clock()
+    service = PushService.build(store, ISSUER, PushConfig(), notifiers=[], clock=clock)
+    user = add_user(store, "alice")
+    with TestClient(make_app(service), base_url=ISSUER) as client:
+        yield PushEnv(service, store, client, clock, user)
+
+
+@contextmanager
+def serve(make_app: Callable[[str], Any]) -> Iterator[str]:
+    """Run `make_app(base_url)` with uvicorn on a free port of 127.0.0.1; yields the URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        make_app(url), log_level="warning", lifespan="off", ws="none", http="h11"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

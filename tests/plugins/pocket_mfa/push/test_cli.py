@@ -1,0 +1,163 @@
+"""The `pocket` command end to end, against the device API served by uvicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import qrcode
+
+from idp.store.sqlite import SqliteStore
+from plugins.pocket_mfa.push.challenge import Challenge, Outcome
+from plugins.pocket_mfa.push.config import PushConfig
+from plugins.pocket_mfa.push.service import PushService
+from tests.plugins.pocket_mfa.push.conftest import CONTEXT, add_user, make_app, serve
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+@dataclass
+class Live:
+    service: PushService
+    sub: str
+    state: Path
+
+    def pocket(
+        self, *args: str, state: Path | None = None, stdin: str = ""
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "plugins.pocket_mfa.client", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "POCKET_STATE": str(state or self.state)},
+            timeout=60,
+        )
+
+    def challenge(self) -> Challenge:
+        return self.service.challenges.open(self.sub, CONTEXT)
+
+    def pair(self) -> None:
+        _, uri = self.service.pairing.create_pairing(self.sub)
+        result = self.pocket("pair", uri, "--name", "Terminal")
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def live(store: SqliteStore, tmp_path: Path) -> Iterator[Live]:
+    user = add_user(store, "alice")
+    services: list[PushService] = []
+
+    def app(base_url: str) -> object:
+        services.append(PushService.build(store, base_url, PushConfig(push_limit=20), []))
+        return make_app(services[0])
+
+    with serve(app):
+        yield Live(services[0], user.sub, tmp_path / "pocket" / "state.json")
+
+
+def test_pair_from_uri(live: Live) -> None:
+    token, uri = live.service.pairing.create_pairing(live.sub)
+    result = live.pocket("pair", uri, "--name", "Terminal")
+    assert result.returncode == 0, result.stderr
+    assert "Paired 'Terminal' with alice" in result.stdout
+    device = live.service.pairing.paired_device(token)
+    assert device is not None and device.name == "Terminal"
+    assert stat.S_IMODE(live.state.stat().st_mode) == 0o600
+    saved = json.loads(live.state.read_text())
+    assert saved["device_id"] == device.device_id and "d" in saved["private_key"]
+    assert "d" not in device.public_key
+    shown = live.pocket("devices")
+    assert shown.returncode == 0, shown.stderr
+    assert device.device_id in shown.stdout and "Terminal" in shown.stdout
+
+
+def test_pair_from_png(live: Live, tmp_path: Path) -> None:
+    token, uri = live.service.pairing.create_pairing(live.sub)
+    png = tmp_path / "qr.png"
+    qrcode.make(uri).save(png)
+    state = tmp_path / "phone2.json"
+    result = live.pocket("--state", str(state), "pair", str(png), "--key-type", "ed25519")
+    assert result.returncode == 0, result.stderr
+    assert live.service.pairing.paired_device(token) is not None
+    assert json.loads(state.read_text())["alg"] == "EdDSA"
+
+
+def test_pair_refuses_other_codes(live: Live, tmp_path: Path) -> None:
+    png = tmp_path / "activation.png"
+    qrcode.make("ACT-1234-5678").save(png)
+    for code in ("ACT-1234-5678", str(png)):
+        result = live.pocket("pair", code)
+        assert result.returncode == 1
+        assert "not a Pocket pairing code" in result.stderr
+        assert "activation code is not needed for logging in" in result.stderr
+    assert not live.state.exists()
+    _, uri = live.service.pairing.create_pairing(live.sub)
+    live.pocket("pair", uri)
+    again = live.pocket("--state", str(tmp_path / "x.json"), "pair", uri)
+    assert again.returncode == 1 and "used_pairing_token" in again.stderr
+
+
+def test_pending_approve_with_number_and_deny_fraud(live: Live) -> None:
+    live.pair()
+    assert "No pending challenges." in live.pocket("pending").stdout
+    challenge = live.challenge()
+    pending = live.pocket("pending")
+    assert challenge.id in pending.stdout and "Test RP" in pending.stdout
+    assert all(str(n) in pending.stdout for n in challenge.numbers or [])
+    no_number = live.pocket("approve")
+    assert no_number.returncode == 1 and "--number" in no_number.stderr
+    approved = live.pocket("approve", "--number", str(challenge.number))
+    assert approved.returncode == 0, approved.stderr
+    assert "Approved." in approved.stdout
+    assert live.service.challenges.outcome(challenge.id) is Outcome.APPROVED
+
+    second = live.challenge()
+    denied = live.pocket("deny", "--fraud", second.id)
+    assert denied.returncode == 0, denied.stderr
+    assert "reported as fraud" in denied.stdout
+    assert live.service.challenges.outcome(second.id) is Outcome.FRAUD
+    replay = live.pocket("deny", second.id)
+    assert replay.returncode == 1 and "challenge_closed" in replay.stderr
+
+
+def test_watch_answers_and_stops_on_eof(live: Live) -> None:
+    live.pair()
+    first = live.challenge()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plugins.pocket_mfa.client", "watch", "--wait", "5"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "POCKET_STATE": str(live.state)},
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    try:
+        proc.stdin.write(f"y\n{first.number}\n")
+        proc.stdin.close()
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "Approved." in line:
+                break
+        assert live.service.challenges.outcome(first.id) is Outcome.APPROVED
+        # the next challenge finds stdin at its end: watch stops
+        live.challenge()
+        assert proc.wait(timeout=30) == 0, "".join(seen) + proc.stdout.read() + proc.stderr.read()
+        assert "Approve this login?" in "".join(seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()

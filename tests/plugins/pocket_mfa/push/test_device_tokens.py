@@ -1,0 +1,93 @@
+"""Device requests are signed JWTs: bad, expired or replayed ones are refused with 401."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import pytest
+from jwcrypto.jwk import JWK
+from jwcrypto.jwt import JWT
+
+from plugins.pocket_mfa.push.protocol import API_PATH, api_base
+from tests.plugins.pocket_mfa.push.conftest import ISSUER, Phone, PushEnv
+
+
+def signed(phone: Phone, header: dict[str, Any] | None = None, **claims: Any) -> str:
+    now = int(phone.clock())
+    base = {
+        "iss": phone.device_id,
+        "aud": api_base(ISSUER),
+        "iat": now,
+        "exp": now + 60,
+        "jti": secrets.token_hex(8),
+    }
+    token = JWT(header=header or {"alg": phone.alg}, claims={**base, **claims})
+    token.make_signed_token(JWK.from_json(json.dumps(phone.private_key)))
+    return str(token.serialize())
+
+
+def get_device(push: PushEnv, authorization: str | None) -> Any:
+    headers = {"authorization": authorization} if authorization else {}
+    return push.client.get(f"{API_PATH}/device", headers=headers)
+
+
+def test_device_info_and_last_used(push: PushEnv) -> None:
+    phone = push.paired_phone()
+    push.clock.advance(50)
+    response = get_device(push, f"Device {signed(phone)}")
+    assert response.status_code == 200, response.text
+    info = response.json()
+    assert info["device_id"] == phone.device_id and info["name"] == "Pixel 8"
+    assert info["last_used"] == int(push.clock()) and info["paired_at"] < info["last_used"]
+
+
+def test_device_token_replay(push: PushEnv) -> None:
+    phone = push.paired_phone()
+    token = signed(phone)
+    assert get_device(push, f"Device {token}").status_code == 200
+    again = get_device(push, f"Device {token}")
+    assert again.status_code == 401
+    assert again.json()["error"] == "invalid_device_token"
+    assert "invalid_device_token" in push.audit_events()
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["none", "bearer", "garbage", "expired", "too_long", "future", "aud", "no_jti", "alg", "iss"],
+)
+def test_bad_device_tokens(push: PushEnv, case: str) -> None:
+    phone = push.paired_phone()
+    other = push.paired_phone()
+    now = int(push.clock())
+    tokens = {
+        "none": None,
+        "bearer": f"Bearer {signed(phone)}",
+        "garbage": "Device not.a.jwt",
+        "expired": f"Device {signed(phone, iat=now - 100, exp=now - 1)}",
+        "too_long": f"Device {signed(phone, exp=now + 121)}",
+        "future": f"Device {signed(phone, iat=now + 100, exp=now + 110)}",
+        "aud": f"Device {signed(phone, aud=ISSUER)}",
+        "no_jti": f"Device {signed(phone, jti='')}",
+        "alg": None,
+        # signed by one device, claiming to be the other
+        "iss": f"Device {signed(phone, iss=other.device_id)}",
+    }
+    if case == "alg":
+        hmac_key = JWK.generate(kty="oct", size=256)
+        token = JWT(header={"alg": "HS256"}, claims={"iss": phone.device_id})
+        token.make_signed_token(hmac_key)
+        tokens["alg"] = f"Device {token.serialize()}"
+    response = get_device(push, tokens[case])
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_device_token"
+    assert response.headers["www-authenticate"].startswith("Device")
+
+
+def test_unpair_itself(push: PushEnv) -> None:
+    phone = push.paired_phone()
+    response = push.client.delete(f"{API_PATH}/device", headers=phone.auth())
+    assert response.status_code == 204
+    assert push.service.devices.list(push.user.sub) == []
+    assert get_device(push, f"Device {signed(phone)}").status_code == 401

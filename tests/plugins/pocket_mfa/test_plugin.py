@@ -1,0 +1,51 @@
+"""The plugin as the provider and the `idp` command see it: entry point, methods, reset."""
+
+from __future__ import annotations
+
+from idp.factors import FactorPlugin, load_plugins
+from plugins.pocket_mfa import PocketFactor
+from tests.plugins.pocket_mfa.conftest import PocketEnv, enroll, start
+
+
+def test_the_entry_point_gives_the_plugin() -> None:
+    plugin = load_plugins(["pocket"])["pocket"]
+    assert isinstance(plugin, PocketFactor)
+    assert isinstance(plugin, FactorPlugin)
+    assert plugin.name == "pocket"
+
+
+def test_methods_list_what_was_enrolled_with_dates(pocket: PocketEnv) -> None:
+    user = pocket.store.find_user("alice")
+    assert pocket.plugin.methods(user) == []
+    enroll(pocket, start(pocket))
+    methods = pocket.plugin.methods(user)
+    assert [(m.kind, m.label) for m in methods] == [
+        ("totp", "Authenticator app"),
+        ("recovery codes", "10 recovery codes left"),
+    ]
+    assert all(m.created_at > 1_600_000_000 for m in methods)
+
+
+def test_reset_removes_every_factor_and_recovery_code(pocket: PocketEnv) -> None:
+    enrolled = enroll(pocket, start(pocket))
+    user = pocket.store.find_user("alice")
+    assert pocket.plugin.reset(user) == 11
+    assert pocket.plugin.methods(user) == []
+    assert not pocket.plugin.is_enrolled(user)
+    assert pocket.plugin.reset(user) == 0
+    # the next login enrolls again; old recovery codes are gone
+    pocket.client.cookies.clear()
+    location = start(pocket)
+    assert location.startswith("/factors/pocket/enroll/")
+    assert not pocket.plugin.services.recovery.use(user.sub, enrolled.codes[0])
+
+
+def test_reset_lifts_a_lockout(pocket: PocketEnv) -> None:
+    enroll(pocket, start(pocket))
+    user = pocket.store.find_user("alice")
+    checker = pocket.plugin.services.checker
+    for _ in range(5):
+        checker.check_login(user.sub, "000000")
+    assert checker.locked(user.sub)
+    pocket.plugin.reset(user)
+    assert checker.locked(user.sub) is None

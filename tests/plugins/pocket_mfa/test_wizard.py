@@ -1,0 +1,216 @@
+"""The enrollment wizard and the code step, through HTTP like a browser."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import RP, authorize, query_of, submit_password
+from tests.plugins.pocket_mfa.conftest import (
+    PocketEnv,
+    codes_on,
+    enroll,
+    form_post,
+    id_token_claims,
+    secret_on,
+    start,
+    verify,
+)
+
+IE11 = "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko"
+
+
+def test_a_user_without_a_factor_enrolls_and_returns_with_both_factors(
+    pocket: PocketEnv,
+) -> None:
+    location = start(pocket)
+    assert location.startswith("/factors/pocket/enroll/")
+    enrolled = enroll(pocket, location)
+    assert len(enrolled.codes) == 10
+    assert enrolled.rp_query["state"] == "st4te"
+    claims = id_token_claims(pocket, enrolled.rp_query["code"])
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert claims["acr"] == "urn:pocket-idp:acr:mfa"
+    kinds = [m.kind for m in pocket.plugin.methods(pocket.store.find_user("alice"))]
+    assert kinds == ["totp", "recovery codes"]
+
+
+def test_the_next_login_asks_for_a_fresh_code(pocket: PocketEnv) -> None:
+    enrolled = enroll(pocket, start(pocket))
+    pocket.client.cookies.delete("idp_session")
+    location = start(pocket, prompt="login")
+    assert location.startswith("/factors/pocket/verify/")
+    # the code that confirmed the enrollment is used up ...
+    refused = verify(pocket, location, pocket.code(enrolled.secret))
+    assert refused.status_code == 400
+    assert "each code works only once" in refused.text
+    # ... the next one (one step of skew) is accepted
+    response = verify(pocket, location, pocket.code(enrolled.secret, offset=1))
+    assert response.status_code == 303, response.text
+    claims = id_token_claims(pocket, query_of(response.headers["location"])["code"])
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+
+
+def test_a_recovery_code_replaces_a_code_once(pocket: PocketEnv) -> None:
+    enrolled = enroll(pocket, start(pocket))
+    pocket.client.cookies.delete("idp_session")
+    location = start(pocket, prompt="login")
+    response = verify(pocket, location, enrolled.codes[3])
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(RP)
+    pocket.client.cookies.delete("idp_session")
+    location = start(pocket, prompt="login")
+    assert verify(pocket, location, enrolled.codes[3]).status_code == 400
+
+
+def test_wrong_codes_are_throttled_with_a_clear_message(pocket: PocketEnv) -> None:
+    enrolled = enroll(pocket, start(pocket))
+    pocket.client.cookies.delete("idp_session")
+    location = start(pocket, prompt="login")
+    for _ in range(4):
+        assert verify(pocket, location, "000000").status_code == 400
+    locked = verify(pocket, location, "000000")
+    assert locked.status_code == 429
+    assert "Too many wrong codes" in locked.text and "15 minutes" in locked.text
+    assert verify(pocket, location, pocket.code(enrolled.secret, 1)).status_code == 429
+
+
+def test_stop_on_the_first_page_ends_the_login_and_saves_nothing(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    page = pocket.client.get(location)
+    response = form_post(pocket, location, page.text, method="totp", action="stop")
+    assert response.status_code == 303
+    query = query_of(response.headers["location"])
+    assert response.headers["location"].startswith(RP)
+    assert query["error"] == "access_denied" and query["state"] == "st4te"
+    assert pocket.client.get(location).status_code == 400  # the login is gone
+    assert pocket.plugin.methods(pocket.store.find_user("alice")) == []
+
+
+def test_stop_after_the_qr_code_saves_nothing(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    app_url = location + "/app"
+    page = pocket.client.get(app_url)
+    secret = secret_on(page.text)
+    response = form_post(pocket, app_url, page.text, code=pocket.code(secret), action="stop")
+    assert query_of(response.headers["location"])["error"] == "access_denied"
+    user = pocket.store.find_user("alice")
+    assert not pocket.plugin.is_enrolled(user)
+    assert pocket.plugin.methods(user) == []
+
+
+def test_only_a_right_code_saves_the_enrollment(pocket: PocketEnv) -> None:
+    app_url = start(pocket) + "/app"
+    page = pocket.client.get(app_url)
+    secret = secret_on(page.text)
+    wrong = form_post(pocket, app_url, page.text, code="123456", action="next")
+    assert wrong.status_code == 400
+    assert "That code is not right" in wrong.text
+    assert not pocket.plugin.is_enrolled(pocket.store.find_user("alice"))
+    # the page keeps the same secret, so the app that scanned it still works
+    assert secret_on(wrong.text) == secret
+    right = form_post(pocket, app_url, wrong.text, code=pocket.code(secret), action="next")
+    assert right.status_code == 303
+    assert pocket.plugin.is_enrolled(pocket.store.find_user("alice"))
+
+
+def test_the_pages_follow_the_seed(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    page = pocket.client.get(location).text
+    assert "Log in step 2 of 4" in page
+    assert 'href="/factors/pocket/help?lang=en"' in page
+    assert "Two-factor authentication" in page
+    assert "Stop</button>" in page and "Next</button>" in page
+    # push: shown, explained, but not selectable yet; the app is preselected
+    assert "Log in with a notification via Pocket (recommended)" in page
+    assert "you approve the notification" in page
+    assert re.search(r'value="push"\s+disabled', page)
+    assert "Coming soon" in page
+    assert re.search(r'value="totp" checked', page)
+    app = pocket.client.get(location + "/app").text
+    assert "Log in step 3 of 4" in app
+    assert '<svg role="img"' not in app or "<svg" in app
+    assert re.search(r'<div class="qr" id="totp-qr"><svg [^>]*viewBox=', app)
+    assert pocket.client.get("/factors/pocket/help?lang=en").status_code == 200
+
+
+def test_choosing_push_says_it_is_not_available_yet(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    page = pocket.client.get(location)
+    response = form_post(pocket, location, page.text, method="push", action="next")
+    assert response.status_code == 400
+    assert "not available yet" in response.text
+
+
+def test_the_wizard_speaks_dutch(pocket: PocketEnv) -> None:
+    location = start(pocket, ui_locales="nl")
+    page = pocket.client.get(location).text
+    for text in (
+        "Aanmelden stap 2 van 4",
+        "Twee-factorauthenticatie",
+        "Inloggen met notificatie via Pocket (aanbevolen)",
+        "Inloggen met bevestigingscode via authenticatie-app",
+        "Binnenkort beschikbaar",
+        "Stoppen</button>",
+        "Volgende</button>",
+        '<html lang="nl">',
+    ):
+        assert text in page, text
+    app_url = location + "/app"
+    app = pocket.client.get(app_url)
+    assert "Authenticatie-app koppelen" in app.text
+    assert "Lukt scannen niet?" in app.text
+    response = form_post(pocket, app_url, app.text, code=pocket.code(secret_on(app.text)))
+    done = pocket.client.get(response.headers["location"]).text
+    assert "Aanmelden stap 4 van 4" in done
+    assert "Gelukt!" in done and "Je account is gekoppeld" in done
+    assert "Naar inloggen</button>" in done and "Je herstelcodes" in done
+    assert len(codes_on(done)) == 10
+
+
+def test_internet_explorer_gets_a_page_instead_of_a_qr_code(pocket: PocketEnv) -> None:
+    app_url = start(pocket) + "/app"
+    page = pocket.client.get(app_url, headers={"User-Agent": IE11})
+    assert page.status_code == 200
+    assert "Internet Explorer is not supported" in page.text
+    assert "<svg" not in page.text and "totp-secret" not in page.text
+    old_ie = "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)"
+    assert "<svg" not in pocket.client.get(app_url, headers={"User-Agent": old_ie}).text
+
+
+def test_a_form_without_its_csrf_token_is_refused(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    response = pocket.client.post(location, data={"csrf": "forged", "method": "totp"})
+    assert response.status_code == 403
+    response = pocket.client.post(location + "/app", data={"code": "123456"})
+    assert response.status_code == 403
+
+
+def test_an_enrolled_user_cannot_enroll_again_inside_a_login(pocket: PocketEnv) -> None:
+    enroll(pocket, start(pocket))
+    pocket.client.cookies.delete("idp_session")
+    location = start(pocket, prompt="login")
+    login_id = location.rsplit("/", 1)[1]
+    for page in ("", "/app", "/done"):
+        response = pocket.client.get(f"/factors/pocket/enroll/{login_id}{page}")
+        assert response.status_code == 303
+        assert response.headers["location"] == location
+
+
+def test_another_browser_cannot_use_the_login(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    pocket.client.cookies.clear()
+    assert pocket.client.get(location).status_code == 400
+    assert pocket.client.get(location + "/app").status_code == 400
+
+
+def test_clients_that_do_not_require_a_factor_skip_it(pocket: PocketEnv) -> None:
+    pocket.add_client("relaxed", mfa="optional")
+    response = authorize(pocket, client_id="relaxed")
+    response = submit_password(pocket, response.headers["location"])
+    assert response.headers["location"].startswith(RP)
+
+
+def test_step_up_asks_an_optional_client_for_the_factor(pocket: PocketEnv) -> None:
+    pocket.add_client("relaxed", mfa="optional")
+    location = start(pocket, client_id="relaxed", acr_values="urn:pocket-idp:acr:mfa")
+    assert location.startswith("/factors/pocket/enroll/")
