@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 from idp.errors import ConfigError
 
 if TYPE_CHECKING:
-    from idp.login.state import PendingLogin
+    from idp.login.state import PendingLogin, SsoSession
     from idp.pages import Pages
     from idp.settings import Settings
     from idp.store import Client, Store, User
@@ -44,6 +44,10 @@ class FactorHost(Protocol):
 
     def session_user(self, request: Request) -> User | None:
         """Blocking: the user of this browser's SSO session, if any (account pages)."""
+        ...
+
+    def session(self, request: Request) -> SsoSession | None:
+        """Blocking: this browser's SSO session (sub, auth_time, amr, acr), if any."""
         ...
 
     def get_client(self, client_id: str) -> Client | None: ...
@@ -92,12 +96,20 @@ class FactorPlugin(Protocol):
 
 
 class EnrolledMethod(Protocol):
-    #: e.g. "totp", "pocket", "recovery codes"
-    kind: str
-    #: a name the user recognises ("Authenticator app", "Pixel 8")
-    label: str
-    #: unix time of enrollment
-    created_at: int
+    @property
+    def kind(self) -> str:
+        """e.g. "totp", "pocket", "recovery codes"."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """A name the user recognises ("Authenticator app", "Pixel 8")."""
+        ...
+
+    @property
+    def created_at(self) -> int:
+        """Unix time of enrollment."""
+        ...
 
 
 def load_plugins(

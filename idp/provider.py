@@ -12,7 +12,7 @@ from idp.account import ensure_account_client
 from idp.factors import FactorPlugin, load_plugins
 from idp.keys import KeyRing
 from idp.login.pipeline import LoginPipeline
-from idp.login.state import LoginState, PendingLogin
+from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
 from idp.offload import run_sync
 from idp.oidc.discovery import discovery_bytes
@@ -59,6 +59,9 @@ class Provider:
 
     def get_user(self, sub: str) -> User | None:
         return self.store.get_user(sub)
+
+    def session(self, request: Request) -> SsoSession | None:
+        return self.state.current_session(request)
 
     def session_user(self, request: Request) -> User | None:
         session = self.state.current_session(request)
