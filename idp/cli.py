@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from idp.errors import ConfigError, Conflict, IdpError
-from idp.factors import FactorPlugin
+from idp.factors import EnrolledMethod, FactorPlugin
 from idp.keys import ALGORITHMS, KeyRing
 from idp.oidc.models import SCOPES, hash_secret
 from idp.passwords import Passwords
@@ -140,6 +140,22 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
             for m in plugin.methods(user)
         ]
         print(json.dumps(shown, indent=2, ensure_ascii=False))
+    elif args.action == "devices":
+        user = _user(store, args.username)
+        devices = [
+            (name, m)
+            for name, plugin in _plugins(settings, store).items()
+            for m in plugin.methods(user)
+            if m.kind == PUSH_DEVICE_KIND
+        ]
+        if args.json:
+            print(json.dumps([_device_json(name, m) for name, m in devices], indent=2))
+            return
+        for name, m in devices:
+            shown = _device_json(name, m)
+            print(f"{m.label:<24} paired {shown['paired_at']}  last used {shown['last_used']}")
+        if not devices:
+            print(f"{user.username} has no paired push devices")
     elif args.action == "reset-mfa":
         user = _user(store, args.username)
         removed = sum(plugin.reset(user) for plugin in _plugins(settings, store).values())
@@ -165,6 +181,24 @@ def _plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:
     from idp.provider import Provider
 
     return dict(Provider(settings, store=store).plugins)
+
+
+#: the kind of enrolled method that is a paired push device (a phone with the Pocket app)
+PUSH_DEVICE_KIND = "pocket"
+
+
+def _device_json(plugin: str, m: EnrolledMethod) -> dict[str, object]:
+    def when(ts: object) -> str:
+        if not isinstance(ts, int) or ts <= 0:
+            return "-"
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+    return {
+        "plugin": plugin,
+        "name": m.label,
+        "paired_at": when(m.created_at),
+        "last_used": when(getattr(m, "last_used", None)),
+    }
 
 
 def _user_json(u: User) -> dict[str, object]:
@@ -313,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_parser("show", help="a user and the second factors they enrolled").add_argument(
         "username"
     )
+    devices = users.add_parser("devices", help="the push devices (phones) a user has paired")
+    devices.add_argument("username")
+    devices.add_argument("--json", action="store_true")
     users.add_parser(
         "reset-mfa", help="remove every second factor so the user enrolls again"
     ).add_argument("username")

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    return await oauth_response(request, provider.oauth.create_token_response)
+    oauth = provider.oauth
+    return await oauth_response(request, oauth.create_token_response, oauth.will_sign)
 
 
 async def revoke(request: Request) -> Response:

@@ -18,7 +18,7 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Request,
     grants,
 )
-from authlib.oauth2.rfc6749.util import scope_to_list
+from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -58,6 +58,17 @@ class OAuthServer(AuthorizationServer):
         if request is not None and not request.payload.grant_type:
             return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))
         return super().create_token_response(request)
+
+    def will_sign(self, request: OAuth2Request) -> bool:
+        """Will this token request sign something (an ID token or a JWT access token)?"""
+        if request.payload.grant_type != "client_credentials":
+            return True  # codes and refresh tokens may carry an ID token
+        client_id = request.payload.client_id
+        if not client_id:
+            basic = extract_basic_authorization(request.headers)
+            client_id = basic[0] if basic else None
+        client = self.store.get_client(client_id) if client_id else None
+        return client is not None and client.access_token_format == "jwt"
 
     # --- authlib hooks
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS counters (
 
 _T = TypeVar("_T")
 
+#: clients are read on every token request; a change made by another process (the `idp`
+#: command) is seen by a running server within this many seconds
+CLIENT_CACHE_SECONDS = 5.0
+
 #: a sweep of expired rows runs after this many writes
 _SWEEP_EVERY = 500
 
@@ -57,6 +61,7 @@ class SqliteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._writes = 0
+        self._clients: dict[str, tuple[float, Client | None]] = {}
         self._conn().executescript(_SCHEMA)
 
     # --- plumbing
@@ -71,15 +76,10 @@ class SqliteStore:
         return conn
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one writing statement; in autocommit mode each statement is
+        its own transaction, so a single statement needs no BEGIN/COMMIT of its own."""
+        yield self._conn()
         self._writes += 1
         if self._writes % _SWEEP_EVERY == 0:
             self.sweep()
@@ -99,7 +99,7 @@ class SqliteStore:
     # --- users
     def add_user(self, user: User) -> None:
         try:
-            with self._tx() as db:
+            with self._write() as db:
                 db.execute(
                     "INSERT INTO users (sub, username, data) VALUES (?, ?, ?)",
                     (user.sub, user.username, _dump(user)),
@@ -108,7 +108,7 @@ class SqliteStore:
             raise Conflict(f"a user named {user.username!r} exists already") from None
 
     def update_user(self, user: User) -> None:
-        with self._tx() as db:
+        with self._write() as db:
             db.execute(
                 "UPDATE users SET username = ?, data = ? WHERE sub = ?",
                 (user.username, _dump(user), user.sub),
@@ -131,43 +131,53 @@ class SqliteStore:
         return [_load(User, r[0]) for r in rows]
 
     def remove_user(self, sub: str) -> bool:
-        with self._tx() as db:
+        with self._write() as db:
             return db.execute("DELETE FROM users WHERE sub = ?", (sub,)).rowcount > 0
 
     # --- clients
     def add_client(self, client: Client) -> None:
         try:
-            with self._tx() as db:
+            with self._write() as db:
                 db.execute(
                     "INSERT INTO clients (client_id, data) VALUES (?, ?)",
                     (client.client_id, _dump(client)),
                 )
+            self._clients.pop(client.client_id, None)
         except sqlite3.IntegrityError:
             raise Conflict(f"a client with id {client.client_id!r} exists already") from None
 
     def get_client(self, client_id: str) -> Client | None:
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         row = (
             self._conn()
             .execute("SELECT data FROM clients WHERE client_id = ?", (client_id,))
             .fetchone()
         )
-        return _load(Client, row[0]) if row else None
+        client = _load(Client, row[0]) if row else None
+        if len(self._clients) > 10_000:
+            self._clients.clear()
+        self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
+        return client
 
     def list_clients(self) -> list[Client]:
         rows = self._conn().execute("SELECT data FROM clients ORDER BY client_id").fetchall()
         return [_load(Client, r[0]) for r in rows]
 
     def remove_client(self, client_id: str) -> bool:
-        with self._tx() as db:
+        self._clients.pop(client_id, None)
+        with self._write() as db:
             return db.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount > 0
 
     # --- signing keys
     def add_key(self, key: SigningKey) -> None:
-        with self._tx() as db:
+        with self._write() as db:
             db.execute("INSERT INTO signing_keys (kid, data) VALUES (?, ?)", (key.kid, _dump(key)))
 
     def update_key(self, key: SigningKey) -> None:
-        with self._tx() as db:
+        with self._write() as db:
             db.execute("UPDATE signing_keys SET data = ? WHERE kid = ?", (_dump(key), key.kid))
 
     def list_keys(self) -> list[SigningKey]:
@@ -185,7 +195,7 @@ class SqliteStore:
         grant_id: str | None = None,
     ) -> None:
         expires_at = time.time() + expires_in if expires_in is not None else None
-        with self._tx() as db:
+        with self._write() as db:
             db.execute(
                 "INSERT INTO records (key, payload, grant_id, expires_at, consumed)"
                 " VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET"
@@ -212,20 +222,20 @@ class SqliteStore:
         return payload
 
     def consume(self, model: str, id: str) -> JSON | None:
-        with self._tx() as db:
-            row = db.execute(
+        with self._write() as db:
+            rows = db.execute(
                 "UPDATE records SET consumed = 1 WHERE key = ? AND consumed = 0"
                 " AND (expires_at IS NULL OR expires_at >= ?) RETURNING payload",
                 (f"{model}:{id}", time.time()),
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+            ).fetchall()
+        return json.loads(rows[0][0]) if rows else None
 
     def destroy(self, model: str, id: str) -> None:
-        with self._tx() as db:
+        with self._write() as db:
             db.execute("DELETE FROM records WHERE key = ?", (f"{model}:{id}",))
 
     def revoke_by_grant_id(self, grant_id: str) -> int:
-        with self._tx() as db:
+        with self._write() as db:
             return db.execute("DELETE FROM records WHERE grant_id = ?", (grant_id,)).rowcount
 
     def find_by_prefix(self, model: str, prefix: str) -> list[tuple[str, JSON]]:
@@ -244,16 +254,16 @@ class SqliteStore:
     # --- counters
     def hit(self, key: str, window: int) -> int:
         now = time.time()
-        with self._tx() as db:
-            row = db.execute(
+        with self._write() as db:
+            rows = db.execute(
                 "INSERT INTO counters (key, count, expires_at) VALUES (?, 1, ?)"
                 " ON CONFLICT (key) DO UPDATE SET"
                 " count = CASE WHEN expires_at < ? THEN 1 ELSE count + 1 END,"
                 " expires_at = CASE WHEN expires_at < ? THEN excluded.expires_at"
                 " ELSE expires_at END RETURNING count",
                 (key, now + window, now, now),
-            ).fetchone()
-        return int(row[0])
+            ).fetchall()
+        return int(rows[0][0])
 
     def count(self, key: str) -> int:
         row = (
@@ -266,7 +276,7 @@ class SqliteStore:
         return int(row[0]) if row else 0
 
     def clear(self, key: str) -> None:
-        with self._tx() as db:
+        with self._write() as db:
             db.execute("DELETE FROM counters WHERE key = ?", (key,))
 
 
