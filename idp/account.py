@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from idp.offload import run_sync
 from idp.pages import PAGE_HEADERS
 from idp.pkce import new_pair
 from idp.store import Client, Store
@@ -60,10 +59,10 @@ def _csrf(provider: Provider, request: Request) -> str | None:
 
 async def account(request: Request) -> Response:
     provider = _provider(request)
-    user = await run_sync(provider.session_user, request)
+    user = provider.session_user(request)
     if user is None:
         state = secrets.token_urlsafe(16)
-        await run_sync(provider.store.upsert, "account_login", state, {}, 600)
+        provider.store.upsert("account_login", state, {}, 600)
         _, challenge = new_pair()
         query = urlencode(
             {
@@ -96,7 +95,7 @@ async def account(request: Request) -> Response:
             )
         return factors, consents
 
-    factors, consents = await run_sync(gather)
+    factors, consents = gather()
     return provider.pages.render(
         request,
         "account.html",
@@ -110,7 +109,7 @@ async def account(request: Request) -> Response:
 async def callback(request: Request) -> Response:
     provider = _provider(request)
     state = request.query_params.get("state", "")
-    if await run_sync(provider.store.consume, "account_login", state) is None:
+    if provider.store.consume("account_login", state) is None:
         return provider.expired(request)
     # the login opened the SSO session; the code itself is not needed and soon expires
     return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
@@ -118,7 +117,7 @@ async def callback(request: Request) -> Response:
 
 async def revoke_consent(request: Request) -> Response:
     provider = _provider(request)
-    user = await run_sync(provider.session_user, request)
+    user = provider.session_user(request)
     form = await request.form()
     expected = _csrf(provider, request)
     submitted = form.get("csrf")
@@ -127,7 +126,7 @@ async def revoke_consent(request: Request) -> Response:
     if not hmac.compare_digest(expected, submitted):
         return provider.pages.error(request, "error.csrf.title", "error.csrf.text", status_code=403)
     client_id = str(form.get("client_id") or "")
-    await run_sync(provider.store.destroy, "consent", f"{user.sub}:{client_id}")
+    provider.store.destroy("consent", f"{user.sub}:{client_id}")
     return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
 
 

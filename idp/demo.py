@@ -24,7 +24,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from idp.errors import Conflict
-from idp.offload import run_sync
 from idp.oidc.id_token_hint import read_id_token
 from idp.pages import PAGE_HEADERS
 from idp.pkce import new_pair
@@ -107,9 +106,7 @@ async def start(request: Request) -> Response:
     issuer = provider.settings.issuer
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     verifier, challenge = new_pair()
-    await run_sync(
-        provider.store.upsert, "demo", state, {"nonce": nonce, "verifier": verifier}, 600
-    )
+    provider.store.upsert("demo", state, {"nonce": nonce, "verifier": verifier}, 600)
     query = {
         "response_type": "code",
         "client_id": DEMO_CLIENT_ID,
@@ -130,7 +127,7 @@ async def callback(request: Request) -> Response:
     provider = _provider(request)
     issuer = provider.settings.issuer
     params = request.query_params
-    pending = await run_sync(provider.store.consume, "demo", params.get("state", ""))
+    pending = provider.store.consume("demo", params.get("state", ""))
     if pending is None:
         return provider.expired(request)
     if "error" in params:

@@ -14,7 +14,6 @@ from idp.keys import KeyRing
 from idp.login.pipeline import LoginPipeline
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
-from idp.offload import run_sync
 from idp.oidc.discovery import discovery_bytes
 from idp.oidc.redirects import error_redirect
 from idp.oidc.server import OAuthServer
@@ -80,7 +79,7 @@ class Provider:
         return await self.pipeline.resume(request, login)
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
-        await run_sync(self.state.finish, login)
+        self.state.finish(login)
         auth = login.request
         return error_redirect(
             auth.redirect_uri, AccessDeniedError(reason), auth.state, self.settings.issuer

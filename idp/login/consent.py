@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.login.password import csrf_ok
-from idp.offload import run_sync
 from idp.oidc.redirects import error_redirect
 
 if TYPE_CHECKING:
@@ -26,10 +25,10 @@ def remember_consent(provider: Provider, sub: str, client_id: str, scope: list[s
 
 async def consent_page(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = await run_sync(provider.state.load, request, request.path_params["login_id"])
+    login = provider.state.load(request, request.path_params["login_id"])
     if login is None or login.sub is None:
         return provider.expired(request)
-    client = await run_sync(provider.store.get_client, login.request.client_id)
+    client = provider.store.get_client(login.request.client_id)
     return provider.pages.render(
         request,
         "consent.html",
@@ -42,7 +41,7 @@ async def consent_page(request: Request) -> Response:
 
 async def consent_submit(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = await run_sync(provider.state.load, request, request.path_params["login_id"])
+    login = provider.state.load(request, request.path_params["login_id"])
     if login is None or login.sub is None:
         return provider.expired(request)
     form = await request.form()
@@ -52,13 +51,13 @@ async def consent_submit(request: Request) -> Response:
         )
     auth = login.request
     if form.get("action") != "allow":
-        await run_sync(provider.state.finish, login)
+        provider.state.finish(login)
         return error_redirect(
             auth.redirect_uri,
             AccessDeniedError("The user declined."),
             auth.state,
             provider.settings.issuer,
         )
-    await run_sync(remember_consent, provider, login.sub, auth.client_id, auth.scope)
+    remember_consent(provider, login.sub, auth.client_id, auth.scope)
     login.consented = True
     return await provider.pipeline.resume(request, login)

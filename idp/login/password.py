@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.login.state import PendingLogin
-from idp.offload import run_sync
 from idp.oidc.redirects import error_redirect
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ async def _render(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    client = await run_sync(provider.store.get_client, login.request.client_id)
+    client = provider.store.get_client(login.request.client_id)
     return provider.pages.render(
         request,
         "login.html",
@@ -51,7 +50,7 @@ async def _render(
 
 async def login_page(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = await run_sync(provider.state.load, request, request.path_params["login_id"])
+    login = provider.state.load(request, request.path_params["login_id"])
     if login is None:
         return provider.expired(request)
     return await _render(provider, request, login)
@@ -59,7 +58,7 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = await run_sync(provider.state.load, request, request.path_params["login_id"])
+    login = provider.state.load(request, request.path_params["login_id"])
     if login is None:
         return provider.expired(request)
     form = await request.form()
@@ -68,7 +67,7 @@ async def login_submit(request: Request) -> Response:
             request, "error.csrf.title", "error.csrf.text", status_code=403, locale=login.locale
         )
     if form.get("action") == "cancel":
-        await run_sync(provider.state.finish, login)
+        provider.state.finish(login)
         auth = login.request
         return error_redirect(
             auth.redirect_uri,
@@ -81,7 +80,7 @@ async def login_submit(request: Request) -> Response:
     password = str(form.get("password") or "")
     address = client_address(request)
     throttle = provider.throttle
-    verdict = await run_sync(throttle.check, username, address)
+    verdict = throttle.check(username, address)
     t = provider.pages.translator(login.locale)
     if verdict.refused:
         return await _render(
@@ -99,14 +98,14 @@ async def login_submit(request: Request) -> Response:
             provider, request, login, username=username, status_code=400, error=t("login.missing")
         )
 
-    user = await run_sync(provider.store.find_user, username)
+    user = provider.store.find_user(username)
     ok = await provider.passwords.verify_async(user.password_hash if user else None, password)
     if not ok or user is None:
-        await run_sync(throttle.failed, username, address)
+        throttle.failed(username, address)
         return await _render(
             provider, request, login, username=username, status_code=401, error=t("login.failed")
         )
-    await run_sync(throttle.succeeded, username)
+    throttle.succeeded(username)
     login.sub = user.sub
     login.auth_time = int(time.time())
     login.amr = ["pwd"]

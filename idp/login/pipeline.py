@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.login.state import ACR_MFA, ACR_PASSWORD, PendingLogin, SsoSession
-from idp.offload import run_sync
 from idp.oidc.models import token_id
 from idp.oidc.redirects import error_redirect, redirect
 from idp.pages import PAGE_HEADERS
@@ -116,16 +115,16 @@ class LoginPipeline:
 
     # --- acting
     async def resume(self, request: Request, login: PendingLogin) -> Response:
-        step = await run_sync(self.decide, request, login)
+        step = self.decide(request, login)
         auth = login.request
         if step.name == "gone":
             return self.p.pages.error(
                 request, "error.client_gone.title", "error.client_gone.text", locale=login.locale
             )
         if step.name != "respond" and "none" in auth.prompt and step.error is not None:
-            await run_sync(self.p.state.finish, login)
+            self.p.state.finish(login)
             return error_redirect(auth.redirect_uri, step.error, auth.state, self.p.settings.issuer)
-        await run_sync(self.p.state.save, login)
+        self.p.state.save(login)
         if step.name == "login":
             return RedirectResponse(f"/login/{login.id}", status_code=303, headers=PAGE_HEADERS)
         if step.name == "factor":
@@ -134,7 +133,7 @@ class LoginPipeline:
         if step.name == "consent":
             return RedirectResponse(f"/consent/{login.id}", status_code=303, headers=PAGE_HEADERS)
         assert step.user is not None and step.client is not None
-        return await run_sync(self.respond, request, login, step.user, step.client)
+        return self.respond(request, login, step.user, step.client)
 
     def respond(
         self, request: Request, login: PendingLogin, user: User, client: Client

@@ -22,7 +22,6 @@ from starlette.responses import Response
 
 from idp.i18n import negotiate
 from idp.login.state import AuthRequest
-from idp.offload import run_sync
 from idp.oidc.claims import parse_claims_parameter
 from idp.oidc.id_token_hint import audiences, read_id_token
 from idp.oidc.models import SCOPES
@@ -140,7 +139,7 @@ async def authorize(request: Request) -> Response:
     locale = negotiate(params.get("ui_locales"), request.headers.get("accept-language"))
 
     client_id = params.get("client_id")
-    client = await run_sync(provider.store.get_client, client_id) if client_id else None
+    client = provider.store.get_client(client_id) if client_id else None
     if client is None:
         return pages.error(
             request, "error.bad_client.title", "error.bad_client.text", locale=locale
@@ -155,12 +154,12 @@ async def authorize(request: Request) -> Response:
         repeated = sorted(k for k, v in multi.items() if len(v) > 1)
         if repeated:
             raise InvalidRequestError(f"Parameters repeated: {', '.join(repeated)}.")
-        auth = await run_sync(parse_request, provider, client, redirect_uri, params)
+        auth = parse_request(provider, client, redirect_uri, params)
     except OAuth2Error as error:
         return error_redirect(redirect_uri, error, state, provider.settings.issuer)
 
     browser, new_cookie = provider.state.browser_for(request)
-    login = await run_sync(provider.state.start, browser, auth, locale)
+    login = provider.state.start(browser, auth, locale)
     response = await provider.pipeline.resume(request, login)
     if new_cookie:
         provider.state.remember_browser(response, new_cookie)

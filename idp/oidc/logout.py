@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.i18n import negotiate
-from idp.offload import run_sync
 from idp.oidc.authorize import read_params
 from idp.oidc.id_token_hint import audiences, read_id_token
 from idp.oidc.redirects import redirect
@@ -63,20 +62,19 @@ async def end_session(request: Request) -> Response:
 
     uri = params.get("post_logout_redirect_uri")
     if uri:
-        client = await run_sync(provider.store.get_client, client_id) if client_id else None
+        client = provider.store.get_client(client_id) if client_id else None
         if client is None or uri not in client.post_logout_redirect_uris:
             return _bad(provider, request, "bad_logout_redirect", locale)
     state = params.get("state")
 
-    session = await run_sync(provider.state.current_session, request)
+    session = provider.state.current_session(request)
     if session is None or (hint is not None and hint.get("sub") == session.sub):
-        return await run_sync(_finish, provider, request, uri, state, locale)
+        return _finish(provider, request, uri, state, locale)
 
     # ask first: the request may not come from the user's own relying party
     browser, new_cookie = provider.state.browser_for(request)
     logout_id = secrets.token_urlsafe(18)
-    await run_sync(
-        provider.store.upsert,
+    provider.store.upsert(
         "logout",
         logout_id,
         {"browser": browser, "uri": uri, "state": state, "locale": locale},
@@ -92,11 +90,11 @@ async def confirm_logout(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     form = await request.form()
     logout_id = str(form.get("logout_id") or "")
-    pending = await run_sync(provider.store.consume, "logout", logout_id) if logout_id else None
+    pending = provider.store.consume("logout", logout_id) if logout_id else None
     browser = provider.state.browser_id(request)
     if pending is None or browser is None or not hmac.compare_digest(browser, pending["browser"]):
         return provider.expired(request)
     locale = pending["locale"]
     if form.get("action") != "logout":
         return provider.pages.render(request, "still_logged_in.html", locale=locale)
-    return await run_sync(_finish, provider, request, pending["uri"], pending["state"], locale)
+    return _finish(provider, request, pending["uri"], pending["state"], locale)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.offload import run_sync
 from idp.oidc.adapter import NO_STORE
 from idp.oidc.claims import user_claims
 from idp.oidc.models import token_id
@@ -72,7 +71,7 @@ async def userinfo(request: Request) -> Response:
             status_code=401,
             headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="userinfo"'},
         )
-    result = await run_sync(_claims_for, provider, str(token))
+    result = _claims_for(provider, str(token))
     if result == "invalid_token":
         return _bearer_error(401, "invalid_token", "The access token is not valid.")
     if result == "insufficient_scope":

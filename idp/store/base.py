@@ -4,8 +4,10 @@ Records (codes, tokens, sessions, pending logins, consents) follow node-oidc-pro
 adapter verbs: upsert, find, consume, destroy and revoke_by_grant_id. Users, clients and
 signing keys have their own small tables. Every backend passes tests/store/test_contract.py.
 
-The methods are synchronous: web handlers call them through `idp.offload.run`, and
-authlib's grants (which are synchronous too) call them from the worker thread they run on.
+The methods are synchronous and short (a single indexed statement each, tens of
+microseconds on sqlite): handlers call them in place, since handing them to a thread and
+back costs more than the call. Work that is long (argon2id) or signs runs in a worker
+thread (`idp.offload.run_sync`), and storage calls made there are just as safe.
 """
 
 from __future__ import annotations
