@@ -11,10 +11,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
+from typing import Any
 
-from jwcrypto import jwk, jws
-from jwcrypto.common import json_encode
+from jwcrypto import jwk
 
+from idp.jws_sign import sign_compact
 from idp.settings import Settings
 from idp.store import SigningKey, Store
 
@@ -26,7 +27,8 @@ _RELOAD_SECONDS = 30
 
 @dataclass(frozen=True)
 class _Loaded:
-    signing: dict[str, tuple[str, jwk.JWK]]
+    #: alg -> (kid, the private key as a `cryptography` object)
+    signing: dict[str, tuple[str, Any]]
     public: dict[str, jwk.JWK]
     jwks_bytes: bytes
     loaded_at: float
@@ -89,7 +91,7 @@ class KeyRing:
             return loaded
         with self._lock:
             now = time.time()
-            signing: dict[str, tuple[str, jwk.JWK]] = {}
+            signing: dict[str, tuple[str, Any]] = {}
             public: dict[str, jwk.JWK] = {}
             published = []
             for key in self.store.list_keys():
@@ -101,7 +103,7 @@ class KeyRing:
                 public[key.kid] = jwk.JWK(**public_json)
                 published.append(public_json)
                 if key.rotated_at is None:
-                    signing[key.alg] = (key.kid, private)
+                    signing[key.alg] = (key.kid, private.get_op_key("sign"))
             # newest first, so a client that takes the first key takes the active one
             published.reverse()
             jwks_bytes = json.dumps({"keys": published}, separators=(",", ":")).encode()
@@ -124,8 +126,4 @@ class KeyRing:
             self.ensure()
             entry = self._load().signing[alg]
         kid, key = entry
-        token = jws.JWS(json.dumps(claims, separators=(",", ":")).encode())
-        token.add_signature(
-            key, alg=alg, protected=json_encode({"alg": alg, "kid": kid, "typ": typ})
-        )
-        return str(token.serialize(compact=True))
+        return sign_compact(key, {"alg": alg, "kid": kid, "typ": typ}, claims)
