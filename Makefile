@@ -16,7 +16,7 @@ $(VENV)/.test-deps: $(BIN)/idp
 	touch $@
 
 serve: $(BIN)/idp
-	$(BIN)/idp --config $(CONFIG) serve --demo
+	$(BIN)/idp --config $(CONFIG) serve --demo --access-log
 
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         host=host,
         port=port,
         log_level=args.log_level,
-        access_log=args.access_log,
+        access_log=settings.server.access_log if args.access_log is None else args.access_log,
         proxy_headers=True,
         forwarded_allow_ips=settings.server.forwarded_allow_ips,
         server_header=False,
@@ -328,7 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--demo", action="store_true", help="create and print a demo user/client")
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    serve.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="log every request (default: server.access_log)",
+    )
 
     users = sub.add_parser("users", help="manage users").add_subparsers(
         dest="action", required=True

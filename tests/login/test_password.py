@@ -100,3 +100,13 @@ def test_english_is_the_default(env: Env) -> None:
     env.add_client()
     page = env.client.get(_login_location(env), headers={"Accept-Language": "fr"})
     assert 'lang="en"' in page.text and "Password" in page.text
+
+
+def test_enter_in_the_password_field_logs_in_rather_than_cancels(env: Env) -> None:
+    """A browser submits a form on Enter with its first submit button."""
+    import re
+
+    env.add_client()
+    page = env.client.get(_login_location(env))
+    buttons = re.findall(r'<button type="submit" name="action" value="([a-z]+)"', page.text)
+    assert buttons[0] == "login" and "cancel" in buttons
