@@ -75,6 +75,34 @@ function cpuTicks(pid) {
   }
 }
 
+// Busy and total jiffies of each CPU, from /proc/stat.
+function cpuTimes() {
+  try {
+    const out = {};
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const v = m[2].trim().split(/\s+/).map(Number);
+      const idle = v[3] + (v[4] || 0); // idle + iowait
+      const total = v.slice(0, 8).reduce((s, x) => s + x, 0); // up to steal
+      out[m[1]] = { busy: total - idle, total };
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+function busyPct(before, after) {
+  if (!before || !after) return null;
+  const out = {};
+  for (const [cpu, b] of Object.entries(before)) {
+    const a = after[cpu];
+    if (a && a.total > b.total) out[cpu] = (100 * (a.busy - b.busy)) / (a.total - b.total);
+  }
+  return out;
+}
+
 function percentile(sorted, p) {
   if (!sorted.length) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -148,6 +176,7 @@ async function main() {
   requestsAtStart = totalRequests();
   const cpu0 = process.cpuUsage();
   const srv0 = cpuTicks(spec.server_pid);
+  const cpus0 = cpuTimes();
   const t0 = performance.now();
   measuring = true;
   await sleep(spec.duration_s * 1000);
@@ -155,6 +184,7 @@ async function main() {
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const srv1 = cpuTicks(spec.server_pid);
+  const cpus1 = cpuTimes();
   const requests = totalRequests() - requestsAtStart;
   await Promise.all(running);
   await Promise.all(workers.map((w) => w.conn.close().catch(() => {})));
@@ -180,6 +210,8 @@ async function main() {
     },
     driver_cpu_pct: (100 * (cpu.user + cpu.system)) / 1e6 / elapsed,
     server_cpu_pct: srv0 !== null && srv1 !== null ? (100 * (srv1 - srv0)) / clk / elapsed : null,
+    // how busy each CPU of the machine was, whoever used it
+    cpu_busy_pct: busyPct(cpus0, cpus1),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from . import argon, calibrate, npm, report
-from .driver import DriverError, Timing, run_driver
+from .driver import Timing
+from .measure import OTHER_CPU_WARN, measure
 from .ours import ProvisionError, start_ours
 from .paths import DRIVER_DIR, IDP_BIN, PEER_DIR, REPO, RESULTS_DIR
 from .peer import PASSWORD_CHECK, start_peer
-from .procs import DRIVER_CPU, SERVER_CPU, Server, can_pin
+from .procs import DRIVER_CPU, SERVER_CPU, Server, background_cpu_pct, can_pin
 from .target import Target
-from .workloads import WORKLOADS, Workload, select
+from .workloads import WORKLOADS, select
 
 Starter = Callable[[Path], tuple[Target, Server]]
 
@@ -41,6 +42,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, help="runs per target and workload (default 3, quick 2)")
     p.add_argument("--duration", type=float, help="measured seconds per run (default 5, quick 1)")
     p.add_argument("--warmup", type=float, help="unmeasured seconds before each run (default 1)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="repeat a run this often while other processes disturb it (default 2)",
+    )
     p.add_argument(
         "--idp", type=Path, default=IDP_BIN, help=f"our `idp` command (default {IDP_BIN})"
     )
@@ -67,58 +74,6 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def _measure(
-    targets: list[Target], workloads: list[Workload], runs: int, timing: Timing
-) -> list[dict[str, Any]]:
-    rows = []
-    for w in workloads:
-        for c in w.concurrencies:
-            cells = {t.name: report.Cell() for t in targets}
-            run_timing = Timing(timing.warmup_s, max(timing.duration_s, w.min_duration_s))
-            failures: dict[str, str] = {}
-            for i in range(runs):
-                order = targets if i % 2 == 0 else list(reversed(targets))
-                for t in order:
-                    if t.name in failures:
-                        continue
-                    try:
-                        result = run_driver(
-                            t.driver_spec(),
-                            w.name,
-                            c,
-                            run_timing,
-                            server_pid=t.pid,
-                            setup_allowance_s=w.setup_per_worker_s,
-                        )
-                    except DriverError as exc:
-                        failures[t.name] = str(exc)
-                        print(f"  {w.name:<10} c={c:<3} {t.name:<4} FAILED: {exc}", flush=True)
-                        continue
-                    cells[t.name].runs.append(result)
-                    err = f"  errors {result['errors']}" if result["errors"] else ""
-                    print(
-                        f"  {w.name:<10} c={c:<3} {t.name:<4} run {i + 1}/{runs}: "
-                        f"{result['ops_per_s']:>9,.1f} ops/s  "
-                        f"p50 {result['latency_ms']['p50'] or 0:.2f} ms  "
-                        f"server cpu {result['server_cpu_pct'] or 0:.0f}%  "
-                        f"driver cpu {result['driver_cpu_pct']:.0f}%{err}",
-                        flush=True,
-                    )
-            summaries = {name: cell.summary() for name, cell in cells.items()}
-            for name, message in failures.items():
-                summaries[name]["failure"] = message
-            rows.append(
-                {
-                    "workload": w.name,
-                    "title": w.title,
-                    "concurrency": c,
-                    "targets": summaries,
-                    "ratio": report.ratio(summaries.get("ours"), summaries.get("peer")),
-                }
-            )
-    return rows
-
-
 def _footer(doc: dict[str, Any]) -> str:
     t = doc["timing"]
     a = doc["argon2"]
@@ -135,6 +90,19 @@ def _footer(doc: dict[str, Any]) -> str:
     ]
     if any(s.get("errors") for row in doc["rows"] for s in row["targets"].values()):
         lines.append("! after ops/s: some operations failed (listed below, and in the JSON).")
+    noisy = [
+        (row["workload"], row["concurrency"], name, s["other_cpu_pct_max"])
+        for row in doc["rows"]
+        for name, s in row["targets"].items()
+        if (s.get("other_cpu_pct_max") or 0) > OTHER_CPU_WARN
+    ]
+    if noisy:
+        worst = max(noisy, key=lambda n: n[3])
+        lines.append(
+            f"WARNING: other processes used CPU during {len(noisy)} measurement(s) (up to "
+            f"{worst[3]:.0f}% of a core in {worst[0]} c={worst[1]} {worst[2]}): "
+            "those figures are disturbed; rerun on a quiet machine."
+        )
     ceiling = doc.get("driver_ceiling")
     if ceiling:
         lines.append(
@@ -195,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     workloads = select(args.only)
+    background = background_cpu_pct()
+    if background is not None and background > OTHER_CPU_WARN:
+        print(
+            f"warning: the machine is busy before the start ({background:.0f}% of a core in use "
+            "by other processes): the figures will be disturbed",
+            file=sys.stderr,
+            flush=True,
+        )
     starters: list[Starter] = []
     if not args.peer_only:
         starters.append(functools.partial(start_ours, idp=args.idp, serve_args=args.serve_arg))
@@ -215,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 servers.append(server)
                 targets.append(target)
                 print(f"{target.name}: {target.issuer} (pid {server.pid})", flush=True)
-            rows = _measure(targets, workloads, runs, timing)
+            rows = measure(targets, workloads, runs, timing, retries=args.retries)
         finally:
             for server in servers:
                 server.stop()
@@ -239,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         "timing": {"runs": runs, "warmup_s": timing.warmup_s, "duration_s": timing.duration_s},
         "pinning": {"servers": SERVER_CPU, "driver": DRIVER_CPU} if can_pin() else None,
         "targets": {t.name: {"issuer": t.issuer, "notes": t.notes} for t in targets},
+        "background_cpu_pct_at_start": background,
         "argon2": argon.measure(),
         "driver_ceiling": ceiling,
         "driver_cpu_pct_max": None if driver_max is None else f"{driver_max:.0f}%",

@@ -111,3 +111,24 @@ def start_server(
         start_new_session=True,
     )
     return Server(name=name, proc=proc, log_path=log_path, log=log)
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies over all CPUs, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:9]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def background_cpu_pct(seconds: float = 1.0) -> float | None:
+    """CPU use of the whole machine over a short quiet moment, in % of one core."""
+    try:
+        busy0, total0 = _cpu_jiffies()
+        time.sleep(seconds)
+        busy1, total1 = _cpu_jiffies()
+    except OSError:
+        return None
+    if total1 <= total0:
+        return None
+    return 100.0 * (busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1)

@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Any
 
 
+def other_cpu_pct(run: dict[str, Any]) -> float | None:
+    """CPU time that neither the server nor the driver used during a run (all cores)."""
+    busy = run.get("cpu_busy_pct")
+    if not busy or run.get("server_cpu_pct") is None:
+        return None
+    return float(sum(busy.values()) - run["server_cpu_pct"] - run["driver_cpu_pct"])
+
+
 @dataclass
 class Cell:
     """All runs of one workload at one concurrency against one target."""
@@ -40,6 +48,9 @@ class Cell:
             "error_samples": [s for r in self.runs for s in r.get("error_samples", [])][:5],
             "server_cpu_pct": statistics.median(server_cpu) if server_cpu else None,
             "driver_cpu_pct_max": max(self._values("driver_cpu_pct"), default=None),
+            "other_cpu_pct_max": max(
+                (v for v in map(other_cpu_pct, self.runs) if v is not None), default=None
+            ),
             "runs": self.runs,
         }
 
