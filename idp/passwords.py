@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from idp.offload import run_sync
+from idp.offload import run_slow
 from idp.settings import PasswordSettings
 
 
@@ -35,7 +35,7 @@ class Passwords:
         return self.hasher.check_needs_rehash(password_hash)
 
     async def verify_async(self, password_hash: str | None, password: str) -> bool:
-        return await run_sync(self.verify, password_hash, password)
+        return await run_slow(self.verify, password_hash, password)
 
     async def hash_async(self, password: str) -> str:
-        return await run_sync(self.hash, password)
+        return await run_slow(self.hash, password)
