@@ -312,24 +312,24 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return KeySet.import_key_set(client.client.jwks or {"keys": []})
 
 
-def _require_token(request: OAuth2Request) -> None:
-    """The token parameter is required; token_type_hint is only a hint, and one we do not
-    know is ignored (RFC 7009 2.1, RFC 7662 2.1): find_token searches every kind anyway."""
-    if not request.form.get("token"):
-        raise InvalidRequestError("Missing 'token'.")
-
-
-class Revocation(RevocationEndpoint):
-    """RFC 7009: revoking a token revokes its whole grant (codes, access and refresh)."""
+class TokenLookup:
+    """What revocation and introspection share: confidential clients only, a required
+    token, and a token_type_hint that is only a hint (RFC 7009 2.1, RFC 7662 2.1): one we
+    do not know is ignored, since find_token searches every kind anyway."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
     server: OAuthServer
 
     def check_params(self, request: OAuth2Request, client: OAuthClient) -> None:
-        _require_token(request)
+        if not request.form.get("token"):
+            raise InvalidRequestError("Missing 'token'.")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
         return self.server.find_token(token_string, token_type_hint)
+
+
+class Revocation(TokenLookup, RevocationEndpoint):
+    """RFC 7009: revoking a refresh token revokes its whole grant."""
 
     def revoke_token(self, token: TokenRecord, request: OAuth2Request) -> None:
         if token.kind == REFRESH:
@@ -338,17 +338,8 @@ class Revocation(RevocationEndpoint):
             self.server.store.destroy(token.kind, token.record_id)
 
 
-class Introspection(IntrospectionEndpoint):
+class Introspection(TokenLookup, IntrospectionEndpoint):
     """RFC 7662, for confidential clients; any of them may introspect any token."""
-
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-    server: OAuthServer
-
-    def check_params(self, request: OAuth2Request, client: OAuthClient) -> None:
-        _require_token(request)
-
-    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
-        return self.server.find_token(token_string, token_type_hint)
 
     def check_permission(self, token: TokenRecord, client: OAuthClient, request: Any) -> bool:
         return not client.client.public
