@@ -12,16 +12,18 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from plugins.pocket_mfa.errors import PocketConfigError
+from plugins.pocket_mfa.push.config import PushConfig
 
 log = logging.getLogger("idp.pocket")
 
 KEY_ENV = "IDP_POCKET_ENCRYPTION_KEY"
 KEY_FILE = "pocket-encryption.key"
+WEBHOOK_SECRET_ENV = "IDP_POCKET_WEBHOOK_SECRET"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class PocketConfig:
     setup_ttl: int = 30 * 60
     #: base64url of 32 bytes; or env IDP_POCKET_ENCRYPTION_KEY; or a generated key file
     encryption_key: str = ""
+    #: [plugins.pocket.push]: pairing, push challenges, number matching, the webhook relay
+    push: PushConfig = field(default_factory=PushConfig)
 
 
 _INTS = (
@@ -55,13 +59,19 @@ _INTS = (
 )
 
 
-def load_config(table: Mapping[str, Any]) -> PocketConfig:
+def load_config(table: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> PocketConfig:
     """Check the whole table and fail with one line per problem, each naming the key."""
+    environ = os.environ if environ is None else environ
     known = PocketConfig.__dataclass_fields__
     problems = [f"plugins.pocket.{key}: unknown setting" for key in table if key not in known]
     values: dict[str, Any] = {}
+    push_table = table.get("push", {})
+    if not isinstance(push_table, Mapping):
+        problems.append("plugins.pocket.push: expected a table ([plugins.pocket.push])")
+        push_table = {}
+    values["push"] = _push_config(push_table, environ, problems)
     for key, value in table.items():
-        if key not in known:
+        if key not in known or key == "push":
             continue
         want_int = key in _INTS
         ok = (
@@ -87,6 +97,50 @@ def load_config(table: Mapping[str, Any]) -> PocketConfig:
     if problems:
         raise PocketConfigError("; ".join(problems))
     return config
+
+
+_PUSH_INTS = ("pairing_ttl", "challenge_ttl", "push_limit", "push_window", "audit_retention")
+
+
+def _push_config(
+    table: Mapping[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> PushConfig:
+    """[plugins.pocket.push]; the webhook secret may come from IDP_POCKET_WEBHOOK_SECRET."""
+    where = "plugins.pocket.push"
+    known = {f.name for f in fields(PushConfig)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            problems.append(f"{where}.{key}: unknown setting")
+        elif key in _PUSH_INTS:
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+                values[key] = value
+            else:
+                problems.append(f"{where}.{key}: expected a positive whole number, got {value!r}")
+        elif key == "number_matching":
+            if isinstance(value, bool):
+                values[key] = value
+            else:
+                problems.append(f"{where}.{key}: expected true or false, got {value!r}")
+        elif isinstance(value, str):
+            values[key] = value
+        else:
+            problems.append(f"{where}.{key}: expected a string, got {value!r}")
+    if not values.get("webhook_secret") and environ.get(WEBHOOK_SECRET_ENV):
+        values["webhook_secret"] = environ[WEBHOOK_SECRET_ENV]
+    url = values.get("webhook_url", "")
+    if url and not url.startswith(("https://", "http://")):
+        problems.append(f"{where}.webhook_url: must be an http(s) URL")
+    if url and not values.get("webhook_secret"):
+        problems.append(
+            f"{where}.webhook_secret: required with webhook_url (or {WEBHOOK_SECRET_ENV})"
+        )
+        values.pop("webhook_url")
+    try:
+        return PushConfig(**values)
+    except PocketConfigError as e:  # pragma: no cover - every case is caught above
+        problems.append(str(e))
+        return PushConfig()
 
 
 def decode_key(text: str) -> bytes:

@@ -1,5 +1,6 @@
 """The account page for Pocket: see what is enrolled, add or replace the authenticator
-app (confirmed by a correct code), and get new recovery codes.
+app (confirmed by a correct code), list, add (by pairing, manage_pair.py) and remove
+Pocket devices, and get new recovery codes.
 
 It serves the user of the browser's SSO session. Each form carries a token made for
 that page and that user, kept in the store and usable once.
@@ -23,10 +24,16 @@ from plugins.pocket_mfa.services import Services
 PAGE_MODEL = "pocket-page"
 PAGE_TTL = 30 * 60
 MANAGE_URL = f"{views.PREFIX}/manage"
+#: a user with a phone but no code to type may change factors this long after a push login
+FRESH_PUSH = 5 * 60
 
 
 def _date(when: int) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(when)) if when else ""
+
+
+def _when(when: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else ""
 
 
 class Manage:
@@ -80,23 +87,62 @@ class Manage:
         form = await self._checked_form(request, user)
         if isinstance(form, Response):
             return form
-        action = form.get("action")
-        if action not in ("codes", "app"):
+        # each device's remove button sends remove=<device id>
+        action = "remove" if form.get("remove") else form.get("action")
+        if action not in ("codes", "app", "pocket", "remove"):
             return views.see_other(MANAGE_URL)
-        # the SSO session may come from a password-only login: changing a factor that
-        # exists takes a code from it (or a recovery code)
-        if await run_sync(s.enrollments.has_totp, user.sub):
-            result = await run_sync(s.checker.check_login, user.sub, form.get("current", ""))
-            if not result.ok:
-                error = views.refusal(s, self._locale(request), result.retry_minutes)
-                status = 429 if result.retry_minutes else 400
-                return await self._overview_page(request, user, error, status)
+        if await run_sync(s.has_factor, user.sub):
+            refused = await self._current_factor_refused(request, user, form)
+            if refused is not None:
+                return refused
         if action == "codes":
             codes = await run_sync(s.recovery.issue, user.sub, s.config.recovery_codes)
             return self._codes_page(request, codes)
+        if action == "remove":
+            device_id = form["remove"]
+            removed = await run_sync(s.push.devices.remove, user.sub, device_id)
+            if removed:
+                await run_sync(
+                    s.push.audit.record, "device_removed", sub=user.sub, device_id=device_id
+                )
+            return views.see_other(f"{MANAGE_URL}?done={'removed' if removed else 'none'}")
+        if action == "pocket":
+            setup_id = secrets.token_urlsafe(18)
+            await run_sync(s.pairings.open, setup_id, user.sub)
+            return views.see_other(f"{MANAGE_URL}/pair/{setup_id}")
         setup_id = secrets.token_urlsafe(18)
         await run_sync(s.setups.open, setup_id, user.sub)
         return views.see_other(f"{MANAGE_URL}/app/{setup_id}")
+
+    async def _current_factor_refused(
+        self, request: Request, user: User, form: dict[str, str]
+    ) -> Response | None:
+        """The SSO session may come from a password-only login: changing a factor that
+        exists takes a code from it (an app code or a recovery code). A user with only a
+        phone and no code left passes with a push login of the last few minutes."""
+        s = self.s
+        if not await run_sync(s.has_code, user.sub):
+            if await run_sync(self._fresh_push, request, user.sub):
+                return None
+            t = s.host.pages.translator(self._locale(request))
+            error = t("pocket.manage.fresh_push", minutes=FRESH_PUSH // 60)
+            return await self._overview_page(request, user, error, 403)
+        result = await run_sync(s.checker.check_login, user.sub, form.get("current", ""))
+        if result.ok:
+            return None
+        error = views.refusal(s, self._locale(request), result.retry_minutes)
+        status = 429 if result.retry_minutes else 400
+        return await self._overview_page(request, user, error, status)
+
+    def _fresh_push(self, request: Request, sub: str) -> bool:
+        """Blocking: this browser's SSO session began with a push login just now."""
+        session = self.s.host.session(request)
+        return (
+            session is not None
+            and session.sub == sub
+            and "swk" in session.amr
+            and time.time() - session.auth_time <= FRESH_PUSH
+        )
 
     async def _overview_page(
         self, request: Request, user: User, error: str | None = None, status: int = 200
@@ -105,6 +151,7 @@ class Manage:
         methods = await run_sync(s.enrollments.methods, user.sub)
         totp = next((m for m in methods if m.kind == "totp"), None)
         codes_left, codes_date = await run_sync(s.recovery.remaining, user.sub)
+        devices = await run_sync(s.push.devices.list, user.sub)
         token = await run_sync(self._new_token, user.sub)
         return views.render(
             s,
@@ -114,6 +161,9 @@ class Manage:
             status_code=status,
             user=user,
             totp_date=_date(totp.created_at) if totp else None,
+            devices=[(d, _when(d.paired_at), _when(d.last_used)) for d in devices],
+            has_factor=bool(totp or devices),
+            ask_code=bool(totp or codes_left),
             codes_left=codes_left,
             codes_date=_date(codes_date),
             csrf=token,

@@ -19,16 +19,20 @@ from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.config import load_config, resolve_key
 from plugins.pocket_mfa.manage import Manage
+from plugins.pocket_mfa.manage_pair import ManagePairing
+from plugins.pocket_mfa.push.api import device_routes
+from plugins.pocket_mfa.push_login import PushLogin
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.verify import Verification
-from plugins.pocket_mfa.wizard import Wizard, enroll_url, verify_url
+from plugins.pocket_mfa.wizard import Wizard, factor_url
+from plugins.pocket_mfa.wizard_push import PushWizard
 
 HERE = Path(__file__).parent
 
 
 class PocketFactor:
-    """Second factor by authenticator app (TOTP, RFC 6238) and recovery codes, with an
-    enrollment wizard; Pocket push login comes with device pairing."""
+    """Second factor by Pocket push (a paired phone signs its approval) or by authenticator
+    app (TOTP, RFC 6238), recovery codes, and an enrollment wizard."""
 
     name = "pocket"
 
@@ -50,11 +54,16 @@ class PocketFactor:
 
     def routes(self) -> Sequence[BaseRoute]:
         s = self.services
+        wizard = Wizard(s)
         return [
-            *Wizard(s).routes(),
+            *wizard.routes(),
+            *PushWizard(wizard).routes(),
             *Verification(s).routes(),
+            *PushLogin(s).routes(),
             *Manage(s).routes(),
+            *ManagePairing(s).routes(),
             views.help_route(s),
+            Mount("/api/v1", routes=device_routes(s.push)),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="pocket-static"),
         ]
 
@@ -62,19 +71,26 @@ class PocketFactor:
         return [HERE / "templates"]
 
     def is_enrolled(self, user: User) -> bool:
-        return self.services.enrollments.has_totp(user.sub)
+        return self.services.has_factor(user.sub)
 
     async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
-        if await run_sync(self.is_enrolled, user):
-            return views.see_other(verify_url(login.id))
-        return views.see_other(enroll_url(login.id))
+        """Push if the user has a phone, else a code, else the enrollment wizard."""
+        return views.see_other(await run_sync(factor_url, self.services, user.sub, login.id))
 
     def methods(self, user: User) -> Sequence[EnrolledMethod]:
-        return self.services.enrollments.methods(user.sub)
+        """The authenticator app, each Pocket device (kind "pocket"), the recovery codes."""
+        s = self.services
+        found: list[EnrolledMethod] = list(s.enrollments.methods(user.sub))
+        at = next((i for i, m in enumerate(found) if m.kind == "recovery codes"), len(found))
+        found[at:at] = s.push.devices.list(user.sub)
+        return found
 
     def reset(self, user: User) -> int:
         s = self.services
-        removed = s.enrollments.remove_all(user.sub)
+        devices = s.push.devices.reset(user.sub)
+        if devices:
+            s.push.audit.record("devices_reset", sub=user.sub, count=devices)
+        removed = s.enrollments.remove_all(user.sub) + devices
         # a fresh start: the user can enroll again without waiting out a lockout
         s.checker.unlock(user.sub)
         return removed

@@ -1,5 +1,6 @@
-"""The second-factor step of a login for an enrolled user: a code from the app, or a
-recovery code in its place."""
+"""The second-factor step of a login by code: a code from the app, or a recovery code in
+its place. A user with a Pocket phone comes here by "use a code instead" and can go back
+to the push page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from idp.offload import run_sync
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.services import Services
-from plugins.pocket_mfa.wizard import enroll_url
+from plugins.pocket_mfa.wizard import AMR_TOTP, factor_url, push_url
 
 
 class Verification:
@@ -27,8 +28,8 @@ class Verification:
         if login is None or login.sub is None:
             return host.expired(request)
         sub = login.sub
-        if not await run_sync(s.enrollments.has_totp, sub):
-            return views.see_other(enroll_url(login.id))
+        if not await run_sync(s.has_code, sub):
+            return views.see_other(await run_sync(factor_url, s, sub, login.id))
         error, status = None, 200
         if request.method == "POST":
             form = await request.form()
@@ -41,7 +42,7 @@ class Verification:
                 s.checker.check_login, sub, code if isinstance(code, str) else ""
             )
             if result.ok:
-                return await host.finish(request, login, ["otp"])
+                return await host.finish(request, login, AMR_TOTP)
             error = views.refusal(s, login.locale, result.retry_minutes)
             status = 429 if result.retry_minutes else 400
         return views.render(
@@ -55,4 +56,6 @@ class Verification:
             steps=2,
             error=error,
             digits=s.params.digits,
+            has_app=await run_sync(s.enrollments.has_totp, sub),
+            push_url=push_url(login.id) if await run_sync(s.has_devices, sub) else None,
         )

@@ -6,7 +6,7 @@ import hmac
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from idp.pages import PAGE_HEADERS
@@ -80,3 +80,14 @@ def help_route(s: Services) -> Route:
         return render(s, request, "pocket/help.html", locale, digits=s.params.digits)
 
     return Route("/help", help_page, methods=["GET"])
+
+
+def pair_view(s: Services, uri: str, locale: str) -> dict[str, Any]:
+    """The QR code of a Pocket pairing URI (one-time pairing token and the issuer)."""
+    t = s.host.pages.translator(locale)
+    return {"qr": qr_svg(uri, t("pocket.pair.qr_label")), "pairing_uri": uri}
+
+
+def wait_json(done: bool, next_url: str) -> Response:
+    """The answer of a long-poll endpoint that the page's script waits on."""
+    return JSONResponse({"done": done, "next": next_url}, headers={"Cache-Control": "no-store"})

@@ -2,8 +2,9 @@
 
 Step 1 of the login is the password; then: choose the method (2), link the
 authenticator app by QR code and a first code (3), done with recovery codes (4).
-Stop on any page ends the login without saving anything. Nothing is enrolled before
-the first correct code.
+Pocket push (recommended, preselected) installs the app and pairs it by QR code in
+step 3 instead (see wizard_push.py). Stop on any page ends the login without saving
+anything. Nothing is enrolled before the first correct code, or the phone's pairing.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from plugins.pocket_mfa.browsers import unsupported
 from plugins.pocket_mfa.services import Services
 
 PROOF_MODEL = "pocket-proof"
-#: push login with the Pocket app arrives with pairing; until then it is shown disabled
-PUSH_AVAILABLE = False
-#: password, choose, authenticator app, done
+#: password, choose, authenticator app or Pocket app, done
 STEPS = 4
+#: RFC 8176 methods of each way through the wizard (see README, "amr")
+AMR_TOTP = ["otp"]
+AMR_PUSH = ["swk"]
 
 
 def enroll_url(login_id: str, page: str = "") -> str:
@@ -34,6 +36,19 @@ def enroll_url(login_id: str, page: str = "") -> str:
 
 def verify_url(login_id: str) -> str:
     return f"{views.PREFIX}/verify/{login_id}"
+
+
+def push_url(login_id: str, page: str = "") -> str:
+    return f"{views.PREFIX}/push/{login_id}" + (f"/{page}" if page else "")
+
+
+def factor_url(s: Services, sub: str, login_id: str) -> str:
+    """Blocking: where the factor step of this user's login goes: push, a code, or enroll."""
+    if s.has_devices(sub):
+        return push_url(login_id)
+    if s.enrollments.has_totp(sub):
+        return verify_url(login_id)
+    return enroll_url(login_id)
 
 
 class Wizard:
@@ -96,8 +111,8 @@ class Wizard:
         if isinstance(loaded, Response):
             return loaded
         login, user = loaded
-        if await run_sync(self.s.enrollments.has_totp, user.sub):
-            return views.see_other(verify_url(login.id))
+        if await run_sync(self.s.has_factor, user.sub):
+            return views.see_other(await run_sync(factor_url, self.s, user.sub, login.id))
         error = None
         if request.method == "POST":
             form = await self._form(request, login)
@@ -108,16 +123,14 @@ class Wizard:
             method = form.get("method")
             if method == "totp":
                 return views.see_other(enroll_url(login.id, "app"))
-            t = self.s.host.pages.translator(login.locale)
-            error = t(
-                "pocket.choose.push_unavailable" if method == "push" else "pocket.choose.missing"
-            )
+            if method == "push":
+                return views.see_other(enroll_url(login.id, "install"))
+            error = self.s.host.pages.translator(login.locale)("pocket.choose.missing")
         return self._page(
             request,
             login,
             "pocket/choose.html",
             2,
-            push_available=PUSH_AVAILABLE,
             error=error,
             status_code=400 if error else 200,
         )
@@ -129,8 +142,8 @@ class Wizard:
             return loaded
         login, user = loaded
         s = self.s
-        if await run_sync(s.enrollments.has_totp, user.sub):
-            return views.see_other(verify_url(login.id))
+        if await run_sync(s.has_factor, user.sub):
+            return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
         error, status = None, 200
         if request.method == "POST":
             form = await self._form(request, login)
@@ -171,18 +184,24 @@ class Wizard:
 
         def save() -> bool:
             # a second tab, or another login of the same user, may have enrolled meanwhile
-            if not s.setups.close(login.id) or s.enrollments.has_totp(user.sub):
+            if not s.setups.close(login.id) or s.has_factor(user.sub):
                 return False
             s.enrollments.save_totp(user.sub, secret)
-            codes = s.recovery.issue(user.sub, s.config.recovery_codes)
-            sealed = s.box.seal(json.dumps(codes), user.sub)
-            payload = {"sub": user.sub, "codes": sealed}
-            s.store.upsert(PROOF_MODEL, login.id, payload, expires_in=s.config.setup_ttl)
+            self.prove(login, user, AMR_TOTP)
             return True
 
         if await run_sync(save):
             return views.see_other(enroll_url(login.id, "done"))
-        return views.see_other(verify_url(login.id))
+        return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
+
+    def prove(self, login: PendingLogin, user: User, amr: list[str]) -> None:
+        """Blocking: the first enrollment of this login is made; its recovery codes are
+        issued now and shown once on the done page, which finishes with `amr`."""
+        s = self.s
+        codes = s.recovery.issue(user.sub, s.config.recovery_codes)
+        sealed = s.box.seal(json.dumps(codes), user.sub)
+        payload = {"sub": user.sub, "codes": sealed, "amr": amr}
+        s.store.upsert(PROOF_MODEL, login.id, payload, expires_in=s.config.setup_ttl)
 
     # --- step 4: done
     async def done(self, request: Request) -> Response:
@@ -193,8 +212,7 @@ class Wizard:
         s = self.s
         proof = await run_sync(s.store.find, PROOF_MODEL, login.id)
         if proof is None or proof.get("consumed") or proof.get("sub") != user.sub:
-            enrolled = await run_sync(s.enrollments.has_totp, user.sub)
-            return views.see_other(verify_url(login.id) if enrolled else enroll_url(login.id))
+            return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
         if request.method == "POST":
             form = await self._form(request, login)
             if isinstance(form, Response):
@@ -202,6 +220,7 @@ class Wizard:
             if await run_sync(s.store.consume, PROOF_MODEL, login.id) is None:
                 return s.host.expired(request, login.locale)
             await run_sync(s.store.destroy, PROOF_MODEL, login.id)
-            return await s.host.finish(request, login, ["otp"])
+            return await s.host.finish(request, login, proof.get("amr") or AMR_TOTP)
         codes = json.loads(s.box.open(proof["codes"], user.sub))
-        return self._page(request, login, "pocket/done.html", 4, codes=codes)
+        pocket = proof.get("amr") == AMR_PUSH
+        return self._page(request, login, "pocket/done.html", 4, codes=codes, pocket=pocket)

@@ -66,12 +66,12 @@ def test_enroll_an_authenticator_app_and_log_in_again(
         page = context.new_page()
         log_in_with_password(page, server)
 
-        # step 2: choose the method; push is shown but not yet selectable
+        # step 2: choose the method; Pocket push is preselected, this person takes the app
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
         assert page.locator("h1").inner_text() == "Two-factor authentication"
         assert page.locator(".step").inner_text() == "Log in step 2 of 4"
-        assert page.locator("input[value=push]").is_disabled()
-        assert page.locator("input[value=totp]").is_checked()
+        assert page.locator("input[value=push]").is_checked()
+        page.check("input[value=totp]")
         assert page.get_by_role("link", name="Help").is_visible()
         page.click("button[value=next]")
 

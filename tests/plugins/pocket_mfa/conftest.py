@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 
 from idp.app import create_app
 from plugins.pocket_mfa.plugin import PocketFactor
+from plugins.pocket_mfa.push.protocol import parse_pairing_uri
 from tests.conftest import (
     ISSUER,
     RP,
@@ -29,6 +31,7 @@ from tests.conftest import (
     query_of,
     submit_password,
 )
+from tests.plugins.pocket_mfa.push.conftest import Phone
 
 #: a fixed start time for the plugin's code checks, on a 30-second step boundary + 5 s
 T0 = 1_800_000_005.0
@@ -145,3 +148,65 @@ def id_token_claims(env: Env, code: str) -> dict[str, Any]:
         base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     )
     return claims
+
+
+# --- Pocket push: a phone made in the test, signing like the reference client
+def pairing_uri_on(page_html: str) -> str:
+    found = re.search(r'<a href="(pocket://pair\?[^"]+)" id="pairing-link">', page_html)
+    assert found, page_html
+    return unescape(found.group(1))
+
+
+def wait_url_on(page_html: str) -> str:
+    found = re.search(r'data-pocket-wait="([^"]+)"', page_html)
+    assert found, page_html
+    return unescape(found.group(1))
+
+
+def new_phone(env: PocketEnv) -> Phone:
+    return Phone(env.client, time.time)
+
+
+def paired_phone(env: PocketEnv, username: str = "alice", name: str = "Pixel 8") -> Phone:
+    """A phone paired through the device API with a code made for the user."""
+    user = env.store.find_user(username)
+    token, _ = env.plugin.services.push.pairing.create_pairing(user.sub)
+    phone = new_phone(env)
+    response = phone.pair(token, name)
+    assert response.status_code == 201, response.text
+    return phone
+
+
+@dataclass
+class EnrolledPush:
+    phone: Phone
+    codes: list[str]
+    rp_query: dict[str, str]
+
+
+def enroll_push(env: PocketEnv, location: str, name: str = "Pixel 8") -> EnrolledPush:
+    """From the first wizard page to the relying party, pairing a phone by the QR page."""
+    choose = env.client.get(location)
+    response = form_post(env, location, choose.text, method="push", action="next")
+    assert response.status_code == 303, response.text
+    install_url = response.headers["location"]
+    install = env.client.get(install_url)
+    assert install.status_code == 200, install.text
+    response = form_post(env, install_url, install.text, action="next")
+    assert response.status_code == 303, response.text
+    pair_url = response.headers["location"]
+    page = env.client.get(pair_url)
+    assert page.status_code == 200, page.text
+    _, token = parse_pairing_uri(pairing_uri_on(page.text))
+    phone = new_phone(env)
+    assert phone.pair(token, name).status_code == 201
+    response = env.client.get(pair_url)
+    assert response.status_code == 303, response.text
+    done_url = response.headers["location"]
+    done = env.client.get(done_url)
+    assert done.status_code == 200, done.text
+    codes = codes_on(done.text)
+    response = form_post(env, done_url, done.text, action="next")
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith(RP), response.headers["location"]
+    return EnrolledPush(phone, codes, query_of(response.headers["location"]))

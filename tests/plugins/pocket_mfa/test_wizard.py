@@ -120,12 +120,12 @@ def test_the_pages_follow_the_seed(pocket: PocketEnv) -> None:
     assert 'href="/factors/pocket/help?lang=en"' in page
     assert "Two-factor authentication" in page
     assert "Stop</button>" in page and "Next</button>" in page
-    # push: shown, explained, but not selectable yet; the app is preselected
+    # push: recommended, explained and preselected; the app is the other choice
     assert "Log in with a notification via Pocket (recommended)" in page
     assert "you approve the notification" in page
-    assert re.search(r'value="push"\s+disabled', page)
-    assert "Coming soon" in page
-    assert re.search(r'value="totp" checked', page)
+    assert re.search(r'value="push"\s+checked', page)
+    assert not re.search(r'value="totp"\s+checked', page)
+    assert "disabled" not in page
     app = pocket.client.get(location + "/app").text
     assert "Log in step 3 of 4" in app
     assert '<svg role="img"' not in app or "<svg" in app
@@ -133,12 +133,20 @@ def test_the_pages_follow_the_seed(pocket: PocketEnv) -> None:
     assert pocket.client.get("/factors/pocket/help?lang=en").status_code == 200
 
 
-def test_choosing_push_says_it_is_not_available_yet(pocket: PocketEnv) -> None:
+def test_choosing_push_goes_to_installing_the_app(pocket: PocketEnv) -> None:
     location = start(pocket)
     page = pocket.client.get(location)
     response = form_post(pocket, location, page.text, method="push", action="next")
+    assert response.status_code == 303
+    assert response.headers["location"] == location + "/install"
+
+
+def test_choosing_nothing_asks_for_a_method(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    page = pocket.client.get(location)
+    response = form_post(pocket, location, page.text, action="next")
     assert response.status_code == 400
-    assert "not available yet" in response.text
+    assert "Please choose a method." in response.text
 
 
 def test_the_wizard_speaks_dutch(pocket: PocketEnv) -> None:
@@ -149,7 +157,6 @@ def test_the_wizard_speaks_dutch(pocket: PocketEnv) -> None:
         "Twee-factorauthenticatie",
         "Inloggen met notificatie via Pocket (aanbevolen)",
         "Inloggen met bevestigingscode via authenticatie-app",
-        "Binnenkort beschikbaar",
         "Stoppen</button>",
         "Volgende</button>",
         '<html lang="nl">',
@@ -214,3 +221,16 @@ def test_step_up_asks_an_optional_client_for_the_factor(pocket: PocketEnv) -> No
     pocket.add_client("relaxed", mfa="optional")
     location = start(pocket, client_id="relaxed", acr_values="urn:pocket-idp:acr:mfa")
     assert location.startswith("/factors/pocket/enroll/")
+
+
+def test_enter_submits_the_primary_button_of_every_wizard_form() -> None:
+    """A browser submits a form on Enter with its first submit button: never Stop."""
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).parents[3] / "plugins" / "pocket_mfa" / "templates" / "pocket"
+    for template in folder.glob("*.html"):
+        for block in re.findall(r'<div class="buttons">(.*?)</div>', template.read_text(), re.S):
+            values = re.findall(r'<button type="submit" name="action" value="([a-z]+)"', block)
+            if len(values) > 1:
+                assert values[0] not in ("stop", "back", "cancel"), (template.name, values)

@@ -1,0 +1,95 @@
+"""Adding a Pocket device from the account page: the same QR code and waiting page as in
+the wizard, for the user of the SSO session. The overview (manage.py) has checked the
+current factor before it opened the setup."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from idp.offload import run_sync
+from idp.store import User
+from plugins.pocket_mfa import views
+from plugins.pocket_mfa.browsers import unsupported
+from plugins.pocket_mfa.manage import MANAGE_URL, Manage
+from plugins.pocket_mfa.wizard_push import WAIT
+
+
+class ManagePairing(Manage):
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/manage/pair/{setup_id}", self.pair, methods=["GET", "POST"]),
+            Route("/manage/pair/{setup_id}/wait", self.wait, methods=["GET"]),
+        ]
+
+    async def pair(self, request: Request) -> Response:
+        s = self.s
+        user = await run_sync(s.host.session_user, request)
+        if user is None:
+            return self._no_session(request)
+        setup_id = request.path_params["setup_id"]
+        if await run_sync(s.pairings.current, setup_id, user.sub) is None:
+            return views.see_other(MANAGE_URL)
+        claimed = await self._claim(request, user, setup_id)
+        if claimed is not None:
+            return claimed
+        locale = self._locale(request)
+        notice = None
+        if request.method == "POST":
+            form = await self._checked_form(request, user)
+            if isinstance(form, Response):
+                return form
+            if form.get("action") != "check":
+                await run_sync(s.pairings.drop, setup_id)
+                return views.see_other(MANAGE_URL)
+            notice = s.host.pages.translator(locale)("pocket.pair.not_yet")
+        if unsupported(request):
+            return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
+        setup = await run_sync(s.pairings.open, setup_id, user.sub)
+        token = await run_sync(self._new_token, user.sub)
+        url = f"{MANAGE_URL}/pair/{setup_id}"
+        return views.render(
+            s,
+            request,
+            "pocket/pair.html",
+            locale,
+            action=url,
+            wait_url=f"{url}/wait",
+            csrf=token,
+            wizard=False,
+            notice=notice,
+            **views.pair_view(s, setup.uri, locale),
+        )
+
+    async def _claim(self, request: Request, user: User, setup_id: str) -> Response | None:
+        s = self.s
+
+        def claim() -> list[str] | None:
+            if s.pairings.paired(setup_id, user.sub) is None or not s.pairings.claim(setup_id):
+                return None
+            if s.recovery.remaining(user.sub)[0]:
+                return []
+            return s.recovery.issue(user.sub, s.config.recovery_codes)
+
+        if await run_sync(s.pairings.paired, setup_id, user.sub) is None:
+            return None
+        codes = await run_sync(claim)
+        if codes:
+            return self._codes_page(request, codes)
+        return views.see_other(f"{MANAGE_URL}?done=pocket")
+
+    async def wait(self, request: Request) -> Response:
+        s = self.s
+        setup_id = request.path_params["setup_id"]
+        page = f"{MANAGE_URL}/pair/{setup_id}"
+        user = await run_sync(s.host.session_user, request)
+        if user is None:
+            return views.wait_json(True, page)
+        setup = await run_sync(s.pairings.current, setup_id, user.sub)
+        if setup is None:
+            return views.wait_json(True, page)
+        clock = s.push.pairing.clock
+        left = setup.expires_at - clock()
+        device = await s.push.pairing.wait_for_pairing(setup.token, max(0.0, min(WAIT, left)))
+        return views.wait_json(device is not None or setup.expires_at <= clock(), page)

@@ -1,0 +1,38 @@
+// Waits for news from the server: a phone has paired, or has answered a push.
+// Each request is held open by the server until something happens (or about 25 s
+// pass) and the next one starts at once, so the page moves on the moment the phone
+// acts; there is no polling timer. Only after a network error does it pause, longer
+// each time. Without JavaScript the page's own button does the same check.
+(function () {
+  "use strict";
+  var element = document.querySelector("[data-pocket-wait]");
+  if (!element || !window.fetch) {
+    return;
+  }
+  var url = element.getAttribute("data-pocket-wait");
+  var failures = 0;
+
+  function ask() {
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (answer) {
+        failures = 0;
+        if (answer.done) {
+          window.location.replace(answer.next);
+        } else {
+          ask();
+        }
+      })
+      .catch(function () {
+        failures += 1;
+        window.setTimeout(ask, Math.min(30000, 250 * Math.pow(2, failures)));
+      });
+  }
+
+  ask();
+})();
