@@ -91,6 +91,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        provider.start()
         yield
         provider.close()
 

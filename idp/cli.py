@@ -83,6 +83,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             f"  Discovery:     {issuer}/.well-known/openid-configuration\n",
             flush=True,
         )
+    # signing threads hand the GIL back to the event loop sooner (default 5 ms)
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         app,
         host=host,

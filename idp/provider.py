@@ -90,5 +90,11 @@ class Provider:
             request, "error.expired.title", "error.expired.text", status_code=400, locale=locale
         )
 
+    def start(self) -> None:
+        """Background upkeep of a running server (the store's, where it has any)."""
+        start = getattr(self.store, "start_maintenance", None)
+        if start is not None:
+            start()
+
     def close(self) -> None:
         self.store.close()

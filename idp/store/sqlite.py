@@ -62,6 +62,8 @@ class SqliteStore:
         self._local = threading.local()
         self._writes = 0
         self._clients: dict[str, tuple[float, Client | None]] = {}
+        self._maintenance: threading.Thread | None = None
+        self._stop = threading.Event()
         self._conn().executescript(_SCHEMA)
 
     # --- plumbing
@@ -72,8 +74,42 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            if self._maintenance is not None:
+                # checkpoints (which fsync) are left to the maintenance thread
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
         return conn
+
+    def start_maintenance(self, interval: float = 1.0) -> None:
+        """Move WAL checkpoints and the sweep of expired rows to a thread of their own,
+        so that a request never waits for an fsync. For long-running servers."""
+        if self._maintenance is not None:
+            return
+        self._stop.clear()
+        self._maintenance = threading.Thread(
+            target=self._maintain, args=(interval,), name="idp-sqlite", daemon=True
+        )
+        self._maintenance.start()
+        self._conn().execute("PRAGMA wal_autocheckpoint=0")
+
+    def stop_maintenance(self) -> None:
+        thread, self._maintenance = self._maintenance, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
+
+    def _maintain(self, interval: float) -> None:
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            while not self._stop.wait(interval):
+                now = time.time()
+                conn.execute(
+                    "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at < ?", (now,)
+                )
+                conn.execute("DELETE FROM counters WHERE expires_at < ?", (now,))
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -81,7 +117,7 @@ class SqliteStore:
         its own transaction, so a single statement needs no BEGIN/COMMIT of its own."""
         yield self._conn()
         self._writes += 1
-        if self._writes % _SWEEP_EVERY == 0:
+        if self._maintenance is None and self._writes % _SWEEP_EVERY == 0:
             self.sweep()
 
     def sweep(self) -> None:
@@ -91,6 +127,7 @@ class SqliteStore:
         conn.execute("DELETE FROM counters WHERE expires_at < ?", (now,))
 
     def close(self) -> None:
+        self.stop_maintenance()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

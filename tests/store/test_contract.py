@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -140,3 +141,25 @@ def test_data_survives_reopening(tmp_path: Path) -> None:
     second = SqliteStore(path)
     assert second.find_user("bob") == _user()
     assert second.count("login-fail:user:bob") == 1
+
+
+def test_maintenance_thread_checkpoints_and_sweeps(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kept.sqlite3")
+    store.start_maintenance(interval=0.05)
+    try:
+        store.upsert("code", "old", {}, expires_in=0)
+        store.upsert("code", "new", {}, expires_in=60)
+        wal = tmp_path / "kept.sqlite3-wal"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            raw = sqlite3.connect(tmp_path / "kept.sqlite3")
+            rows = raw.execute("SELECT key FROM records").fetchall()
+            raw.close()
+            if rows == [("code:new",)]:
+                break
+            time.sleep(0.05)
+        assert rows == [("code:new",)]
+        assert wal.exists()
+    finally:
+        store.close()
+    assert store.find("code", "new") == {}
