@@ -18,7 +18,7 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_SHORT = ThreadPoolExecutor(max_workers=8, thread_name_prefix="idp-short")
+_SHORT = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="idp-short")
 _SLOW = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="idp-slow")
 
 

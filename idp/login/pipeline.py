@@ -124,7 +124,8 @@ class LoginPipeline:
         if step.name != "respond" and "none" in auth.prompt and step.error is not None:
             self.p.state.finish(login)
             return error_redirect(auth.redirect_uri, step.error, auth.state, self.p.settings.issuer)
-        self.p.state.save(login)
+        if step.name != "respond":
+            self.p.state.save(login)
         if step.name == "login":
             return RedirectResponse(f"/login/{login.id}", status_code=303, headers=PAGE_HEADERS)
         if step.name == "factor":

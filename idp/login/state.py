@@ -22,6 +22,8 @@ from idp.settings import Settings
 from idp.store import Store
 
 BROWSER_COOKIE = "idp_browser"
+#: where a request keeps the SSO session it looked up
+_SESSION_KEY = "idp_sso_session"
 
 #: authentication context class references (OIDC Core 2, "acr")
 ACR_PASSWORD = "urn:pocket-idp:acr:password"
@@ -67,6 +69,8 @@ class PendingLogin:
     fresh: bool = False
     #: the user allowed the client on the consent page of this login
     consented: bool = False
+    #: saved in the store (a step sent the browser away and it will come back)
+    stored: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -132,7 +136,9 @@ class LoginState:
 
     # --- pending logins
     def start(self, browser: str, auth: AuthRequest, locale: str) -> PendingLogin:
-        login = PendingLogin(
+        """A new pending login; it is stored only once a step needs the browser back
+        (a login that an SSO session answers at once never touches the store)."""
+        return PendingLogin(
             id=secrets.token_urlsafe(18),
             browser=browser,
             csrf=secrets.token_urlsafe(18),
@@ -140,10 +146,9 @@ class LoginState:
             locale=locale,
             created_at=int(time.time()),
         )
-        self.save(login)
-        return login
 
     def save(self, login: PendingLogin) -> None:
+        login.stored = True
         remaining = login.created_at + self.settings.session.login_ttl - int(time.time())
         self.store.upsert("login", login.id, login.to_json(), expires_in=max(remaining, 1))
 
@@ -160,14 +165,19 @@ class LoginState:
 
     def finish(self, login: PendingLogin) -> bool:
         """Mark the pending login used; False if another request finished it first."""
-        return self.store.consume("login", login.id) is not None
+        return not login.stored or self.store.consume("login", login.id) is not None
 
     # --- SSO sessions
     def current_session(self, request: Request) -> SsoSession | None:
-        sid = request.cookies.get(self.cookie_name)
-        if not sid:
-            return None
-        data = self.store.find("session", _digest(sid))
+        """This browser's SSO session, looked up once per request."""
+        cache = request.scope.setdefault("state", {})
+        if _SESSION_KEY not in cache:
+            cache[_SESSION_KEY] = self._find_session(request.cookies.get(self.cookie_name))
+        session: SsoSession | None = cache[_SESSION_KEY]
+        return session
+
+    def _find_session(self, sid: str | None) -> SsoSession | None:
+        data = self.store.find("session", _digest(sid)) if sid else None
         if data is None:
             return None
         data.pop("consumed", None)
@@ -198,5 +208,6 @@ class LoginState:
         sid = request.cookies.get(self.cookie_name)
         if sid:
             self.store.destroy("session", _digest(sid))
+        request.scope.setdefault("state", {})[_SESSION_KEY] = None
         if response is not None:
             response.delete_cookie(self.cookie_name, path="/")
