@@ -1,0 +1,5 @@
+import sys
+
+from idp.cli.main import main
+
+sys.exit(main())

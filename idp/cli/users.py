@@ -1,0 +1,124 @@
+"""`idp users ...`: accounts, their passwords and their second factors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from dataclasses import replace
+
+from idp.cli.common import enabled_plugins, read_password, user_named
+from idp.factors import EnrolledMethod
+from idp.passwords import Passwords
+from idp.settings import Settings
+from idp.store import User, open_store
+
+#: the kind of enrolled method that is a paired push device (a phone with the Pocket app)
+PUSH_DEVICE_KIND = "pocket"
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
+    store = open_store(settings.store)
+    passwords = Passwords(settings.passwords)
+    if args.action == "add":
+        password = read_password(args.password_stdin)
+        now = int(time.time())
+        user = User(
+            sub=str(uuid.uuid4()),
+            username=args.username,
+            password_hash=passwords.hash(password),
+            name=args.name or "",
+            given_name=args.given_name or "",
+            family_name=args.family_name or "",
+            email=args.email or "",
+            email_verified=args.email_verified,
+            locale=args.locale or "",
+            created_at=now,
+            updated_at=now,
+        )
+        store.add_user(user)
+        print(f"added user {user.username} (sub {user.sub})")
+    elif args.action == "list":
+        users = store.list_users()
+        if args.json:
+            print(json.dumps([_user_json(u) for u in users], indent=2))
+            return
+        for u in users:
+            print(f"{u.username:<20} {u.sub}  {u.name or '-':<24} {u.email or '-'}")
+        if not users:
+            print("no users")
+    elif args.action == "show":
+        user = user_named(store, args.username)
+        shown = _user_json(user)
+        shown["second_factors"] = [
+            {
+                "plugin": name,
+                "kind": m.kind,
+                "label": m.label,
+                "enrolled_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.created_at)),
+            }
+            for name, plugin in enabled_plugins(settings, store).items()
+            for m in plugin.methods(user)
+        ]
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+    elif args.action == "devices":
+        user = user_named(store, args.username)
+        devices = [
+            (name, m)
+            for name, plugin in enabled_plugins(settings, store).items()
+            for m in plugin.methods(user)
+            if m.kind == PUSH_DEVICE_KIND
+        ]
+        if args.json:
+            print(json.dumps([_device_json(name, m) for name, m in devices], indent=2))
+            return
+        for name, m in devices:
+            shown = _device_json(name, m)
+            print(f"{m.label:<24} paired {shown['paired_at']}  last used {shown['last_used']}")
+        if not devices:
+            print(f"{user.username} has no paired push devices")
+    elif args.action == "reset-mfa":
+        user = user_named(store, args.username)
+        removed = sum(plugin.reset(user) for plugin in enabled_plugins(settings, store).values())
+        print(
+            f"removed {removed} second-factor item(s) of {user.username}; "
+            "they enroll again at their next login"
+        )
+    elif args.action == "remove":
+        user = user_named(store, args.username)
+        store.remove_user(user.sub)
+        print(f"removed user {user.username}")
+    elif args.action == "set-password":
+        user = user_named(store, args.username)
+        password = read_password(args.password_stdin)
+        store.update_user(
+            replace(user, password_hash=passwords.hash(password), updated_at=int(time.time()))
+        )
+        print(f"password of {user.username} changed")
+
+
+def _device_json(plugin: str, m: EnrolledMethod) -> dict[str, object]:
+    def when(ts: object) -> str:
+        if not isinstance(ts, int) or ts <= 0:
+            return "-"
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+    return {
+        "plugin": plugin,
+        "name": m.label,
+        "paired_at": when(m.created_at),
+        "last_used": when(getattr(m, "last_used", None)),
+    }
+
+
+def _user_json(u: User) -> dict[str, object]:
+    return {
+        "sub": u.sub,
+        "username": u.username,
+        "name": u.name,
+        "email": u.email,
+        "email_verified": u.email_verified,
+        "locale": u.locale,
+        "created_at": u.created_at,
+    }
