@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from idp.login.state import PendingLogin
+from idp.offload import run_sync
 from idp.pages import PAGE_HEADERS
 from idp.store import User
 from plugins.pocket_mfa.qr import qr_svg
@@ -36,6 +38,18 @@ def render(
         help_url=f"{PREFIX}/help?lang={locale}",
         **context,
     )
+
+
+async def load_login(s: Services, request: Request) -> tuple[PendingLogin, User] | Response:
+    """The pending login named in the path and its user, or the expired page."""
+    host = s.host
+    login = await run_sync(host.load_login, request, request.path_params["login_id"])
+    if login is None or login.sub is None:
+        return host.expired(request)
+    user = await run_sync(host.get_user, login.sub)
+    if user is None:
+        return host.expired(request, login.locale)
+    return login, user
 
 
 def csrf_ok(expected: str, submitted: object) -> bool:

@@ -64,14 +64,7 @@ class Wizard:
 
     # --- shared
     async def _load(self, request: Request) -> tuple[PendingLogin, User] | Response:
-        host = self.s.host
-        login = await run_sync(host.load_login, request, request.path_params["login_id"])
-        if login is None or login.sub is None:
-            return host.expired(request)
-        user = await run_sync(host.get_user, login.sub)
-        if user is None:
-            return host.expired(request, login.locale)
-        return login, user
+        return await views.load_login(self.s, request)
 
     async def _form(self, request: Request, login: PendingLogin) -> dict[str, str] | Response:
         form = await request.form()
