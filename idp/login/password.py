@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from authlib.oauth2.rfc6749 import AccessDeniedError
@@ -106,6 +107,11 @@ async def login_submit(request: Request) -> Response:
             provider, request, login, username=username, status_code=401, error=t("login.failed")
         )
     throttle.succeeded(username)
+    if provider.passwords.needs_rehash(user.password_hash):
+        # the argon2id settings were raised since this hash was made: upgrade it now,
+        # while the password is at hand
+        new_hash = await provider.passwords.hash_async(password)
+        provider.store.update_user(replace(user, password_hash=new_hash))
     login.sub = user.sub
     login.auth_time = int(time.time())
     login.amr = ["pwd"]

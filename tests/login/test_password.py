@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from idp.app import create_app
 from tests.conftest import (
+    ISSUER,
     PASSWORD,
     RP,
     Env,
     authorize,
     hidden_inputs,
     login,
+    make_settings,
     query_of,
     submit_password,
 )
@@ -110,3 +117,22 @@ def test_enter_in_the_password_field_logs_in_rather_than_cancels(env: Env) -> No
     page = env.client.get(_login_location(env))
     buttons = re.findall(r'<button type="submit" name="action" value="([a-z]+)"', page.text)
     assert buttons[0] == "login" and "cancel" in buttons
+
+
+def test_a_hash_made_with_weaker_settings_is_upgraded_at_login(tmp_path: Path) -> None:
+    def started(time_cost: str) -> Env:
+        settings = make_settings(tmp_path, IDP_PASSWORDS_TIME_COST=time_cost)
+        app = create_app(settings)
+        return Env(app, TestClient(app, base_url=ISSUER, follow_redirects=False), settings)
+
+    before = started("1")
+    with before.client:
+        before.add_client()
+        before.add_user()  # hashed with time_cost 1
+    after = started("2")
+    with after.client:
+        assert ",t=1," in after.store.find_user("alice").password_hash
+        assert login(after)["code"]
+        upgraded = after.store.find_user("alice").password_hash
+        assert ",t=2," in upgraded
+        assert after.provider.passwords.verify(upgraded, PASSWORD)
