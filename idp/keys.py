@@ -116,9 +116,6 @@ class KeyRing:
     def public_key(self, kid: str) -> jwk.JWK | None:
         return self._load().public.get(kid)
 
-    def public_keys(self) -> list[jwk.JWK]:
-        return list(self._load().public.values())
-
     def sign(self, claims: dict[str, object], alg: str | None = None, typ: str = "JWT") -> str:
         alg = alg or self.default_alg
         entry = self._load().signing.get(alg)

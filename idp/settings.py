@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -227,14 +226,13 @@ def _check_type(value: object, kind: object) -> object | None:
     return value
 
 
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
 def _type_name(kind: object) -> str:
     if typing.get_origin(kind) is tuple:
         return "a list of strings"
-    if isinstance(kind, type | types.GenericAlias):
-        return {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(
-            getattr(kind, "__name__", ""), "a string"
-        )
-    return str(kind)
+    return _TYPE_NAMES.get(kind, str(kind))  # type: ignore[call-overload]
 
 
 def _validate(s: Settings, problems: list[str]) -> None:

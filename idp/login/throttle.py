@@ -39,8 +39,10 @@ class LoginThrottle:
         minutes = max(1, -(-s.window // 60))
         if user_fails >= s.account_limit or addr_fails >= s.address_limit:
             return Verdict(True, 0.0, minutes)
-        excess = max(user_fails, addr_fails - s.account_limit) - s.slow_after + 1
-        delay = min(MAX_DELAY, s.delay_step * excess) if excess > 0 else 0.0
+        # an account slows down after `slow_after` failures; an address, which may be a
+        # shared office or NAT, only after as many failures as one account may have in all
+        excess = max(user_fails - s.slow_after, addr_fails - s.account_limit - s.slow_after)
+        delay = min(MAX_DELAY, s.delay_step * (excess + 1)) if excess >= 0 else 0.0
         return Verdict(False, delay, minutes)
 
     def failed(self, username: str, address: str) -> None:

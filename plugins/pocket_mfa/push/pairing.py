@@ -91,13 +91,6 @@ class PairingService:
         record = self.store.find(PAIRED_MODEL, token_hash(token))
         return self.devices.get(record["device_id"]) if record else None
 
-    def pairing_sub(self, token: str) -> str | None:
-        """Blocking: the user a still-open pairing token belongs to."""
-        record = self.store.find(PAIRING_MODEL, token_hash(token))
-        if record is None or record.get("consumed"):
-            return None
-        return str(record["sub"]) if float(record["expires_at"]) >= self.clock() else None
-
     async def wait_for_pairing(self, token: str, timeout: float) -> Device | None:
         """The paired device as soon as the phone pairs, or None after `timeout` seconds."""
         async with self.waiters.listen(_topic(token_hash(token))) as paired:
