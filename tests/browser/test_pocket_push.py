@@ -8,7 +8,6 @@ read from the page, and continues by itself to the relying party (the demo clien
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.steps import amr_on, log_in_with_password, read_qr
 from tests.live import ROOT, LiveServer, live_server
 
 pytestmark = pytest.mark.browser
@@ -51,30 +51,6 @@ def pocket(state: Path, *args: str) -> str:
     return result.stdout
 
 
-def read_qr(png: bytes) -> str:
-    import zxingcpp
-    from PIL import Image
-
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(found) == 1, found
-    text: str = found[0].text
-    return text
-
-
-def log_in_with_password(page: Any, server: LiveServer, username: str) -> None:
-    page.goto(f"{server.url}/demo/start")
-    page.wait_for_url(f"{server.url}/login/**")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[value=login]")
-
-
-def amr_on(page: Any) -> list[str]:
-    claims = json.loads(page.locator("#id-token-claims").inner_text())
-    amr: list[str] = claims["amr"]
-    return amr
-
-
 def pair_by_screenshot(page: Any, server: LiveServer, state: Path, tmp_path: Path) -> None:
     """Step 2 to the pairing page, then the phone scans the QR code that the browser drew."""
     page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
@@ -102,7 +78,7 @@ def test_enroll_pocket_by_qr_code_and_log_in_with_a_push(
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = context.new_page()
-        log_in_with_password(page, server, "lotte")
+        log_in_with_password(page, server, "lotte", PASSWORD)
         pair_by_screenshot(page, server, state, tmp_path)
 
         # nobody clicks: the page noticed the pairing and moved on
@@ -117,7 +93,7 @@ def test_enroll_pocket_by_qr_code_and_log_in_with_a_push(
         # log out, then in again: a push, approved on the phone with the page's number
         page.get_by_role("link", name="Log out").click()
         page.wait_for_url(f"{server.url}/demo?state=demo")
-        log_in_with_password(page, server, "lotte")
+        log_in_with_password(page, server, "lotte", PASSWORD)
         page.wait_for_url(f"{server.url}/factors/pocket/push/*")
         number = page.locator("#push-number").inner_text()
         assert "to log in to Pocket IdP demo" in page.locator("main").inner_text()
@@ -142,7 +118,7 @@ def test_fraud_reported_on_the_phone_stops_the_login_in_the_browser(
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = context.new_page()
-        log_in_with_password(page, server, "daan")
+        log_in_with_password(page, server, "daan", PASSWORD)
         assert page.locator("h1").inner_text() == "Twee-factorauthenticatie"
         pair_by_screenshot(page, server, state, tmp_path)
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/done")
@@ -151,7 +127,7 @@ def test_fraud_reported_on_the_phone_stops_the_login_in_the_browser(
 
         page.get_by_role("link", name="Uitloggen").click()
         page.wait_for_url(f"{server.url}/demo?state=demo")
-        log_in_with_password(page, server, "daan")
+        log_in_with_password(page, server, "daan", PASSWORD)
         page.wait_for_url(f"{server.url}/factors/pocket/push/*")
         assert "Tik in Pocket op dit getal" in page.locator("main").inner_text()
         assert "reported as fraud" in pocket(state, "deny", "--fraud")

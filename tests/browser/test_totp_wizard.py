@@ -4,7 +4,6 @@ for a fresh one."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from tests.browser.steps import amr_on, log_in_with_password, read_qr
 from tests.live import LiveServer, live_server
 
 pytestmark = pytest.mark.browser
@@ -32,31 +32,6 @@ def totp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield server
 
 
-def read_qr(png: bytes) -> str:
-    import zxingcpp
-    from PIL import Image
-
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(found) == 1, found
-    text: str = found[0].text
-    return text
-
-
-def log_in_with_password(page: Any, server: LiveServer, username: str = "sanne") -> None:
-    page.goto(f"{server.url}/demo")
-    page.locator("#demo-login").click()
-    page.wait_for_url(f"{server.url}/login/**")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[value=login]")
-
-
-def amr_on(page: Any) -> list[str]:
-    claims = json.loads(page.locator("#id-token-claims").inner_text())
-    amr: list[str] = claims["amr"]
-    return amr
-
-
 def test_enroll_an_authenticator_app_and_log_in_again(
     totp_server: LiveServer, chromium: Any, tmp_path: Path
 ) -> None:
@@ -64,7 +39,7 @@ def test_enroll_an_authenticator_app_and_log_in_again(
     context = chromium.new_context(locale="en-GB")
     try:
         page = context.new_page()
-        log_in_with_password(page, server)
+        log_in_with_password(page, server, "sanne", PASSWORD)
 
         # step 2: choose the method; Pocket push is preselected, this person takes the app
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
@@ -107,7 +82,7 @@ def test_enroll_an_authenticator_app_and_log_in_again(
         # next step's code is one the skew window accepts, so there is no waiting
         page.get_by_role("link", name="Log out").click()
         page.wait_for_url(f"{server.url}/demo?state=demo")
-        log_in_with_password(page, server)
+        log_in_with_password(page, server, "sanne", PASSWORD)
         page.wait_for_url(f"{server.url}/factors/pocket/verify/*")
         assert page.locator("h1").inner_text() == "Confirmation code"
         page.fill("#code", totp.at(time.time() + totp.interval))
@@ -133,7 +108,7 @@ def test_internet_explorer_is_told_to_use_another_browser(
     context = chromium.new_context(locale="nl-NL", user_agent=ie11)
     try:
         page = context.new_page()
-        log_in_with_password(page, server, "pieter")
+        log_in_with_password(page, server, "pieter", PASSWORD)
         page.wait_for_url(f"{server.url}/factors/pocket/**")
         assert page.locator("h1").inner_text() == "Twee-factorauthenticatie"
         page.click("button[value=next]")
