@@ -15,9 +15,9 @@ from plugins.pocket_mfa.secrets_at_rest import SecretBox
 TOTP_MODEL = "pocket-totp"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Method:
-    """One enrolled method (idp.factors.EnrolledMethod, whose attributes are plain)."""
+    """One enrolled method (an idp.factors.EnrolledMethod)."""
 
     kind: str
     label: str

@@ -105,6 +105,17 @@ def codes_on(page_html: str) -> list[str]:
     return [unescape(c) for c in re.findall(r"<li><code>([^<]+)</code></li>", page_html)]
 
 
+def finish_on_done_page(env: Env, done_url: str) -> tuple[list[str], dict[str, str]]:
+    """Read the recovery codes off the done page and go on to the relying party."""
+    done = env.client.get(done_url)
+    assert done.status_code == 200, done.text
+    codes = codes_on(done.text)
+    response = form_post(env, done_url, done.text, action="next")
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith(RP), response.headers["location"]
+    return codes, query_of(response.headers["location"])
+
+
 @dataclass
 class Enrolled:
     secret: str
@@ -124,14 +135,8 @@ def enroll(env: PocketEnv, location: str) -> Enrolled:
     secret = secret_on(app_page.text)
     response = form_post(env, app_url, app_page.text, code=env.code(secret), action="next")
     assert response.status_code == 303, response.text
-    done_url = response.headers["location"]
-    done = env.client.get(done_url)
-    assert done.status_code == 200, done.text
-    codes = codes_on(done.text)
-    response = form_post(env, done_url, done.text, action="next")
-    assert response.status_code == 303, response.text
-    assert response.headers["location"].startswith(RP), response.headers["location"]
-    return Enrolled(secret, codes, query_of(response.headers["location"]))
+    codes, result = finish_on_done_page(env, response.headers["location"])
+    return Enrolled(secret, codes, result)
 
 
 def verify(env: PocketEnv, location: str, code: str) -> Any:
@@ -202,11 +207,5 @@ def enroll_push(env: PocketEnv, location: str, name: str = "Pixel 8") -> Enrolle
     assert phone.pair(token, name).status_code == 201
     response = env.client.get(pair_url)
     assert response.status_code == 303, response.text
-    done_url = response.headers["location"]
-    done = env.client.get(done_url)
-    assert done.status_code == 200, done.text
-    codes = codes_on(done.text)
-    response = form_post(env, done_url, done.text, action="next")
-    assert response.status_code == 303, response.text
-    assert response.headers["location"].startswith(RP), response.headers["location"]
-    return EnrolledPush(phone, codes, query_of(response.headers["location"]))
+    codes, result = finish_on_done_page(env, response.headers["location"])
+    return EnrolledPush(phone, codes, result)
