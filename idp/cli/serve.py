@@ -14,6 +14,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from idp.app import create_app
     from idp.demo import ensure_demo
+    from idp.http_protocol import GatheringHttpToolsProtocol
 
     host = args.host or settings.server.host
     port = args.port or settings.server.port
@@ -43,4 +44,5 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.server.forwarded_allow_ips,
         server_header=False,
+        http=GatheringHttpToolsProtocol,
     )
