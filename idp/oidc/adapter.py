@@ -1,7 +1,8 @@
 """The Starlette side of authlib: a framework request in, a framework response out.
 
 authlib is synchronous; this is the one place where it meets the event loop. The form is
-read here, then the whole grant runs in a worker thread (signing, hashing, storage).
+read here, the grant runs in place, and the tokens it leaves unsigned are signed in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.offload import run_sync
+from idp.oidc.unsigned import UnsignedJWT, sign_all
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -115,15 +117,13 @@ def to_response(result: tuple[int, Any, Any]) -> Response:
 
 
 async def oauth_response(
-    request: Request,
-    respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]],
-    signs: Callable[[StarletteOAuth2Request], bool] = lambda _: False,
+    request: Request, respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]]
 ) -> Response:
     """Read the form, run `respond` (an authlib server call), translate back.
 
-    A call that will sign (RSA or EC: CPU work that releases the GIL) runs in a worker
-    thread; the rest is a few dictionary look-ups and one sqlite statement, cheaper to
-    run in place than to hand to a thread and back.
+    The call runs in place: a few dictionary look-ups and sqlite statements. Tokens it
+    leaves unsigned are signed together in one trip to a worker thread (RSA and EC
+    signing release the GIL), then settled: what waited for the signed string runs.
     """
     form = await read_form(request)
     oauth_request = StarletteOAuth2Request(request, form)
@@ -136,6 +136,10 @@ async def oauth_response(
         # RFC 6749 2.3: a client must not use more than one authentication method at once
         error = InvalidRequestError("More than one client authentication method was used.")
         return to_response(error())
-    if signs(oauth_request):
-        return to_response(await run_sync(respond, oauth_request))
-    return to_response(respond(oauth_request))
+    status, body, headers = respond(oauth_request)
+    if isinstance(body, dict):
+        unsigned = {k: v for k, v in body.items() if isinstance(v, UnsignedJWT)}
+        if unsigned:
+            await run_sync(sign_all, unsigned.values())
+            body.update((name, token.settle()) for name, token in unsigned.items())
+    return to_response((status, body, headers))

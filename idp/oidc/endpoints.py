@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 
 async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    oauth = provider.oauth
-    return await oauth_response(request, oauth.create_token_response, oauth.will_sign)
+    return await oauth_response(request, provider.oauth.create_token_response)
 
 
 async def revoke(request: Request) -> Response:

@@ -1,7 +1,8 @@
 """authlib's authorization server with this provider's grants, endpoints and storage hooks.
 
-Everything here is synchronous, as authlib is: the adapter (adapter.py) runs it in a
-worker thread, so signing and storage never hold up the event loop.
+Everything here is synchronous, as authlib is, and runs in place on the event loop:
+tokens that need a signature come out unsigned (unsigned.py), and the adapter
+(adapter.py) has them signed in a worker thread.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Request,
     grants,
 )
-from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
+from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -29,6 +30,7 @@ from joserfc.jwk import KeySet
 
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, token_id
 from idp.oidc.tokens import TokenMinter, random_token
+from idp.oidc.unsigned import UnsignedJWT
 from idp.settings import Settings
 from idp.store import Store, User
 
@@ -58,17 +60,6 @@ class OAuthServer(AuthorizationServer):
         if request is not None and not request.payload.grant_type:
             return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))
         return super().create_token_response(request)
-
-    def will_sign(self, request: OAuth2Request) -> bool:
-        """Will this token request sign something (an ID token or a JWT access token)?"""
-        if request.payload.grant_type != "client_credentials":
-            return True  # codes and refresh tokens may carry an ID token
-        client_id = request.payload.client_id
-        if not client_id:
-            basic = extract_basic_authorization(request.headers)
-            client_id = basic[0] if basic else None
-        client = self.store.get_client(client_id) if client_id else None
-        return client is not None and client.access_token_format == "jwt"
 
     # --- authlib hooks
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
@@ -138,13 +129,21 @@ class OAuthServer(AuthorizationServer):
             "userinfo_claims": userinfo_claims,
         }
         ttl = int(token["expires_in"])
-        self.store.upsert(
-            ACCESS,
-            token_id(token["access_token"]),
-            {**base, "expires_at": now + ttl},
-            expires_in=ttl,
-            grant_id=grant_id,
-        )
+
+        def store_access_token(value: str) -> None:
+            self.store.upsert(
+                ACCESS,
+                token_id(value),
+                {**base, "expires_at": now + ttl},
+                expires_in=ttl,
+                grant_id=grant_id,
+            )
+
+        access_token = token["access_token"]
+        if isinstance(access_token, UnsignedJWT):
+            access_token.when_signed.append(store_access_token)  # keyed by the signed string
+        else:
+            store_access_token(access_token)
         if "refresh_token" in token:
             rttl = self.settings.tokens.refresh_token_ttl
             self.store.upsert(

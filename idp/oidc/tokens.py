@@ -7,7 +7,6 @@ Logout) and the authentication context of the login: auth_time, acr and amr (RFC
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 import time
@@ -16,20 +15,13 @@ from typing import Any
 
 from idp.keys import KeyRing
 from idp.oidc.claims import user_claims
+from idp.oidc.unsigned import UnsignedJWT, half_hash
 from idp.settings import Settings
 from idp.store import Client, User
-
-_HASHES = {"RS256": hashlib.sha256, "ES256": hashlib.sha256}
 
 
 def random_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def half_hash(value: str, alg: str) -> str:
-    """at_hash / c_hash: the left half of the hash of the ASCII value (Core 3.1.3.6)."""
-    digest = _HASHES.get(alg, hashlib.sha256)(value.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
 def _b64json(value: dict[str, Any]) -> str:
@@ -49,7 +41,10 @@ class TokenMinter:
         self.keys = keys
         self.issuer = settings.issuer
 
-    def access_token(self, client: Client, sub: str | None, scope: str, expires_in: int) -> str:
+    def access_token(
+        self, client: Client, sub: str | None, scope: str, expires_in: int
+    ) -> str | UnsignedJWT:
+        """An opaque token, or the claims of a JWT access token (signed later)."""
         if client.access_token_format != "jwt":
             return random_token()
         now = int(time.time())
@@ -63,7 +58,7 @@ class TokenMinter:
             "jti": uuid.uuid4().hex,
             "scope": scope,
         }
-        return self.keys.sign(claims, typ="at+jwt")
+        return UnsignedJWT(self.keys, claims, alg=self.keys.default_alg, typ="at+jwt")
 
     def id_token(
         self,
@@ -71,11 +66,12 @@ class TokenMinter:
         user: User,
         *,
         auth: dict[str, Any],
-        access_token: str | None,
+        access_token: str | UnsignedJWT | None,
         requested_claims: dict[str, Any] | None = None,
         nonce: str | None = None,
-    ) -> str:
-        """An ID token for `user` at `client`; `auth` holds auth_time, acr, amr and sid."""
+    ) -> str | UnsignedJWT:
+        """An ID token for `user` at `client`; `auth` holds auth_time, acr, amr and sid.
+        Signed later, unless the client takes unsigned ones."""
         alg = client.id_token_signed_response_alg
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -91,7 +87,7 @@ class TokenMinter:
                 claims[name] = auth[name]
         if nonce:
             claims["nonce"] = nonce
-        if access_token and alg != "none":
+        if isinstance(access_token, str) and alg != "none":
             claims["at_hash"] = half_hash(access_token, alg)
         if requested_claims:
             wanted = set(requested_claims)
@@ -99,4 +95,5 @@ class TokenMinter:
             claims.update({k: v for k, v in extra.items() if k not in claims})
         if alg == "none":
             return unsigned_jwt(claims)
-        return self.keys.sign(claims, alg=alg)
+        pending = access_token if isinstance(access_token, UnsignedJWT) else None
+        return UnsignedJWT(self.keys, claims, alg=alg, at_hash_of=pending)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -13,6 +15,7 @@ from .helpers import (
     exchange,
     introspect,
     jwt_parts,
+    left_half_hash,
     login,
     pkce_pair,
     public_client,
@@ -251,6 +254,30 @@ def test_jwt_access_tokens_are_signed_and_accepted(env: Env) -> None:
     assert claims["exp"] - claims["iat"] == token["expires_in"]
     assert userinfo(env, token["access_token"]).status_code == 200
     assert introspect(env, token["access_token"]).json()["active"] is True
+    # the ID token's at_hash is over the signed access token
+    assert verify_jwt(env, token["id_token"])["at_hash"] == left_half_hash(token["access_token"])
+
+
+def test_tokens_are_signed_off_the_event_loop(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.add_client("jwt-rp", secret="jwt", access_token_format="jwt")
+    keys = env.provider.keys
+    sign = keys.sign
+    on_loop: list[bool] = []
+
+    def recording_sign(*args: Any, **kwargs: Any) -> str:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return sign(*args, **kwargs)
+
+    monkeypatch.setattr(keys, "sign", recording_sign)
+    code = login(env, client_id="jwt-rp")["code"]
+    response = exchange(env, code, client_id="jwt-rp", secret="jwt")
+
+    assert response.status_code == 200
+    assert on_loop == [False, False]  # the access token and the ID token
 
 
 def test_a_missing_grant_type_is_invalid_request(env: Env) -> None:

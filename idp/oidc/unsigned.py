@@ -1,0 +1,65 @@
+"""Tokens whose claims are settled but which are not signed yet.
+
+A grant runs in place on the event loop: it is dictionary look-ups and a few sqlite
+statements. Only the signatures are CPU work worth a worker thread, so the grant puts
+an `UnsignedJWT` where a signed token belongs, and the adapter signs every one of them
+in a single trip to a worker thread before the response leaves (`sign_all`, then
+`settle`). What depends on the final token string waits for it: an ID token's at_hash
+over a JWT access token, and the access token's record, which is stored under the hash
+of that string.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+_HASHES = {"RS256": hashlib.sha256, "ES256": hashlib.sha256}
+
+
+def half_hash(value: str, alg: str) -> str:
+    """at_hash / c_hash: the left half of the hash of the ASCII value (Core 3.1.3.6)."""
+    digest = _HASHES.get(alg, hashlib.sha256)(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+class Signer(Protocol):
+    def sign(self, claims: dict[str, object], alg: str | None = None, typ: str = "JWT") -> str: ...
+
+
+@dataclass
+class UnsignedJWT:
+    signer: Signer
+    claims: dict[str, Any]
+    alg: str
+    typ: str = "JWT"
+    #: for an ID token: the access token its at_hash is computed over (Core 3.1.3.6)
+    at_hash_of: UnsignedJWT | None = None
+    #: run on the event loop once the token is signed, with the token string
+    when_signed: list[Callable[[str], None]] = field(default_factory=list)
+    value: str | None = None
+
+    def sign(self) -> str:
+        """Blocking: sign (after the token this one's at_hash depends on)."""
+        if self.value is None:
+            if self.at_hash_of is not None:
+                self.claims["at_hash"] = half_hash(self.at_hash_of.sign(), self.alg)
+            self.value = self.signer.sign(self.claims, alg=self.alg, typ=self.typ)
+        return self.value
+
+    def settle(self) -> str:
+        """The signed token, after what waits for it has run."""
+        value = self.sign()
+        callbacks, self.when_signed = self.when_signed, []
+        for callback in callbacks:
+            callback(value)
+        return value
+
+
+def sign_all(tokens: Iterable[UnsignedJWT]) -> None:
+    """Blocking: sign every token (for a worker thread)."""
+    for token in tokens:
+        token.sign()
