@@ -50,8 +50,16 @@ _T = TypeVar("_T")
 #: command) is seen by a running server within this many seconds
 CLIENT_CACHE_SECONDS = 5.0
 
-#: a sweep of expired rows runs after this many writes
+#: a sweep of expired rows runs after this many writes (without the maintenance thread)
 _SWEEP_EVERY = 500
+
+#: with the maintenance thread: how often the WAL is copied into the database
+CHECKPOINT_SECONDS = 0.1
+#: how long a RESTART checkpoint waits for readers (it holds new writers back meanwhile)
+RESTART_WAIT_MS = 20
+#: and how often expired rows are swept, in batches of this many rows
+SWEEP_SECONDS = 30.0
+_SWEEP_BATCH = 500
 
 
 class SqliteStore:
@@ -80,14 +88,16 @@ class SqliteStore:
             self._local.conn = conn
         return conn
 
-    def start_maintenance(self, interval: float = 1.0) -> None:
+    def start_maintenance(
+        self, interval: float = CHECKPOINT_SECONDS, sweep_every: float = SWEEP_SECONDS
+    ) -> None:
         """Move WAL checkpoints and the sweep of expired rows to a thread of their own,
         so that a request never waits for an fsync. For long-running servers."""
         if self._maintenance is not None:
             return
         self._stop.clear()
         self._maintenance = threading.Thread(
-            target=self._maintain, args=(interval,), name="idp-sqlite", daemon=True
+            target=self._maintain, args=(interval, sweep_every), name="idp-sqlite", daemon=True
         )
         self._maintenance.start()
         self._conn().execute("PRAGMA wal_autocheckpoint=0")
@@ -98,18 +108,60 @@ class SqliteStore:
             self._stop.set()
             thread.join()
 
-    def _maintain(self, interval: float) -> None:
+    def _maintain(self, interval: float, sweep_every: float) -> None:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        next_sweep = time.monotonic() + sweep_every
         try:
             while not self._stop.wait(interval):
-                now = time.time()
-                conn.execute(
-                    "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at < ?", (now,)
-                )
-                conn.execute("DELETE FROM counters WHERE expires_at < ?", (now,))
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._checkpoint(conn)
+                if time.monotonic() >= next_sweep:
+                    self._sweep_quietly(conn)
+                    next_sweep = time.monotonic() + sweep_every
         finally:
             conn.close()
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database, then have the next write start the WAL over.
+
+        A PASSIVE checkpoint alone never lets a busy server's WAL start over: writes keep
+        coming while it copies, and the WAL then grows without end, every commit making
+        the file longer (hundreds of megabytes a minute under load, and each write into
+        new file space costs far more than a write over space already there). So the
+        bulk is copied PASSIVE, without holding writers up, and a RESTART checkpoint
+        follows for the few frames written meanwhile. RESTART holds new writers back
+        while it runs, so it gives up quickly when a reader is in its way, and tries
+        again at the next turn.
+        """
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        finally:
+            conn.execute("PRAGMA busy_timeout=10000")
+
+    @staticmethod
+    def _sweep_quietly(conn: sqlite3.Connection) -> None:
+        """Delete expired rows in small batches, walking the table once in rowid order:
+        the expired rows are found by reading, which never holds writers up, and each
+        batch is deleted in a short write."""
+        now = time.time()
+        after = 0
+        while True:
+            expired = [
+                rowid
+                for (rowid,) in conn.execute(
+                    "SELECT rowid FROM records WHERE rowid > ? AND expires_at < ?"
+                    " ORDER BY rowid LIMIT ?",
+                    (after, now, _SWEEP_BATCH),
+                )
+            ]
+            if not expired:
+                break
+            marks = ",".join("?" * len(expired))
+            conn.execute(f"DELETE FROM records WHERE rowid IN ({marks})", expired)
+            after = expired[-1]
+        conn.execute("DELETE FROM counters WHERE expires_at < ?", (now,))
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
