@@ -12,6 +12,7 @@ thread (`idp.offload.run_sync`), and storage calls made there are just as safe.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -113,6 +114,13 @@ class Store(Protocol):
         ...
 
     def destroy(self, model: str, id: str) -> None: ...
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """The writes made inside land together when it ends, or none of them does if it
+        ends with an exception. Nested use joins the outer one. Never hold it across an
+        `await`: it belongs to the calling thread."""
+        ...
+
     def revoke_by_grant_id(self, grant_id: str) -> int: ...
     def find_by_prefix(self, model: str, prefix: str) -> list[tuple[str, JSON]]: ...
 

@@ -164,6 +164,20 @@ class SqliteStore:
         conn.execute("DELETE FROM counters WHERE expires_at < ?", (now,))
 
     @contextmanager
+    def atomic(self) -> Iterator[None]:
+        conn = self._conn()
+        if conn.in_transaction:
+            yield  # joins the transaction already open on this thread
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A connection for one writing statement; in autocommit mode each statement is
         its own transaction, so a single statement needs no BEGIN/COMMIT of its own."""

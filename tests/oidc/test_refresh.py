@@ -166,3 +166,25 @@ def test_a_public_client_refreshes_with_its_client_id(env: Env) -> None:
     assert second.status_code == 200, second.text
     assert token_error(reused) == "invalid_grant"
     assert userinfo(env, second.json()["access_token"]).status_code == 401
+
+
+def test_a_refresh_that_fails_midway_leaves_the_old_token_usable(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = code_flow(env, scope=ALL_SCOPES)
+    upsert = env.store.upsert
+
+    def failing_upsert(model: str, *args: object, **kwargs: object) -> None:
+        if model == "refresh_token":
+            raise OSError("disk full")
+        upsert(model, *args, **kwargs)
+
+    monkeypatch.setattr(env.store, "upsert", failing_upsert)
+    with pytest.raises(OSError):
+        refresh(env, first["refresh_token"])
+    monkeypatch.undo()
+
+    # the old token was not used up, so no reuse is detected and its grant lives on
+    response = refresh(env, first["refresh_token"])
+    assert response.status_code == 200, response.text
+    assert userinfo(env, first["access_token"]).status_code == 200

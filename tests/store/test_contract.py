@@ -204,3 +204,23 @@ def test_the_sweep_deletes_expired_rows_batch_after_batch(tmp_path: Path) -> Non
         store.close()
     assert keys == ["code:live-0", "code:live-400", "code:live-800"]
     assert counters == 0
+
+
+def test_atomic_writes_land_together_or_not_at_all(store: Store) -> None:
+    with store.atomic():
+        store.upsert("code", "a", {"n": 1})
+        with store.atomic():  # joins the outer one
+            store.upsert("code", "b", {"n": 2})
+        assert store.consume("code", "a") == {"n": 1}
+    assert store.find("code", "a") == {"n": 1, "consumed": True}
+    assert store.find("code", "b") == {"n": 2}
+
+    with pytest.raises(RuntimeError), store.atomic():
+        store.upsert("code", "c", {"n": 3})
+        store.destroy("code", "b")
+        store.consume("code", "a")
+        raise RuntimeError("midway")
+    assert store.find("code", "c") is None
+    assert store.find("code", "b") == {"n": 2}
+    store.upsert("code", "d", {"n": 4})  # and the store goes on as before
+    assert store.find("code", "d") == {"n": 4}
