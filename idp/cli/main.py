@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--email-verified", action="store_true")
     add.add_argument("--locale")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    imp = users.add_parser(
+        "import", help="add many users from JSON Lines (one object per line; - for stdin)"
+    )
+    imp.add_argument("file")
     ls = users.add_parser("list")
     ls.add_argument("--json", action="store_true")
     users.add_parser("show", help="a user and the second factors they enrolled").add_argument(

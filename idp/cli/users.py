@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import uuid
 from dataclasses import replace
 
-from idp.cli.common import enabled_plugins, read_password, user_named
+from idp.cli.common import CliError, enabled_plugins, read_password, user_named
+from idp.cli.users_import import import_users, read_entries
 from idp.factors import EnrolledMethod
 from idp.passwords import Passwords
 from idp.settings import Settings
@@ -39,6 +41,17 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
         )
         store.add_user(user)
         print(f"added user {user.username} (sub {user.sub})")
+    elif args.action == "import":
+        if args.file == "-":
+            entries = read_entries(sys.stdin)
+        else:
+            try:
+                with open(args.file, encoding="utf-8") as lines:
+                    entries = read_entries(lines)
+            except OSError as exc:
+                raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+        added = import_users(store, passwords, entries)
+        print(f"imported {len(added)} user(s)")
     elif args.action == "list":
         users = store.list_users()
         if args.json:
