@@ -2,13 +2,58 @@
 // connection, repeat one operation for warmup + duration seconds.
 //
 // Usage: node driver.mjs < SPEC.json   (prints one JSON result line)
-// SPEC: {target: {issuer, clients, user, scope?, cc_scope?} | {url} (static),
+// SPEC: {target: {issuer, clients, user, scope?, cc_scope?, totp?} | {url} (static),
 //        workload, concurrency, warmup_s, duration_s, server_pid?, clk_tck?}
 
 import { readFileSync } from 'node:fs';
 
-import { clientCredentials, introspect, login, refresh, Target } from './flows.mjs';
+import {
+  clientCredentials, enrollTotp, introspect, login, loginWithCode, refresh, Target,
+} from './flows.mjs';
 import { BenchError, Browser, Connection } from './http.mjs';
+import { PERIOD_S, currentStep } from './totp.mjs';
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// Users with an authenticator app, shared by the workers of login_totp. A code
+// is accepted once (and no earlier one after it), one time step of skew either
+// way, so each user gives at most two sign-ins per step: now and the next.
+class CodeUsers {
+  constructor(accounts, state) {
+    this.entries = accounts.map((account) => ({
+      account,
+      secret: state[account.username]?.secret ?? null,
+      last: state[account.username]?.last_step ?? -1,
+    }));
+    this.waits = 0;
+  }
+
+  // The user whose next unused step comes first, and that step.
+  async take() {
+    for (;;) {
+      const now = currentStep();
+      let best = null;
+      for (const e of this.entries) {
+        if (!e.secret) continue;
+        const step = Math.max(e.last + 1, now);
+        if (step <= now + 1 && (!best || step < best.step)) best = { e, step };
+      }
+      if (best) {
+        best.e.last = best.step;
+        return { account: best.e.account, secret: best.e.secret, step: best.step };
+      }
+      this.waits += 1; // every code of every user is used: wait for the next step
+      await sleep((now + 1) * PERIOD_S * 1000 - Date.now() + 50);
+    }
+  }
+
+  state() {
+    return Object.fromEntries(this.entries.filter((e) => e.secret).map((e) => [
+      e.account.username, { secret: e.secret, last_step: e.last },
+    ]));
+  }
+}
+
 
 // Each workload: setup(ctx) once per worker (untimed), op(ctx) timed.
 const WORKLOADS = {
@@ -54,6 +99,31 @@ const WORKLOADS = {
   },
   login: {
     op: (w) => login(w.target, new Browser(w.conn)),
+  },
+  login_totp: {
+    // once per run: enroll the users that have no authenticator app yet
+    prepare: async (target, origin) => {
+      if (!target.totp) throw new Error('login_totp: this target has no authenticator-app users');
+      const users = new CodeUsers(target.totp.users, target.totp.state || {});
+      const missing = users.entries.filter((e) => !e.secret);
+      for (let i = 0; i < missing.length; i += 4) {
+        await Promise.all(missing.slice(i, i + 4).map(async (e) => {
+          const conn = new Connection(origin);
+          try {
+            const enrolled = await enrollTotp(target, new Browser(conn), e.account);
+            e.secret = enrolled.secret;
+            e.last = enrolled.last_step;
+          } finally {
+            await conn.close().catch(() => {});
+          }
+        }));
+      }
+      return users;
+    },
+    op: async (w) => {
+      const { account, secret, step } = await w.shared.take();
+      await loginWithCode(w.target, new Browser(w.conn), account, secret, step);
+    },
   },
   login_sso: {
     setup: async (w) => {
@@ -109,8 +179,6 @@ function percentile(sorted, p) {
   return sorted[i];
 }
 
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
-
 async function main() {
   const spec = JSON.parse(readFileSync(0, 'utf8'));
   const workload = WORKLOADS[spec.workload];
@@ -132,9 +200,10 @@ async function main() {
     await conn.close();
   }
 
+  const shared = workload.prepare ? await workload.prepare(target, origin) : null;
   const workers = [];
   for (let i = 0; i < n; i += 1) {
-    workers.push({ id: i, conn: new Connection(origin), target, staticPath });
+    workers.push({ id: i, conn: new Connection(origin), target, staticPath, shared });
   }
   // Setup runs a few workers at a time so a slow login does not time out.
   for (let i = 0; i < workers.length; i += 4) {
@@ -213,6 +282,10 @@ async function main() {
     // how busy each CPU of the machine was, whoever used it
     cpu_busy_pct: busyPct(cpus0, cpus1),
   };
+  if (shared instanceof CodeUsers) {
+    result.totp_state = shared.state();
+    result.totp_waits = shared.waits;
+  }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -3,7 +3,8 @@
 
 import crypto from 'node:crypto';
 
-import { BenchError, FORM, basicAuth, expectJson, fillLoginForm } from './http.mjs';
+import { BenchError, FORM, basicAuth, expectJson, fillForm, fillLoginForm } from './http.mjs';
+import { currentStep, totpCode } from './totp.mjs';
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const randomToken = () => b64url(crypto.randomBytes(32));
@@ -15,6 +16,7 @@ export class Target {
     this.origin = new URL(this.issuer).origin;
     this.clients = spec.clients;
     this.user = spec.user;
+    this.totp = spec.totp || null; // login_totp: {users, state}
     this.scope = spec.scope || 'openid profile email offline_access';
     this.ccScope = spec.cc_scope || '';
     this.discoveryUrl = `${this.issuer}/.well-known/openid-configuration`;
@@ -126,8 +128,13 @@ export async function refresh(target, conn, refreshToken) {
 // Authorization code + PKCE with the web client. With an empty jar the user
 // signs in through the HTML form; with a jar holding an SSO session the
 // authorize request must come straight back with a code (expectSso).
-export async function login(target, browser, { expectSso = false } = {}) {
-  const { web } = target.clients;
+// `factor`, when given, takes the page shown after the password and returns
+// where the second-factor step led ({redirect} or {res}); `client` and
+// `account` pick another client of the target and another user.
+export async function login(target, browser, {
+  expectSso = false, client = 'web', account = target.user, factor = null,
+} = {}) {
+  const web = target.clients[client];
   const verifier = randomToken();
   const state = randomToken();
   const nonce = randomToken();
@@ -150,11 +157,17 @@ export async function login(target, browser, { expectSso = false } = {}) {
     if (step.res.status !== 200) {
       throw new BenchError(`login page: HTTP ${step.res.status} at ${step.res.url}: ${step.res.text.slice(0, 200)}`);
     }
-    const form = fillLoginForm(step.res.text, step.res.url, target.user.username, target.user.password);
+    const form = fillLoginForm(step.res.text, step.res.url, account.username, account.password);
     const posted = form.method === 'POST'
       ? await browser.request('POST', form.action, { headers: { 'content-type': FORM }, body: form.body })
       : await browser.request('GET', `${form.action}${form.action.includes('?') ? '&' : '?'}${form.body}`);
     step = await browser.follow(posted, web.redirect_uri);
+    if (!step.redirect && factor) {
+      if (step.res.status !== 200) {
+        throw new BenchError(`second factor: HTTP ${step.res.status} at ${step.res.url}`);
+      }
+      step = await factor(browser, step.res, web.redirect_uri);
+    }
     if (!step.redirect) {
       const r = step.res;
       throw new BenchError(`after sign-in: HTTP ${r.status} at ${r.url}: ${r.text.replace(/\s+/g, ' ').slice(0, 300)}`);
@@ -178,6 +191,58 @@ export async function login(target, browser, { expectSso = false } = {}) {
     'content-type': FORM,
   }, body);
   const tokens = expectJson(res, 'code exchange');
-  await verifyIdToken(target, browser.conn, tokens.id_token, web.client_id, nonce);
+  tokens.claims = await verifyIdToken(target, browser.conn, tokens.id_token, web.client_id, nonce);
+  return tokens;
+}
+
+// Submits the form of `page` that has `field`, and follows where it leads.
+async function submit(browser, page, field, values, stopPrefix) {
+  const form = fillForm(page.text, page.url, field, values);
+  const posted = await browser.request('POST', form.action, {
+    headers: { 'content-type': FORM }, body: form.body,
+  });
+  return browser.follow(posted, stopPrefix);
+}
+
+function expectPage(step, what) {
+  if (step.redirect || step.res.status !== 200) {
+    const where = step.redirect || `HTTP ${step.res.status} at ${step.res.url}`;
+    throw new BenchError(`expected the ${what} page, got ${where}`);
+  }
+  return step.res;
+}
+
+// The first sign-in of a user who has no second factor yet: the wizard, with
+// an authenticator app. Returns the app's secret and the step its code used.
+export async function enrollTotp(target, browser, account) {
+  let secret = null;
+  let usedStep = null;
+  await login(target, browser, {
+    client: 'web_mfa',
+    account,
+    factor: async (b, choose, stop) => {
+      const app = expectPage(await submit(b, choose, 'method', { method: 'totp', action: 'next' }, stop), 'authenticator app');
+      const found = /<code class="secret" id="totp-secret">([^<]+)<\/code>/.exec(app.text);
+      if (!found) throw new BenchError(`no secret on ${app.url}`);
+      secret = found[1].replace(/\s+/g, '');
+      usedStep = currentStep();
+      const done = expectPage(await submit(b, app, 'code', { code: totpCode(secret, usedStep), action: 'next' }, stop), 'done');
+      return submit(b, done, 'action', { action: 'next' }, stop);
+    },
+  });
+  return { secret, last_step: usedStep };
+}
+
+// A sign-in with password and authenticator-app code; `step` is the time
+// step whose code is typed. Checks that the ID token says so (amr otp).
+export async function loginWithCode(target, browser, account, secret, step) {
+  const tokens = await login(target, browser, {
+    client: 'web_mfa',
+    account,
+    factor: (b, page, stop) => submit(b, page, 'code', { code: totpCode(secret, step), action: 'next' }, stop),
+  });
+  if (!(tokens.claims.amr || []).includes('otp')) {
+    throw new BenchError(`amr ${JSON.stringify(tokens.claims.amr)} lacks otp`);
+  }
   return tokens;
 }

@@ -206,3 +206,20 @@ export function fillLoginForm(html, pageUrl, username, password) {
     body: fields.toString(),
   };
 }
+
+// The form on a page that has an input or button named `field`, filled with
+// its hidden inputs plus `values`; for pages other than the sign-in form.
+export function fillForm(html, pageUrl, field, values) {
+  const named = new RegExp(`name\\s*=\\s*["']?${field}["'\\s>]`, 'i');
+  const form = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].find((f) => named.test(f[2]));
+  if (!form) {
+    throw new BenchError(`no form with "${field}" at ${pageUrl}: ${html.replace(/\s+/g, ' ').slice(0, 300)}`);
+  }
+  const fields = new URLSearchParams();
+  for (const m of form[2].matchAll(/<input\b([^>]*)>/gi)) {
+    const a = parseAttrs(m[1]);
+    if (a.name && (a.type || '').toLowerCase() === 'hidden') fields.append(a.name, a.value ?? '');
+  }
+  for (const [name, value] of Object.entries(values)) fields.set(name, value);
+  return { action: new URL(parseAttrs(form[1]).action || pageUrl, pageUrl).href, body: fields.toString() };
+}

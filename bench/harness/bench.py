@@ -21,7 +21,7 @@ from .ours import ProvisionError, start_ours
 from .paths import DRIVER_DIR, IDP_BIN, PEER_DIR, REPO, RESULTS_DIR
 from .peer import PASSWORD_CHECK, start_peer
 from .procs import DRIVER_CPU, SERVER_CPU, Server, background_cpu_pct, can_pin
-from .target import Target
+from .target import TOTP_USERS, Target
 from .workloads import WORKLOADS, select
 
 Starter = Callable[[Path], tuple[Target, Server]]
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="ARG",
-        help="extra argument for `idp serve` (repeatable), e.g. --serve-arg=--no-access-log",
+        help="extra argument for `idp serve` (repeatable), e.g. --serve-arg=--access-log",
     )
     p.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="where to write JSON"
@@ -88,6 +88,26 @@ def _footer(doc: dict[str, Any]) -> str:
         f"saturated); driver on CPU {DRIVER_CPU}, its highest CPU use in any run: "
         f"{doc['driver_cpu_pct_max']}.",
     ]
+    totp_rows = [row for row in doc["rows"] if row["workload"] == "login_totp"]
+    if totp_rows:
+        lines.append(
+            "login_totp (ours only: the peer has no second factor): the login above with a "
+            "client that requires the second factor, so the authenticator-app step follows "
+            "the password (code page, code from the app's secret), and the ID token must "
+            f"carry amr otp; {TOTP_USERS} users, enrolled through the wizard before the "
+            "clock starts, since each code is accepted once."
+        )
+        waits = sum(
+            int(run.get("totp_waits", 0))
+            for row in totp_rows
+            for s in row["targets"].values()
+            for run in s.get("runs", [])
+        )
+        if waits:
+            lines.append(
+                f"WARNING: login_totp waited {waits} time(s) for a fresh code: too few users "
+                "for this rate, so its figure is low."
+            )
     if any(s.get("errors") for row in doc["rows"] for s in row["targets"].values()):
         lines.append("! after ops/s: some operations failed (listed below, and in the JSON).")
     noisy = [

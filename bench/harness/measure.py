@@ -43,6 +43,8 @@ def _run(
             server_pid=target.pid,
             setup_allowance_s=w.setup_per_worker_s,
         )
+        if "totp_state" in result and target.totp is not None:
+            target.totp["state"] = result["totp_state"]  # the next run goes on from here
         other = report.other_cpu_pct(result) or 0.0
         disturbed = other > OTHER_CPU_WARN
         note = "  (disturbed, again)" if disturbed and attempt < retries else ""
@@ -58,6 +60,8 @@ def _run(
 def _row(
     w: Workload, c: int, targets: list[Target], runs: int, timing: Timing, retries: int
 ) -> dict[str, Any]:
+    if w.ours_only:
+        targets = [t for t in targets if t.name == "ours"]
     cells = {t.name: report.Cell() for t in targets}
     failures: dict[str, str] = {}
     for i in range(runs):
@@ -93,7 +97,10 @@ def measure(
     retries: int = 2,
 ) -> list[dict[str, Any]]:
     rows = []
+    names = {t.name for t in targets}
     for w in workloads:
+        if w.ours_only and "ours" not in names:
+            continue
         run_timing = Timing(timing.warmup_s, max(timing.duration_s, w.min_duration_s))
         for c in w.concurrencies:
             rows.append(_row(w, c, targets, runs, run_timing, retries))

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from .paths import IDP_BIN, IDP_CONFIG, LOG_DIR, REPO
 from .procs import Server, free_port, start_server
-from .target import LOGIN_SCOPE, USERNAME, Client, Target, new_password, redirect_uri
+from .target import (
+    LOGIN_SCOPE,
+    TOTP_USERS,
+    USERNAME,
+    Client,
+    Target,
+    new_password,
+    redirect_uri,
+)
 
 
 class ProvisionError(RuntimeError):
@@ -54,25 +62,44 @@ def _client_from_json(stdout: str, redirect: str | None) -> Client:
         ) from exc
 
 
-def provision(idp: Path, env: Mapping[str, str], password: str) -> dict[str, Client]:
-    """Create the benchmark user and the three clients; returns the clients."""
-    user = ["users", "add", USERNAME, "--name", "Bench User", "--email", "bench@example.org"]
-    _cli(idp, [*user, "--password-stdin"], env, stdin=password + "\n")
+def _web_client(idp: Path, env: Mapping[str, str], name: str, mfa: str) -> Client:
     web_redirect = redirect_uri()
     web = _cli(
         idp,
         [
-            "clients", "add", "bench-web",
+            "clients", "add", name,
             "--redirect-uri", web_redirect,
             "--grant", "authorization_code",
             "--grant", "refresh_token",
             "--scope", LOGIN_SCOPE,
             "--first-party",
-            "--mfa", "optional",
+            "--mfa", mfa,
             "--json",
         ],
         env,
     )  # fmt: skip
+    return _client_from_json(web, web_redirect)
+
+
+def provision_totp_users(idp: Path, env: Mapping[str, str]) -> list[dict[str, str]]:
+    """The users of login_totp, added in one `idp users import`; the driver enrolls
+    their authenticator apps through the wizard on its first run."""
+    accounts = [
+        {"username": f"bench-totp-{n:03d}", "password": new_password()} for n in range(TOTP_USERS)
+    ]
+    lines = "".join(json.dumps(a) + "\n" for a in accounts)
+    _cli(idp, ["users", "import", "-"], env, stdin=lines)
+    return accounts
+
+
+def provision(idp: Path, env: Mapping[str, str], password: str) -> dict[str, Client]:
+    """Create the benchmark user and the clients; returns the clients."""
+    user = ["users", "add", USERNAME, "--name", "Bench User", "--email", "bench@example.org"]
+    _cli(idp, [*user, "--password-stdin"], env, stdin=password + "\n")
+    # the login workloads: a second factor optional, as the peer has none
+    web = _web_client(idp, env, "bench-web", mfa="optional")
+    # login_totp: the second factor required
+    web_mfa = _web_client(idp, env, "bench-web-mfa", mfa="required")
     service = _cli(
         idp, ["clients", "add", "bench-service", "--grant", "client_credentials", "--json"], env
     )
@@ -87,7 +114,8 @@ def provision(idp: Path, env: Mapping[str, str], password: str) -> dict[str, Cli
         env,
     )  # fmt: skip
     return {
-        "web": _client_from_json(web, web_redirect),
+        "web": web,
+        "web_mfa": web_mfa,
         "service": _client_from_json(service, None),
         "service_jwt": _client_from_json(service_jwt, None),
     }
@@ -103,6 +131,7 @@ def start_ours(
     env = _env(workdir, port, issuer)
     password = new_password()
     clients = provision(idp, env, password)
+    totp_users = provision_totp_users(idp, env)
     server = start_server(
         "ours",
         [str(idp), "--config", str(IDP_CONFIG), "serve", *serve_args],
@@ -118,6 +147,7 @@ def start_ours(
         username=USERNAME,
         password=password,
         pid=server.pid,
+        totp={"users": totp_users, "state": {}},
         notes=[
             f"idp --config {IDP_CONFIG.relative_to(REPO)} serve {' '.join(serve_args)}".rstrip(),
             f"store {env['IDP_STORE_PATH']}",

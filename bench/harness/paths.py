@@ -10,5 +10,6 @@ PEER_DIR = BENCH / "peer"
 DRIVER_DIR = BENCH / "driver"
 RESULTS_DIR = BENCH / "results"
 LOG_DIR = RESULTS_DIR / "logs"
-IDP_CONFIG = BENCH / "idp.toml"
+#: our production configuration; the harness moves the store, port and issuer only
+IDP_CONFIG = REPO / "config" / "idp.toml"
 IDP_BIN = REPO / ".venv" / "bin" / "idp"

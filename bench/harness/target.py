@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 USERNAME = "bench"
+#: users with an authenticator app for login_totp: each gives at most two sign-ins
+#: per 30-second step, so enough for a few hundred argon2id-bound sign-ins a minute
+TOTP_USERS = 150
 REDIRECT_PATH = "/bench/callback"
 LOGIN_SCOPE = "openid profile email offline_access"
 
@@ -28,9 +31,12 @@ class Client:
 class Target:
     """An OpenID provider reachable at issuer, with the benchmark's clients.
 
-    clients holds "web" (confidential, code + refresh), "service" (client
-    credentials, opaque access tokens) and "service_jwt" (client
-    credentials, JWT access tokens).
+    clients holds "web" (confidential, code + refresh, no second factor
+    needed), "service" (client credentials, opaque access tokens) and
+    "service_jwt" (client credentials, JWT access tokens); ours also has
+    "web_mfa", which requires the second factor, and `totp`: the users of
+    login_totp, with what the driver learnt of them (their authenticator-app
+    secrets and the last time step each used), carried from run to run.
     """
 
     name: str
@@ -40,14 +46,18 @@ class Target:
     password: str
     pid: int | None = None
     notes: list[str] = field(default_factory=list)
+    totp: dict[str, Any] | None = None
 
     def driver_spec(self) -> dict[str, Any]:
-        return {
+        spec = {
             "issuer": self.issuer,
             "clients": {role: c.as_json() for role, c in self.clients.items()},
             "user": {"username": self.username, "password": self.password},
             "scope": LOGIN_SCOPE,
         }
+        if self.totp is not None:
+            spec["totp"] = self.totp
+        return spec
 
 
 def new_password() -> str:

@@ -13,6 +13,8 @@ class Workload:
     setup_per_worker_s: float = 0.0  # allowance for untimed per-worker setup
     #: sign-ins that hash a password take ~0.1-1 s each: measure them longer
     min_duration_s: float = 0.0
+    #: measured on our IdP alone: the peer has no such step
+    ours_only: bool = False
 
 
 SIMPLE = (1, 32)
@@ -31,6 +33,14 @@ WORKLOADS: tuple[Workload, ...] = (
         LOGINS,
         setup_per_worker_s=2.0,
         min_duration_s=3.0,
+    ),
+    Workload(
+        "login_totp",
+        "code+PKCE sign-in with password and authenticator-app code (ours only)",
+        LOGINS,
+        setup_per_worker_s=5.0,
+        min_duration_s=3.0,
+        ours_only=True,
     ),
     Workload(
         "login_sso",
