@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.offload import run_sync
-from idp.oidc.unsigned import UnsignedJWT, sign_all
+from idp.oidc.pending import PendingJWT, sign_all
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -138,8 +138,8 @@ async def oauth_response(
         return to_response(error())
     status, body, headers = respond(oauth_request)
     if isinstance(body, dict):
-        unsigned = {k: v for k, v in body.items() if isinstance(v, UnsignedJWT)}
-        if unsigned:
-            await run_sync(sign_all, unsigned.values())
-            body.update((name, token.settle()) for name, token in unsigned.items())
+        pending = {k: v for k, v in body.items() if isinstance(v, PendingJWT)}
+        if pending:
+            await run_sync(sign_all, pending.values())
+            body.update((name, token.settle()) for name, token in pending.items())
     return to_response((status, body, headers))

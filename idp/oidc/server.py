@@ -1,7 +1,7 @@
 """authlib's authorization server with this provider's grants, endpoints and storage hooks.
 
 Everything here is synchronous, as authlib is, and runs in place on the event loop:
-tokens that need a signature come out unsigned (unsigned.py), and the adapter
+tokens that need a signature come out pending (pending.py), and the adapter
 (adapter.py) has them signed in a worker thread.
 """
 
@@ -29,8 +29,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, token_id
+from idp.oidc.pending import PendingJWT
 from idp.oidc.tokens import TokenMinter, random_token
-from idp.oidc.unsigned import UnsignedJWT
 from idp.settings import Settings
 from idp.store import Store, User
 
@@ -145,7 +145,7 @@ class OAuthServer(AuthorizationServer):
             )
 
         access_token = token["access_token"]
-        if isinstance(access_token, UnsignedJWT):
+        if isinstance(access_token, PendingJWT):
             access_token.when_signed.append(store_access_token)  # keyed by the signed string
         else:
             store_access_token(access_token)

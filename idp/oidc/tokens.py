@@ -15,7 +15,7 @@ from typing import Any
 
 from idp.keys import KeyRing
 from idp.oidc.claims import user_claims
-from idp.oidc.unsigned import UnsignedJWT, half_hash
+from idp.oidc.pending import PendingJWT, half_hash
 from idp.settings import Settings
 from idp.store import Client, User
 
@@ -43,7 +43,7 @@ class TokenMinter:
 
     def access_token(
         self, client: Client, sub: str | None, scope: str, expires_in: int
-    ) -> str | UnsignedJWT:
+    ) -> str | PendingJWT:
         """An opaque token, or the claims of a JWT access token (signed later)."""
         if client.access_token_format != "jwt":
             return random_token()
@@ -58,7 +58,7 @@ class TokenMinter:
             "jti": uuid.uuid4().hex,
             "scope": scope,
         }
-        return UnsignedJWT(self.keys, claims, alg=self.keys.default_alg, typ="at+jwt")
+        return PendingJWT(self.keys, claims, alg=self.keys.default_alg, typ="at+jwt")
 
     def id_token(
         self,
@@ -66,10 +66,10 @@ class TokenMinter:
         user: User,
         *,
         auth: dict[str, Any],
-        access_token: str | UnsignedJWT | None,
+        access_token: str | PendingJWT | None,
         requested_claims: dict[str, Any] | None = None,
         nonce: str | None = None,
-    ) -> str | UnsignedJWT:
+    ) -> str | PendingJWT:
         """An ID token for `user` at `client`; `auth` holds auth_time, acr, amr and sid.
         Signed later, unless the client takes unsigned ones."""
         alg = client.id_token_signed_response_alg
@@ -95,5 +95,5 @@ class TokenMinter:
             claims.update({k: v for k, v in extra.items() if k not in claims})
         if alg == "none":
             return unsigned_jwt(claims)
-        pending = access_token if isinstance(access_token, UnsignedJWT) else None
-        return UnsignedJWT(self.keys, claims, alg=alg, at_hash_of=pending)
+        pending = access_token if isinstance(access_token, PendingJWT) else None
+        return PendingJWT(self.keys, claims, alg=alg, at_hash_of=pending)

@@ -2,7 +2,7 @@
 
 A grant runs in place on the event loop: it is dictionary look-ups and a few sqlite
 statements. Only the signatures are CPU work worth a worker thread, so the grant puts
-an `UnsignedJWT` where a signed token belongs, and the adapter signs every one of them
+a `PendingJWT` where a signed token belongs, and the adapter signs every one of them
 in a single trip to a worker thread before the response leaves (`sign_all`, then
 `settle`). What depends on the final token string waits for it: an ID token's at_hash
 over a JWT access token, and the access token's record, which is stored under the hash
@@ -31,13 +31,13 @@ class Signer(Protocol):
 
 
 @dataclass
-class UnsignedJWT:
+class PendingJWT:
     signer: Signer
     claims: dict[str, Any]
     alg: str
     typ: str = "JWT"
     #: for an ID token: the access token its at_hash is computed over (Core 3.1.3.6)
-    at_hash_of: UnsignedJWT | None = None
+    at_hash_of: PendingJWT | None = None
     #: run on the event loop once the token is signed, with the token string
     when_signed: list[Callable[[str], None]] = field(default_factory=list)
     value: str | None = None
@@ -59,7 +59,7 @@ class UnsignedJWT:
         return value
 
 
-def sign_all(tokens: Iterable[UnsignedJWT]) -> None:
+def sign_all(tokens: Iterable[PendingJWT]) -> None:
     """Blocking: sign every token (for a worker thread)."""
     for token in tokens:
         token.sign()
