@@ -2,9 +2,10 @@
 
 uvicorn writes a response's status line and headers, then its body, as two separate
 writes: two system calls and two TCP segments for every small JSON answer. Here the
-writes made during one turn of the event loop are gathered and handed to the socket
-together at the end of that turn, which for an ordinary response is a single
-`writev`. Streaming responses still go out chunk by chunk, one turn later at most.
+writes are gathered and handed to the socket together as soon as the response is
+complete, which for an ordinary response is a single `writev`. Writes that are not
+followed by the end of a response in the same turn of the event loop (a streamed
+body) leave at the end of that turn.
 """
 
 from __future__ import annotations
@@ -61,3 +62,8 @@ class GatheringHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = GatheringTransport(transport, self.loop)  # type: ignore[assignment]
+
+    def on_response_complete(self) -> None:
+        # the whole response is gathered: send it now rather than at the end of the turn
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().on_response_complete()

@@ -8,7 +8,6 @@ tokens that need a signature come out pending (pending.py), and the adapter
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
@@ -114,6 +113,9 @@ class OAuthServer(AuthorizationServer):
         user: User | None = request.user
         auth: dict[str, Any] = {}
         userinfo_claims: list[str] = []
+        # a client_credentials token is a grant of its own and is revoked on its own,
+        # so it needs no grant id (nor a row in the grant index)
+        grant_id: str | None = None
         if request.authorization_code is not None:
             code = request.authorization_code.data
             grant_id = code["grant_id"]
@@ -123,8 +125,6 @@ class OAuthServer(AuthorizationServer):
             grant_id = request.refresh_token.grant_id
             auth = request.refresh_token.data.get("auth", {})
             userinfo_claims = request.refresh_token.data.get("userinfo_claims", [])
-        else:
-            grant_id = uuid.uuid4().hex
         base = {
             "client_id": client.client_id,
             "sub": user.sub if user else None,

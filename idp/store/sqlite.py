@@ -55,7 +55,9 @@ _SWEEP_EVERY = 500
 
 #: with the maintenance thread: how often the WAL is copied into the database
 CHECKPOINT_SECONDS = 0.1
-#: how long a RESTART checkpoint waits for readers (it holds new writers back meanwhile)
+#: the WAL starts over once it holds this many pages (4 KiB each, so about 16 MiB)
+WAL_RESTART_FRAMES = 4096
+#: how long a RESTART checkpoint waits for other processes' readers
 RESTART_WAIT_MS = 20
 #: and how often expired rows are swept, in batches of this many rows
 SWEEP_SECONDS = 30.0
@@ -69,6 +71,7 @@ class SqliteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._writes = 0
+        self._restart_due = False
         self._clients: dict[str, tuple[float, Client | None]] = {}
         self._maintenance: threading.Thread | None = None
         self._stop = threading.Event()
@@ -120,20 +123,31 @@ class SqliteStore:
         finally:
             conn.close()
 
-    @staticmethod
-    def _checkpoint(conn: sqlite3.Connection) -> None:
-        """Copy the WAL into the database, then have the next write start the WAL over.
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database; once it is large, ask for a restart.
 
-        A PASSIVE checkpoint alone never lets a busy server's WAL start over: writes keep
-        coming while it copies, and the WAL then grows without end, every commit making
-        the file longer (hundreds of megabytes a minute under load, and each write into
-        new file space costs far more than a write over space already there). So the
-        bulk is copied PASSIVE, without holding writers up, and a RESTART checkpoint
-        follows for the few frames written meanwhile. RESTART holds new writers back
-        while it runs, so it gives up quickly when a reader is in its way, and tries
-        again at the next turn.
+        A PASSIVE checkpoint never holds a writer up, but alone it never lets a busy
+        server's WAL start over either: writes keep coming while it copies, so it never
+        catches up, and the WAL then grows without end (hundreds of megabytes a minute
+        under load, each write into new file space costing far more than a write over
+        space already there). A RESTART checkpoint from this thread would hold the
+        server's writes up while it finishes, and a writer held up by sqlite sleeps
+        whole milliseconds at a time. So the restart is left to the writer itself
+        (`_restart_if_due`), between two of its own writes, when only the frames of
+        the last moments are left to copy.
         """
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        frames = row[1] if row else 0  # in the WAL since it last started over
+        if frames > WAL_RESTART_FRAMES:
+            self._restart_due = True
+
+    def _restart_if_due(self, conn: sqlite3.Connection) -> None:
+        """After a write outside a transaction: start the WAL over when it has grown
+        large (see _checkpoint). The few frames not yet copied are copied here, and the
+        next write starts the WAL from its beginning."""
+        if not self._restart_due or conn.in_transaction:
+            return
+        self._restart_due = False
         conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
         try:
             conn.execute("PRAGMA wal_checkpoint(RESTART)")
@@ -176,15 +190,18 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._restart_if_due(conn)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A connection for one writing statement; in autocommit mode each statement is
         its own transaction, so a single statement needs no BEGIN/COMMIT of its own."""
-        yield self._conn()
+        conn = self._conn()
+        yield conn
         self._writes += 1
         if self._maintenance is None and self._writes % _SWEEP_EVERY == 0:
             self.sweep()
+        self._restart_if_due(conn)
 
     def sweep(self) -> None:
         now = time.time()
