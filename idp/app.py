@@ -29,13 +29,14 @@ _JSON_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/.well-known/",
 
 def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
     table: list[BaseRoute] = [
+        # Starlette tries routes in order: the busiest come first
+        Route("/token", endpoints.token, methods=["POST"]),
+        Route("/introspect", endpoints.introspect, methods=["POST"]),
         Route("/.well-known/openid-configuration", discovery.discovery, methods=["GET"]),
         Route("/jwks", discovery.jwks, methods=["GET"]),
         Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
-        Route("/token", endpoints.token, methods=["POST"]),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
-        Route("/introspect", endpoints.introspect, methods=["POST"]),
         Route("/logout", logout.end_session, methods=["GET", "POST"]),
         Route("/logout/confirm", logout.confirm_logout, methods=["POST"]),
         Route("/login/{login_id}", password.login_page, methods=["GET"]),

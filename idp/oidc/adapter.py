@@ -58,10 +58,12 @@ class StarletteOAuth2Request(OAuth2Request):
         self.refresh_token = None
         self.credential = None
         self._scope = None
-        self._args = dict(request.query_params)
+        # a token request rarely has a query string: skip parsing an empty one
+        query = request.query_params.multi_items() if request.scope.get("query_string") else []
+        self._args = dict(query)
         self._form = {k: v for k, v in form.items() if isinstance(v, str)}
         values: dict[str, list[str]] = {}
-        for source in (request.query_params.multi_items(), form.multi_items()):
+        for source in (query, form.multi_items()):
             for key, value in source:
                 if isinstance(value, str):
                     values.setdefault(key, []).append(value)
