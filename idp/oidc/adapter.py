@@ -8,6 +8,7 @@ worker thread.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,9 @@ from idp.offload import run_sync
 from idp.oidc.pending import PendingJWT, sign_all
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+SERVER_ERROR = "The server could not complete the request; try again later."
+
+log = logging.getLogger("idp")
 
 
 class FormPayload(OAuth2Payload):
@@ -138,10 +142,18 @@ async def oauth_response(
         # RFC 6749 2.3: a client must not use more than one authentication method at once
         error = InvalidRequestError("More than one client authentication method was used.")
         return to_response(error())
-    status, body, headers = respond(oauth_request)
-    if isinstance(body, dict):
-        pending = {k: v for k, v in body.items() if isinstance(v, PendingJWT)}
-        if pending:
-            await run_sync(sign_all, pending.values())
-            body.update((name, token.settle()) for name, token in pending.items())
+    try:
+        status, body, headers = respond(oauth_request)
+        if isinstance(body, dict):
+            pending = {k: v for k, v in body.items() if isinstance(v, PendingJWT)}
+            if pending:
+                await run_sync(sign_all, pending.values())
+                body.update((name, token.settle()) for name, token in pending.items())
+    except Exception:
+        # what was written is rolled back already (Store.atomic); the client gets the
+        # error in OAuth's form, and the operator the traceback in the log
+        log.exception("%s %s failed", request.method, request.url.path)
+        return to_response(
+            (500, {"error": "server_error", "error_description": SERVER_ERROR}, None)
+        )
     return to_response((status, body, headers))
