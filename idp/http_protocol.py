@@ -18,7 +18,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 class GatheringTransport:
     """A transport that passes everything through except `write`, which it gathers
-    until the loop has finished the current turn (or until the transport closes)."""
+    until `flush`: called when a response is complete, when the transport closes, and
+    at the end of the loop turn that made the first write, whichever comes first."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport

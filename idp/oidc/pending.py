@@ -11,19 +11,11 @@ of that string.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-_HASHES = {"RS256": hashlib.sha256, "ES256": hashlib.sha256}
-
-
-def half_hash(value: str, alg: str) -> str:
-    """at_hash / c_hash: the left half of the hash of the ASCII value (Core 3.1.3.6)."""
-    digest = _HASHES.get(alg, hashlib.sha256)(value.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+from idp.oidc.token_hash import half_hash
 
 
 class Signer(Protocol):

@@ -59,7 +59,8 @@ class OAuthServer(AuthorizationServer):
         if request is not None and not request.payload.grant_type:
             return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))
         if request is not None and request.payload.grant_type == "client_credentials":
-            return super().create_token_response(request)  # one record: atomic as it is
+            # its writes (the token; a private_key_jwt assertion's jti) each stand alone
+            return super().create_token_response(request)
         # what a grant writes (a code or refresh token used up, the tokens issued for it)
         # lands in one transaction: all of it or, should the server fail midway, none
         with self.store.atomic():

@@ -15,7 +15,8 @@ from typing import Any
 
 from idp.keys import KeyRing
 from idp.oidc.claims import user_claims
-from idp.oidc.pending import PendingJWT, half_hash
+from idp.oidc.pending import PendingJWT
+from idp.oidc.token_hash import half_hash
 from idp.settings import Settings
 from idp.store import Client, User
 
