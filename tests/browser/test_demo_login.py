@@ -41,6 +41,7 @@ def test_demo_login_shows_the_id_token_and_userinfo(demo_server, person, chromiu
         assert "Joost de Boer" in page.locator("body").inner_text()
         checks = page.locator("ul.checks li").all_inner_texts()
         assert checks and all(text.endswith("✓") for text in checks), checks
+        assert checks[0] == "signature valid: ✓"
 
         shot = tmp_path / "demo-id-token.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -84,5 +85,10 @@ def test_login_page_speaks_dutch(demo_server, person, chromium, tmp_path):
         page.wait_for_url(f"{demo_server.url}/demo/callback?**")
         claims = json.loads(page.locator("#id-token-claims").inner_text())
         assert claims["sub"] == person["sub"]
+        assert page.locator("ul.checks li").all_inner_texts() == [
+            "handtekening geldig: ✓",
+            "nonce klopt: ✓",
+            "bestemd voor deze applicatie: ✓",
+        ]
     finally:
         context.close()
