@@ -6,7 +6,6 @@ browser to the first step still missing; the last step issues the authorization 
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.login.state import ACR_MFA, ACR_PASSWORD, PendingLogin, SsoSession
-from idp.oidc.models import token_id
+from idp.oidc.models import new_token, token_id
 from idp.oidc.redirects import error_redirect, redirect
 from idp.pages import PAGE_HEADERS
 
@@ -145,7 +144,7 @@ class LoginPipeline:
                 request, "error.login_used.title", "error.login_used.text", locale=login.locale
             )
         auth = login.request
-        code = secrets.token_urlsafe(32)
+        code = new_token()
         response = redirect(
             auth.redirect_uri, {"code": code, "state": auth.state, "iss": self.p.settings.issuer}
         )

@@ -27,9 +27,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, token_id
+from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, new_token, token_id
 from idp.oidc.pending import PendingJWT
-from idp.oidc.tokens import TokenMinter, random_token
+from idp.oidc.tokens import TokenMinter
 from idp.settings import Settings
 from idp.store import Store, User
 
@@ -105,7 +105,7 @@ class OAuthServer(AuthorizationServer):
             "scope": scope,
         }
         if include_refresh_token:
-            token["refresh_token"] = random_token()
+            token["refresh_token"] = new_token()
         return token
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:

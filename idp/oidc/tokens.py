@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import time
 import uuid
 from typing import Any
 
 from idp.keys import KeyRing
 from idp.oidc.claims import user_claims
+from idp.oidc.models import new_token
 from idp.oidc.pending import PendingJWT
 from idp.oidc.token_hash import half_hash
 from idp.settings import Settings
 from idp.store import Client, User
-
-
-def random_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def _b64json(value: dict[str, Any]) -> str:
@@ -47,7 +43,7 @@ class TokenMinter:
     ) -> str | PendingJWT:
         """An opaque token, or the claims of a JWT access token (signed later)."""
         if client.access_token_format != "jwt":
-            return random_token()
+            return new_token()
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
