@@ -15,3 +15,7 @@ class NotFound(IdpError):
 
 class Conflict(IdpError):
     """A user or client with that name exists already."""
+
+
+class StoreError(IdpError):
+    """The store could not keep what it was given; nothing of it was kept."""

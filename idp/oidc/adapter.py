@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from idp.offload import run_sync
 from idp.oidc.pending import PendingJWT, sign_all
+from idp.store import Store
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 SERVER_ERROR = "The server could not complete the request; try again later."
@@ -123,13 +124,17 @@ def to_response(result: tuple[int, Any, Any]) -> Response:
 
 
 async def oauth_response(
-    request: Request, respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]]
+    request: Request,
+    respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]],
+    store: Store,
 ) -> Response:
     """Read the form, run `respond` (an authlib server call), translate back.
 
-    The call runs in place: a few dictionary look-ups and sqlite statements. Tokens it
-    leaves unsigned are signed together in one trip to a worker thread (RSA and EC
-    signing release the GIL), then settled: what waited for the signed string runs.
+    The call runs in place: a few dictionary look-ups and sqlite statements, whose
+    commit is shared with the other requests of this turn of the event loop
+    (Store.grouped); the answer waits for it. Tokens the call leaves unsigned are signed
+    together in one trip to a worker thread (RSA and EC signing release the GIL), then
+    settled: what waited for the signed string runs.
     """
     form = await read_form(request)
     oauth_request = StarletteOAuth2Request(request, form)
@@ -143,14 +148,18 @@ async def oauth_response(
         error = InvalidRequestError("More than one client authentication method was used.")
         return to_response(error())
     try:
-        status, body, headers = respond(oauth_request)
+        with store.grouped():
+            status, body, headers = respond(oauth_request)
+        await store.landed()
         if isinstance(body, dict):
             pending = {k: v for k, v in body.items() if isinstance(v, PendingJWT)}
             if pending:
                 await run_sync(sign_all, pending.values())
-                body.update((name, token.settle()) for name, token in pending.items())
+                with store.grouped():
+                    body.update((name, token.settle()) for name, token in pending.items())
+                await store.landed()
     except Exception:
-        # what was written is rolled back already (Store.atomic); the client gets the
+        # what was written is rolled back already (Store.grouped); the client gets the
         # error in OAuth's form, and the operator the traceback in the log
         log.exception("%s %s failed", request.method, request.url.path)
         return to_response(

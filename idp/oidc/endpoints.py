@@ -15,18 +15,20 @@ if TYPE_CHECKING:
 
 async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    return await oauth_response(request, provider.oauth.create_token_response)
+    return await oauth_response(request, provider.oauth.create_token_response, provider.store)
 
 
 async def revoke(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     return await oauth_response(
-        request, lambda r: provider.oauth.create_endpoint_response("revocation", r)
+        request, lambda r: provider.oauth.create_endpoint_response("revocation", r), provider.store
     )
 
 
 async def introspect(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     return await oauth_response(
-        request, lambda r: provider.oauth.create_endpoint_response("introspection", r)
+        request,
+        lambda r: provider.oauth.create_endpoint_response("introspection", r),
+        provider.store,
     )

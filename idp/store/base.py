@@ -121,6 +121,17 @@ class Store(Protocol):
         `await`: it belongs to the calling thread."""
         ...
 
+    def grouped(self) -> AbstractContextManager[None]:
+        """atomic(), whose commit may be shared with other grouped() blocks run on the
+        same event loop, and made after the block. Follow the block with
+        `await landed()` before telling anyone that its writes were made."""
+        ...
+
+    async def landed(self) -> None:
+        """Return once the grouped() writes made so far on this thread are committed;
+        raise idp.errors.StoreError if they could not be (none of them then was)."""
+        ...
+
     def revoke_by_grant_id(self, grant_id: str) -> int: ...
     def find_by_prefix(self, model: str, prefix: str) -> list[tuple[str, JSON]]: ...
 

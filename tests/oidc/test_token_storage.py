@@ -1,0 +1,125 @@
+"""How the token endpoint stores what it issues: token requests of one turn of the event
+loop share a commit and answer only once it landed; tokens are keyed in the order they
+were issued, and tokens from before that scheme keep working."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+from typing import Any
+
+import httpx
+import pytest
+
+from idp.oidc.models import new_token, token_id
+
+from .helpers import ISSUER, Env, code_flow, introspect, refresh, userinfo
+
+SERVICE = ("service", "srv-secret")
+
+
+@pytest.fixture(autouse=True)
+def _registered(env: Env) -> None:
+    env.add_user()
+    env.add_client()
+    env.add_client("service", secret="srv-secret", grant_types=("client_credentials",))
+
+
+def token_requests(env: Env, count: int) -> list[httpx.Response]:
+    """`count` client_credentials requests at once, on an event loop in this thread."""
+
+    async def main() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=env.app)
+        async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
+            requests = [
+                client.post("/token", data={"grant_type": "client_credentials"}, auth=SERVICE)
+                for _ in range(count)
+            ]
+            return list(await asyncio.gather(*requests))
+
+    return asyncio.run(main())
+
+
+def stored_keys(env: Env, model: str) -> list[str]:
+    raw = sqlite3.connect(env.settings.store.path)
+    try:
+        rows = raw.execute(
+            "SELECT key FROM records WHERE key LIKE ? ORDER BY rowid", (f"{model}:%",)
+        )
+        return [key.split(":", 1)[1] for (key,) in rows]
+    finally:
+        raw.close()
+
+
+def test_requests_at_once_share_commits_and_every_token_works(env: Env) -> None:
+    commits: list[str] = []
+    env.store._conn().set_trace_callback(
+        lambda sql: commits.append(sql) if sql == "COMMIT" else None
+    )
+    responses = token_requests(env, 12)
+
+    assert [r.status_code for r in responses] == [200] * 12
+    tokens = {r.json()["access_token"] for r in responses}
+    assert len(tokens) == 12
+    assert 1 <= len(commits) < 12
+    for token in tokens:
+        assert introspect(env, token).json()["active"] is True
+
+
+def test_a_commit_that_fails_answers_server_error_and_issues_nothing(env: Env) -> None:
+    class CommitFails:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "COMMIT":
+                raise sqlite3.OperationalError("disk I/O error")
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.conn, name)
+
+    real = env.store._conn()
+    env.store._local.conn = CommitFails(real)
+    try:
+        responses = token_requests(env, 3)
+    finally:
+        env.store._local.conn = real
+
+    for response in responses:
+        assert response.status_code == 500
+        assert response.json()["error"] == "server_error"
+        assert response.headers["cache-control"] == "no-store"
+        assert "access_token" not in response.text
+    assert stored_keys(env, "access_token") == []
+
+
+def test_tokens_are_keyed_in_the_order_they_were_issued(env: Env) -> None:
+    responses = [
+        env.client.post("/token", data={"grant_type": "client_credentials"}, auth=SERVICE)
+        for _ in range(5)
+    ]
+    keys = stored_keys(env, "access_token")
+    assert keys == sorted(keys)
+    assert keys == [token_id(r.json()["access_token"]) for r in responses]
+    # the key starts with the time of issue and holds only the hash of the token after it
+    token = responses[0].json()["access_token"]
+    assert token[12:] not in keys[0]
+
+
+def test_a_refresh_token_from_before_the_time_stamps_still_works(env: Env) -> None:
+    first = code_flow(env, scope="openid offline_access")
+    new_style = first["refresh_token"]
+    old_style = new_token()[12:]  # 43 characters, as tokens were before
+    record = env.store.find("refresh_token", token_id(new_style))
+    env.store.destroy("refresh_token", token_id(new_style))
+    env.store.upsert(
+        "refresh_token", token_id(old_style), record, expires_in=3600, grant_id=record["grant_id"]
+    )
+    assert token_id(old_style) == hashlib.sha256(old_style.encode()).hexdigest()
+
+    response = refresh(env, old_style)
+    assert response.status_code == 200, response.text
+    assert userinfo(env, response.json()["access_token"]).status_code == 200
+    assert refresh(env, old_style).json()["error"] == "invalid_grant"  # used up as before
