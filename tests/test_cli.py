@@ -199,3 +199,31 @@ def test_a_bad_config_stops_with_one_line_naming_the_key(
     assert run(str(path), "users", "list", monkeypatch=monkeypatch) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "server.port" in err[0]
+
+
+def test_serve_tunes_the_process_and_runs_uvicorn_with_the_gathering_protocol(
+    config: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import sys
+
+    import uvicorn
+
+    from idp.cli.serve import GC_YOUNG_THRESHOLD
+    from idp.http_protocol import GatheringHttpToolsProtocol
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    try:
+        assert run(config, "serve", "--port", "8123", monkeypatch=monkeypatch) == 0
+        frozen = gc.get_freeze_count()
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        sys.setswitchinterval(interval)
+    assert frozen > 10_000  # what the loaded app holds, never walked again
+    [options] = calls
+    assert options["port"] == 8123 and options["http"] is GatheringHttpToolsProtocol
