@@ -210,17 +210,20 @@ class SqliteStore:
         A commit costs more than the few rows a token request writes (sqlite writes each
         changed page whole, and takes and drops its locks), so a busy server commits
         once for many requests instead of once for each. Each block still stands alone:
-        a savepoint undoes its writes when it ends with an exception. Other writes on the
+        when it ends with an exception its writes are undone (those of the first block
+        to write in a turn with the whole transaction, those of later ones with a
+        savepoint of their own). Other writes on the
         loop's thread land the open group first, so nothing waits behind it.
         """
         local = self._local
         conn = self._conn()
         inside_atomic = conn.in_transaction and getattr(local, "group", None) is None
-        if getattr(local, "block", None) is not None or inside_atomic or not _loop_running():
+        loop = None if inside_atomic else _running_loop()
+        if getattr(local, "block", None) is not None or loop is None:
             with self.atomic():
                 yield
             return
-        block = _Block()
+        block = _Block(loop)
         local.block = block
         try:
             yield
@@ -228,6 +231,9 @@ class SqliteStore:
             if block.savepoint:
                 conn.execute("ROLLBACK TO grouped")
                 conn.execute("RELEASE grouped")
+            elif block.opened_group:
+                self._local.group = None  # nothing but this block's writes is in it
+                conn.execute("ROLLBACK")
             raise
         else:
             if block.savepoint:
@@ -246,15 +252,18 @@ class SqliteStore:
         await waiter
 
     def _join_group(self, conn: sqlite3.Connection, block: _Block) -> None:
-        """The first write of a grouped() block: open the turn's transaction if this is
-        the first block to write in it, then a savepoint for this block."""
+        """The first write of a grouped() block: the first block to write in a turn opens
+        the turn's transaction (and, should it fail, undoes all of it); a later one takes
+        a savepoint of its own."""
         if getattr(self._local, "group", None) is None:
             conn.execute("BEGIN IMMEDIATE")
             group = _Group()
             self._local.group = group
-            asyncio.get_running_loop().call_soon(self._land_group, group)
-        conn.execute("SAVEPOINT grouped")
-        block.savepoint = True
+            block.loop.call_soon(self._land_group, group)
+            block.opened_group = True
+        else:
+            conn.execute("SAVEPOINT grouped")
+            block.savepoint = True
 
     def _land_group(self, group: _Group | None = None) -> None:
         """Commit the open group (if it is `group`, when given) and tell its waiters."""
@@ -290,7 +299,7 @@ class SqliteStore:
         conn = self._conn()
         block: _Block | None = getattr(self._local, "block", None)
         if block is not None:
-            if not block.savepoint:
+            if not (block.savepoint or block.opened_group):
                 self._join_group(conn, block)
         elif getattr(self._local, "group", None) is not None:
             self._land_group()
@@ -507,17 +516,18 @@ class _Group:
 
 @dataclasses.dataclass(eq=False)
 class _Block:
-    """One grouped() block; it takes its savepoint at its first write."""
+    """One grouped() block; at its first write it opens the group or takes a savepoint."""
 
+    loop: asyncio.AbstractEventLoop
+    opened_group: bool = False
     savepoint: bool = False
 
 
-def _loop_running() -> bool:
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
-        asyncio.get_running_loop()
+        return asyncio.get_running_loop()
     except RuntimeError:
-        return False
-    return True
+        return None
 
 
 def _dump(obj: Any) -> str:

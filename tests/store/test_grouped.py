@@ -75,6 +75,28 @@ def test_a_block_that_fails_is_undone_alone(store: SqliteStore) -> None:
     assert store.find("token", "a") == {}  # the failed block's consume was undone too
 
 
+def test_the_first_block_of_a_turn_that_fails_is_undone_alone(store: SqliteStore) -> None:
+    store.upsert("token", "old", {})
+
+    async def bad() -> None:
+        with store.grouped():
+            store.upsert("token", "bad", {})
+            store.destroy("token", "old")
+            raise RuntimeError("midway")
+
+    async def good(name: str) -> None:
+        with store.grouped():
+            store.upsert("token", name, {})
+        await store.landed()
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(bad(), good("a"), good("b"), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert isinstance(results[0], RuntimeError) and results[1:] == [None, None]
+    assert committed_keys(store) == ["token:a", "token:b", "token:old"]
+
+
 def test_landed_raises_for_everyone_when_the_commit_fails(store: SqliteStore) -> None:
     store.upsert("token", "before", {})
 
