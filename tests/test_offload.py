@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -50,3 +51,18 @@ def test_a_cancelled_caller_leaves_the_workers_usable() -> None:
         return await workers.run(lambda: "still working")
 
     assert asyncio.run(main()) == "still working"
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduling policy")
+def test_workers_run_as_batch_work_and_leave_the_loop_its_core() -> None:
+    async def main() -> tuple[int, int, int]:
+        return (
+            await run_sync(os.sched_getscheduler, 0),
+            await run_slow(os.sched_getscheduler, 0),
+            os.sched_getscheduler(0),
+        )
+
+    short, slow, loop_thread = asyncio.run(main())
+
+    assert short == slow == os.SCHED_BATCH
+    assert loop_thread == os.SCHED_OTHER
