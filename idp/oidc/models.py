@@ -19,6 +19,7 @@ SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 
 #: hex digits of the time of issue (milliseconds) in front of a code or token
 _STAMP = 12
+_HEX = frozenset("0123456789abcdef")
 
 
 def new_token() -> str:
@@ -41,9 +42,6 @@ def token_id(value: str) -> str:
     if len(value) == _STAMP + 43 and all(c in _HEX for c in stamp):
         return f"{stamp}{digest}"
     return digest
-
-
-_HEX = frozenset("0123456789abcdef")
 
 
 def hash_secret(secret: str) -> str:
