@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
-from typing import Any
 
 import httpx
 import pytest
 
 from idp.oidc.models import new_token, token_id
+from tests.failing_commit import commits_fail
 
 from .helpers import ISSUER, Env, code_flow, introspect, refresh, userinfo
 
@@ -68,24 +68,8 @@ def test_requests_at_once_share_commits_and_every_token_works(env: Env) -> None:
 
 
 def test_a_commit_that_fails_answers_server_error_and_issues_nothing(env: Env) -> None:
-    class CommitFails:
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn = conn
-
-        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-            if sql == "COMMIT":
-                raise sqlite3.OperationalError("disk I/O error")
-            return self.conn.execute(sql, *args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.conn, name)
-
-    real = env.store._conn()
-    env.store._local.conn = CommitFails(real)
-    try:
+    with commits_fail(env.store, "disk I/O error"):
         responses = token_requests(env, 3)
-    finally:
-        env.store._local.conn = real
 
     for response in responses:
         assert response.status_code == 500

@@ -14,6 +14,7 @@ import pytest
 
 from idp.errors import StoreError
 from idp.store.sqlite import SqliteStore
+from tests.failing_commit import commits_fail
 
 
 @pytest.fixture
@@ -100,20 +101,6 @@ def test_the_first_block_of_a_turn_that_fails_is_undone_alone(store: SqliteStore
 def test_landed_raises_for_everyone_when_the_commit_fails(store: SqliteStore) -> None:
     store.upsert("token", "before", {})
 
-    class CommitFails:
-        """The loop thread's connection, with a commit that fails as a full disk would."""
-
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn = conn
-
-        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-            if sql == "COMMIT":
-                raise sqlite3.OperationalError("database or disk is full")
-            return self.conn.execute(sql, *args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.conn, name)
-
     async def request(name: str) -> str:
         with store.grouped():
             store.upsert("token", name, {})
@@ -124,12 +111,8 @@ def test_landed_raises_for_everyone_when_the_commit_fails(store: SqliteStore) ->
         return "landed"
 
     async def main() -> list[str]:
-        real = store._conn()
-        store._local.conn = CommitFails(real)
-        try:
+        with commits_fail(store):
             return await asyncio.gather(request("x"), request("y"))
-        finally:
-            store._local.conn = real
 
     outcomes = asyncio.run(main())
     assert outcomes == ["the store could not commit: database or disk is full"] * 2

@@ -1,0 +1,37 @@
+"""A store whose next commits fail, as on a full disk: for tests of what then lands."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from idp.store.sqlite import SqliteStore
+
+
+class _CommitFails:
+    """A sqlite connection whose COMMIT raises; everything else goes through."""
+
+    def __init__(self, conn: sqlite3.Connection, message: str) -> None:
+        self.conn = conn
+        self.message = message
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError(self.message)
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+@contextmanager
+def commits_fail(store: SqliteStore, message: str = "database or disk is full") -> Iterator[None]:
+    """Within the block, commits made on this thread fail with `message`."""
+    real = store._conn()
+    store._local.conn = _CommitFails(real, message)
+    try:
+        yield
+    finally:
+        store._local.conn = real
