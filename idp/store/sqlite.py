@@ -212,8 +212,8 @@ class SqliteStore:
         once for many requests instead of once for each. Each block still stands alone:
         when it ends with an exception its writes are undone (those of the first block
         to write in a turn with the whole transaction, those of later ones with a
-        savepoint of their own). Other writes on the
-        loop's thread land the open group first, so nothing waits behind it.
+        savepoint of their own). Other writes on the loop's thread land the open group
+        first, so nothing waits behind it.
         """
         local = self._local
         conn = self._conn()
@@ -232,7 +232,7 @@ class SqliteStore:
                 conn.execute("ROLLBACK TO grouped")
                 conn.execute("RELEASE grouped")
             elif block.opened_group:
-                self._local.group = None  # nothing but this block's writes is in it
+                local.group = None  # nothing but this block's writes is in it
                 conn.execute("ROLLBACK")
             raise
         else:
