@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jwcrypto import jwk
+from jwcrypto import jwk, jws
+from jwcrypto.common import JWException
 
 from idp.jws_sign import sign_compact
 from idp.settings import Settings
@@ -115,6 +116,22 @@ class KeyRing:
 
     def public_key(self, kid: str) -> jwk.JWK | None:
         return self._load().public.get(kid)
+
+    def verified_claims(self, token: str, typ: str) -> dict[str, Any] | None:
+        """The claims of a compact JWS of type `typ` signed by one of our published keys,
+        with the algorithm that key is for; None for anything else."""
+        try:
+            signed = jws.JWS()
+            signed.deserialize(token)
+            header = signed.jose_header
+            key = self.public_key(str(header.get("kid")))
+            if key is None or header.get("typ") != typ:
+                return None
+            signed.verify(key, alg=key.get("alg"))
+            claims = json.loads(signed.payload)
+        except (JWException, ValueError, TypeError):
+            return None
+        return claims if isinstance(claims, dict) else None
 
     def sign(self, claims: dict[str, object], alg: str | None = None, typ: str = "JWT") -> str:
         alg = alg or self.default_alg

@@ -51,13 +51,17 @@ class Workers:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
-    async def run(self, fn: Callable[[], T]) -> T:
+    def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Queue a call at once; its result arrives in the returned future."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if len(self._threads) < self.count:
             self._start()
         self._jobs.put((loop, future, fn))
-        return await future
+        return future
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        return await self.submit(fn)
 
     def _start(self) -> None:
         with self._lock:
@@ -90,6 +94,12 @@ _SLOW = Workers(os.cpu_count() or 2, "idp-slow")
 async def run_sync(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Call `fn` in a worker thread and await its result."""
     return await _SHORT.run(functools.partial(fn, *args, **kwargs))
+
+
+def start_sync(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
+    """Like `run_sync`, but the call is queued before this returns, so that it runs while
+    the caller awaits something else first; await the future for its result."""
+    return _SHORT.submit(functools.partial(fn, *args, **kwargs))
 
 
 async def run_slow(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.offload import run_sync
+from idp.offload import start_sync
 from idp.oidc.pending import PendingJWT, sign_all
 from idp.store import Store
 
@@ -133,8 +133,7 @@ async def oauth_response(
     The call runs in place: a few dictionary look-ups and sqlite statements, whose
     commit is shared with the other requests of this turn of the event loop
     (Store.grouped); the answer waits for it. Tokens the call leaves unsigned are signed
-    together in one trip to a worker thread (RSA and EC signing release the GIL), then
-    settled: what waited for the signed string runs.
+    together in one trip to a worker thread (RSA and EC signing release the GIL).
     """
     form = await read_form(request)
     oauth_request = StarletteOAuth2Request(request, form)
@@ -150,14 +149,21 @@ async def oauth_response(
     try:
         with store.grouped():
             status, body, headers = respond(oauth_request)
-        await store.landed()
+        pending = {}
         if isinstance(body, dict):
             pending = {k: v for k, v in body.items() if isinstance(v, PendingJWT)}
-            if pending:
-                await run_sync(sign_all, pending.values())
-                with store.grouped():
-                    body.update((name, token.settle()) for name, token in pending.items())
+        if pending:
+            # nothing stored waits for a signature, so the tokens are signed while the
+            # commit lands; the answer waits for both (for the signing even when the
+            # commit failed, so that nothing is left running for nobody)
+            signing = start_sync(sign_all, list(pending.values()))
+            try:
                 await store.landed()
+            finally:
+                signed = await signing
+            body.update(zip(pending, signed, strict=True))
+        else:
+            await store.landed()
     except Exception:
         # what was written is rolled back already (Store.grouped); the client gets the
         # error in OAuth's form, and the operator the traceback in the log

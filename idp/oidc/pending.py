@@ -3,16 +3,16 @@
 A grant runs in place on the event loop: it is dictionary look-ups and a few sqlite
 statements. Only the signatures are CPU work worth a worker thread, so the grant puts
 a `PendingJWT` where a signed token belongs, and the adapter signs every one of them
-in a single trip to a worker thread before the response leaves (`sign_all`, then
-`settle`). What depends on the final token string waits for it: an ID token's at_hash
-over a JWT access token, and the access token's record, which is stored under the hash
-of that string.
+in a single trip to a worker thread before the response leaves (`sign_all`). Only an
+ID token's at_hash depends on the final string of another token, a JWT access token, and
+is computed once that one is signed. Nothing stored depends on it: a JWT access token's
+record is keyed by its jti (server.access_token_keys).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from idp.oidc.token_hash import half_hash
@@ -30,8 +30,6 @@ class PendingJWT:
     typ: str = "JWT"
     #: for an ID token: the access token its at_hash is computed over (Core 3.1.3.6)
     at_hash_of: PendingJWT | None = None
-    #: run on the event loop once the token is signed, with the token string
-    when_signed: list[Callable[[str], None]] = field(default_factory=list)
     value: str | None = None
 
     def sign(self) -> str:
@@ -42,16 +40,7 @@ class PendingJWT:
             self.value = self.signer.sign(self.claims, alg=self.alg, typ=self.typ)
         return self.value
 
-    def settle(self) -> str:
-        """The signed token, after what waits for it has run."""
-        value = self.sign()
-        callbacks, self.when_signed = self.when_signed, []
-        for callback in callbacks:
-            callback(value)
-        return value
 
-
-def sign_all(tokens: Iterable[PendingJWT]) -> None:
+def sign_all(tokens: Iterable[PendingJWT]) -> list[str]:
     """Blocking: sign every token (for a worker thread)."""
-    for token in tokens:
-        token.sign()
+    return [token.sign() for token in tokens]

@@ -27,14 +27,32 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp.keys import KeyRing
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, new_token, token_id
 from idp.oidc.pending import PendingJWT
-from idp.oidc.tokens import TokenMinter
+from idp.oidc.tokens import JWT_ACCESS_TOKEN, TokenMinter
 from idp.settings import Settings
 from idp.store import Store, User
 
 #: record models in the store
 CODE, ACCESS, REFRESH = "code", "access_token", "refresh_token"
+
+
+def access_token_keys(value: str, keys: KeyRing) -> tuple[str, ...]:
+    """The keys an access token's record may be stored under.
+
+    An opaque token's record is keyed by its hash (token_id). A JWT access token's record
+    is keyed by its jti, so that it is written in the grant's own transaction, before the
+    token is signed; the token is only looked up once its signature checks out. A JWT
+    issued before that scheme is keyed by the hash of the signed string.
+    """
+    if value.count(".") != 2:
+        return (token_id(value),)
+    claims = keys.verified_claims(value, typ=JWT_ACCESS_TOKEN)
+    jti = claims.get("jti") if claims else None
+    if not isinstance(jti, str) or not jti:
+        return ()
+    return (token_id(jti), token_id(value))
 
 
 class OAuthServer(AuthorizationServer):
@@ -132,21 +150,15 @@ class OAuthServer(AuthorizationServer):
             "userinfo_claims": userinfo_claims,
         }
         ttl = int(token["expires_in"])
-
-        def store_access_token(value: str) -> None:
-            self.store.upsert(
-                ACCESS,
-                token_id(value),
-                {**base, "expires_at": now + ttl},
-                expires_in=ttl,
-                grant_id=grant_id,
-            )
-
         access_token = token["access_token"]
+        # a JWT access token is stored under its jti: it is not signed yet (access_token_keys)
         if isinstance(access_token, PendingJWT):
-            access_token.when_signed.append(store_access_token)  # keyed by the signed string
+            access_key = token_id(access_token.claims["jti"])
         else:
-            store_access_token(access_token)
+            access_key = token_id(access_token)
+        self.store.upsert(
+            ACCESS, access_key, {**base, "expires_at": now + ttl}, expires_in=ttl, grant_id=grant_id
+        )
         if "refresh_token" in token:
             rttl = self.settings.tokens.refresh_token_ttl
             self.store.upsert(
@@ -159,11 +171,15 @@ class OAuthServer(AuthorizationServer):
 
     def find_token(self, value: str, hint: str | None = None) -> TokenRecord | None:
         kinds = (REFRESH, ACCESS) if hint == "refresh_token" else (ACCESS, REFRESH)
-        key = token_id(value)
         for kind in kinds:
-            data = self.store.find(kind, key)
-            if data is not None:
-                return TokenRecord(kind, key, data)
+            if kind == ACCESS:
+                keys = access_token_keys(value, self.minter.keys)
+            else:
+                keys = (token_id(value),)
+            for key in keys:
+                data = self.store.find(kind, key)
+                if data is not None:
+                    return TokenRecord(kind, key, data)
         return None
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from typing import Any
 
 from idp.keys import KeyRing
@@ -19,6 +18,9 @@ from idp.oidc.pending import PendingJWT
 from idp.oidc.token_hash import half_hash
 from idp.settings import Settings
 from idp.store import Client, User
+
+#: the JWS type of a JWT access token (RFC 9068 2.1)
+JWT_ACCESS_TOKEN = "at+jwt"
 
 
 def _b64json(value: dict[str, Any]) -> str:
@@ -52,10 +54,11 @@ class TokenMinter:
             "client_id": client.client_id,
             "iat": now,
             "exp": now + expires_in,
-            "jti": uuid.uuid4().hex,
+            # in the order of issue, as the record is keyed by it (OAuthServer.save_token)
+            "jti": new_token(),
             "scope": scope,
         }
-        return PendingJWT(self.keys, claims, alg=self.keys.default_alg, typ="at+jwt")
+        return PendingJWT(self.keys, claims, alg=self.keys.default_alg, typ=JWT_ACCESS_TOKEN)
 
     def id_token(
         self,

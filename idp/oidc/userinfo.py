@@ -11,8 +11,7 @@ from starlette.responses import Response
 
 from idp.oidc.adapter import NO_STORE
 from idp.oidc.claims import user_claims
-from idp.oidc.models import token_id
-from idp.oidc.server import ACCESS
+from idp.oidc.server import ACCESS, access_token_keys
 
 if TYPE_CHECKING:
     from idp.provider import Provider
@@ -49,7 +48,11 @@ async def _token_from(request: Request) -> str | bool | None:
 
 
 def _claims_for(provider: Provider, token: str) -> dict[str, Any] | str:
-    data = provider.store.find(ACCESS, token_id(token))
+    data = None
+    for key in access_token_keys(token, provider.keys):
+        data = provider.store.find(ACCESS, key)
+        if data is not None:
+            break
     if data is None or data.get("expires_at", 0) < time.time() or not data.get("sub"):
         return "invalid_token"
     scopes = data.get("scope", "").split()

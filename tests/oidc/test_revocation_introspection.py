@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from jwcrypto import jwk, jws
 
 from .helpers import (
     ALL_SCOPES,
     ISSUER,
     Env,
+    b64json,
     code_flow,
     introspect,
+    jwt_parts,
     public_client,
     refresh,
     revoke,
@@ -168,3 +172,42 @@ def test_client_secret_post_works_at_introspection(env: Env) -> None:
     )
 
     assert response.json()["active"] is True
+
+
+def _forged(token: str, **changes: object) -> str:
+    """The token with its claims changed and its signature kept."""
+    header, claims = jwt_parts(token)
+    signature = token.rsplit(".", 1)[1]
+    return f"{b64json(header)}.{b64json({**claims, **changes})}.{signature}"
+
+
+def _signed_elsewhere(token: str) -> str:
+    """The same header and claims, signed by a key that is not ours under our kid."""
+    header, claims = jwt_parts(token)
+    stranger = jwk.JWK.generate(kty="RSA", size=2048)
+    signed = jws.JWS(json.dumps(claims))
+    signed.add_signature(stranger, alg="RS256", protected=json.dumps(header))
+    return str(signed.serialize(compact=True))
+
+
+def test_a_jwt_access_token_counts_only_with_its_own_signature(env: Env) -> None:
+    env.add_client("jwt-rp", secret="jwt", access_token_format="jwt")
+    token = code_flow(env, client_id="jwt-rp", secret="jwt", scope=ALL_SCOPES)
+    access_token = token["access_token"]
+    not_ours = [
+        _forged(access_token, scope="openid admin"),
+        _signed_elsewhere(access_token),
+        access_token.rsplit(".", 1)[0] + ".",  # no signature at all
+        token["id_token"],  # signed by us, but not an access token
+        "a.b.c",
+    ]
+
+    for value in not_ours:
+        assert introspect(env, value).json() == {"active": False}, value
+        assert userinfo(env, value).status_code == 401, value
+        # revoking what is not a token of ours revokes nothing (RFC 7009 2.2)
+        response = revoke(env, value, client_id="jwt-rp", secret="jwt")
+        assert response.status_code == 200, value
+
+    assert introspect(env, access_token).json()["active"] is True
+    assert userinfo(env, access_token).status_code == 200

@@ -14,7 +14,7 @@ import pytest
 from idp.oidc.models import new_token, token_id
 from tests.failing_commit import commits_fail
 
-from .helpers import ISSUER, Env, code_flow, introspect, refresh, userinfo
+from .helpers import ISSUER, Env, code_flow, introspect, jwt_parts, refresh, revoke, userinfo
 
 SERVICE = ("service", "srv-secret")
 
@@ -26,19 +26,31 @@ def _registered(env: Env) -> None:
     env.add_client("service", secret="srv-secret", grant_types=("client_credentials",))
 
 
-def token_requests(env: Env, count: int) -> list[httpx.Response]:
-    """`count` client_credentials requests at once, on an event loop in this thread."""
+def token_requests(
+    env: Env,
+    count: int,
+    data: dict[str, str] | None = None,
+    auth: tuple[str, str] = SERVICE,
+) -> list[httpx.Response]:
+    """`count` token requests at once, on an event loop in this thread (so that this
+    thread's store connection sees their statements)."""
+    form = data or {"grant_type": "client_credentials"}
 
     async def main() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=env.app)
         async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
-            requests = [
-                client.post("/token", data={"grant_type": "client_credentials"}, auth=SERVICE)
-                for _ in range(count)
-            ]
+            requests = [client.post("/token", data=form, auth=auth) for _ in range(count)]
             return list(await asyncio.gather(*requests))
 
     return asyncio.run(main())
+
+
+def count_commits(env: Env) -> list[str]:
+    commits: list[str] = []
+    env.store._conn().set_trace_callback(
+        lambda sql: commits.append(sql) if sql == "COMMIT" else None
+    )
+    return commits
 
 
 def stored_keys(env: Env, model: str) -> list[str]:
@@ -53,10 +65,7 @@ def stored_keys(env: Env, model: str) -> list[str]:
 
 
 def test_requests_at_once_share_commits_and_every_token_works(env: Env) -> None:
-    commits: list[str] = []
-    env.store._conn().set_trace_callback(
-        lambda sql: commits.append(sql) if sql == "COMMIT" else None
-    )
+    commits = count_commits(env)
     responses = token_requests(env, 12)
 
     assert [r.status_code for r in responses] == [200] * 12
@@ -107,3 +116,52 @@ def test_a_refresh_token_from_before_the_time_stamps_still_works(env: Env) -> No
     assert response.status_code == 200, response.text
     assert userinfo(env, response.json()["access_token"]).status_code == 200
     assert refresh(env, old_style).json()["error"] == "invalid_grant"  # used up as before
+
+
+def test_a_jwt_access_token_lands_in_the_grants_own_commit(env: Env) -> None:
+    env.add_client("jwt-rp", secret="jwt", access_token_format="jwt")
+    first = code_flow(env, client_id="jwt-rp", secret="jwt", scope="openid offline_access")
+    commits = count_commits(env)
+
+    form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    [response] = token_requests(env, 1, form, auth=("jwt-rp", "jwt"))
+
+    assert response.status_code == 200, response.text
+    # the old refresh token used up, the new one and the access token stored: all at once
+    assert commits == ["COMMIT"]
+    access_token = response.json()["access_token"]
+    jti = jwt_parts(access_token)[1]["jti"]
+    assert env.store.find("access_token", token_id(jti)) is not None
+    assert introspect(env, access_token).json()["active"] is True
+
+
+def test_a_failed_commit_of_a_jwt_refresh_leaves_the_old_token_usable(env: Env) -> None:
+    env.add_client("jwt-rp", secret="jwt", access_token_format="jwt")
+    first = code_flow(env, client_id="jwt-rp", secret="jwt", scope="openid offline_access")
+
+    form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    with commits_fail(env.store):
+        [failed] = token_requests(env, 1, form, auth=("jwt-rp", "jwt"))
+
+    assert failed.status_code == 500
+    assert failed.json()["error"] == "server_error"
+    response = refresh(env, first["refresh_token"], client_id="jwt-rp", secret="jwt")
+    assert response.status_code == 200, response.text
+    assert userinfo(env, first["access_token"]).status_code == 200
+
+
+def test_a_jwt_access_token_from_before_the_jti_keys_still_works(env: Env) -> None:
+    env.add_client("jwt-rp", secret="jwt", access_token_format="jwt")
+    access_token = code_flow(env, client_id="jwt-rp", secret="jwt")["access_token"]
+    jti_key = token_id(jwt_parts(access_token)[1]["jti"])
+    record = env.store.find("access_token", jti_key)
+    env.store.destroy("access_token", jti_key)
+    # as it was stored before: under the hash of the signed string
+    env.store.upsert(
+        "access_token", token_id(access_token), record, expires_in=3600, grant_id=record["grant_id"]
+    )
+
+    assert userinfo(env, access_token).status_code == 200
+    assert introspect(env, access_token).json()["active"] is True
+    assert revoke(env, access_token, client_id="jwt-rp", secret="jwt").status_code == 200
+    assert introspect(env, access_token).json()["active"] is False
