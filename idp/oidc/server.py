@@ -200,14 +200,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         data = store.find(CODE, code_id)
         if data is None or data.get("client_id") != client.client_id:
             return None
-        if data.get("consumed") or store.consume(CODE, code_id) is None:
+        if data.get("consumed"):
             # RFC 6749 4.1.2: a code used twice revokes what it was exchanged for
             store.revoke_by_grant_id(data["grant_id"])
             return None
         return CodeRecord(code_id, data)
 
     def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
-        # consumed already; the record stays until it expires so that reuse is noticed
+        # consumed already (create_token_response); the record stays until it expires so
+        # that reuse is noticed
         pass
 
     def authenticate_user(self, authorization_code: CodeRecord) -> User | None:
@@ -221,8 +222,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return super().generate_token(user, scope, grant_type, expires_in, include)
 
     def create_token_response(self):  # type: ignore[no-untyped-def]
-        status, token, headers = super().create_token_response()
+        # the code is used up only once the request has passed every check (redirect_uri,
+        # PKCE), so that a failed exchange leaves it to the client that holds the verifier
         code: CodeRecord = self.request.authorization_code
+        store = self.server.store
+        if store.consume(CODE, code.code_id) is None:
+            # used by a concurrent request in the meantime: treat as reuse
+            store.revoke_by_grant_id(code.data["grant_id"])
+            raise InvalidGrantError("The code has been used already.")
+        status, token, headers = super().create_token_response()
         if "openid" in scope_to_list(token.get("scope", "")):
             token["id_token"] = self.server.minter.id_token(
                 self.request.client.client,

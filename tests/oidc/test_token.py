@@ -202,6 +202,23 @@ def test_public_client_with_a_wrong_verifier_fails(env: Env) -> None:
     assert token_error(public_exchange(env, code, wrong)) == "invalid_grant"
 
 
+def test_a_failed_exchange_leaves_the_code_to_its_client(env: Env) -> None:
+    public_client(env)
+    code, verifier = public_code(env)
+    wrong, _ = pkce_pair()
+    form = {"grant_type": "authorization_code", "code": code, "client_id": "spa"}
+    elsewhere = env.client.post("/token", data={**form, "redirect_uri": RP + "/other"})
+
+    assert token_error(public_exchange(env, code, wrong)) == "invalid_grant"
+    assert token_error(elsewhere) == "invalid_grant"
+    # neither used the code up: its client, with the verifier, still gets its tokens
+    response = public_exchange(env, code, verifier)
+    assert response.status_code == 200, response.text
+    assert userinfo(env, response.json()["access_token"]).status_code == 200
+    # once used, it is used
+    assert token_error(public_exchange(env, code, verifier)) == "invalid_grant"
+
+
 def test_a_code_reused_after_30_seconds_is_still_invalid_grant_and_revokes(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
