@@ -39,7 +39,7 @@ def token_id(value: str) -> str:
     """
     digest = hashlib.sha256(value.encode()).hexdigest()
     stamp = value[:_STAMP]
-    if len(value) == _STAMP + 43 and all(c in _HEX for c in stamp):
+    if len(value) == _STAMP + 43 and _HEX.issuperset(stamp):
         return f"{stamp}{digest}"
     return digest
 

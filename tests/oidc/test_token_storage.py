@@ -165,3 +165,20 @@ def test_a_jwt_access_token_from_before_the_jti_keys_still_works(env: Env) -> No
     assert introspect(env, access_token).json()["active"] is True
     assert revoke(env, access_token, client_id="jwt-rp", secret="jwt").status_code == 200
     assert introspect(env, access_token).json()["active"] is False
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0000019abcdZ" + "x" * 43,  # a stamp that is not hex
+        "0000019abcde" + "x" * 42,  # one character short
+        "0000019ABCDE" + "x" * 43,  # upper case: never issued so
+    ],
+)
+def test_only_a_stamped_token_keeps_its_stamp_in_the_key(value: str) -> None:
+    assert token_id(value) == hashlib.sha256(value.encode()).hexdigest()
+
+
+def test_a_stamped_token_keeps_its_stamp_in_front_of_its_hash() -> None:
+    value = new_token()
+    assert token_id(value) == value[:12] + hashlib.sha256(value.encode()).hexdigest()
