@@ -8,9 +8,9 @@ token is checked against jwcrypto's verifier in tests/test_keys_signing.py.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -25,7 +25,7 @@ def b64url(data: bytes) -> bytes:
 
 
 def _json(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(value)  # compact UTF-8
 
 
 def sign_compact(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import sqlite3
 import threading
@@ -13,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from idp.errors import Conflict, StoreError
 from idp.store.base import JSON, Client, SigningKey, User
@@ -428,7 +429,7 @@ class SqliteStore:
                 " VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET"
                 " payload = excluded.payload, grant_id = excluded.grant_id,"
                 " expires_at = excluded.expires_at",
-                (f"{model}:{id}", json.dumps(payload), grant_id, expires_at),
+                (f"{model}:{id}", _dump_record(payload), grant_id, expires_at),
             )
 
     def find(self, model: str, id: str) -> JSON | None:
@@ -443,7 +444,7 @@ class SqliteStore:
         )
         if row is None:
             return None
-        payload: JSON = json.loads(row[0])
+        payload: JSON = orjson.loads(row[0])
         if row[1]:
             payload["consumed"] = True
         return payload
@@ -455,7 +456,7 @@ class SqliteStore:
                 " AND (expires_at IS NULL OR expires_at >= ?) RETURNING payload",
                 (f"{model}:{id}", time.time()),
             ).fetchall()
-        return json.loads(rows[0][0]) if rows else None
+        return orjson.loads(rows[0][0]) if rows else None
 
     def destroy(self, model: str, id: str) -> None:
         with self._write() as db:
@@ -476,7 +477,7 @@ class SqliteStore:
             )
             .fetchall()
         )
-        return [(key.split(":", 1)[1], json.loads(payload)) for key, payload in rows]
+        return [(key.split(":", 1)[1], orjson.loads(payload)) for key, payload in rows]
 
     # --- counters
     def hit(self, key: str, window: int) -> int:
@@ -530,12 +531,17 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def _dump_record(payload: JSON) -> str:
+    # keys that are not strings are written as strings, as the json module does
+    return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def _dump(obj: Any) -> str:
-    return json.dumps(dataclasses.asdict(obj))
+    return _dump_record(dataclasses.asdict(obj))
 
 
 def _load(cls: type[_T], text: str) -> _T:
-    data = json.loads(text)
+    data = orjson.loads(text)
     known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values = {}
     for name, value in data.items():
