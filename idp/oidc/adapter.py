@@ -7,15 +7,15 @@ worker thread.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import chain
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Request
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,6 +24,8 @@ from idp.oidc.pending import PendingJWT, sign_all
 from idp.store import Store
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_NO_STORE_RAW = [(k.lower().encode(), v.encode()) for k, v in NO_STORE.items()]
+_JSON_RAW = (b"content-type", b"application/json")
 SERVER_ERROR = "The server could not complete the request; try again later."
 
 log = logging.getLogger("idp")
@@ -32,7 +34,7 @@ log = logging.getLogger("idp")
 class FormPayload(OAuth2Payload):
     def __init__(self, values: dict[str, list[str]]) -> None:
         self._datalist = values
-        self._data = {k: v[0] for k, v in values.items() if v}
+        self._data = {k: v[0] for k, v in values.items()}
 
     @property
     def data(self) -> dict[str, str]:
@@ -42,6 +44,10 @@ class FormPayload(OAuth2Payload):
     def datalist(self) -> defaultdict[str, list[str]]:
         return defaultdict(list, self._datalist)
 
+    def repeated(self) -> list[str]:
+        """The parameters sent more than once (RFC 6749 3.2 forbids it)."""
+        return sorted(k for k, v in self._datalist.items() if len(v) > 1)
+
 
 class StarletteOAuth2Request(OAuth2Request):
     """An OAuth2Request from a Starlette request whose form has been read already.
@@ -50,7 +56,7 @@ class StarletteOAuth2Request(OAuth2Request):
     own https check is not applied here.
     """
 
-    def __init__(self, request: Request, form: FormData) -> None:
+    def __init__(self, request: Request, form: list[tuple[str, str]]) -> None:
         # OAuth2Request.__init__ without authlib's InsecureTransportError check
         self.method = request.method
         self._request = request
@@ -66,12 +72,10 @@ class StarletteOAuth2Request(OAuth2Request):
         # a token request rarely has a query string: skip parsing an empty one
         query = request.query_params.multi_items() if request.scope.get("query_string") else []
         self._args = dict(query)
-        self._form = {k: v for k, v in form.items() if isinstance(v, str)}
+        self._form = dict(form)
         values: dict[str, list[str]] = {}
-        for source in (query, form.multi_items()):
-            for key, value in source:
-                if isinstance(value, str):
-                    values.setdefault(key, []).append(value)
+        for key, value in chain(query, form):
+            values.setdefault(key, []).append(value)
         self.payload = FormPayload(values)
 
     @property
@@ -87,20 +91,22 @@ class StarletteOAuth2Request(OAuth2Request):
         return self._form
 
 
-async def read_form(request: Request) -> FormData:
-    """The urlencoded body every OAuth endpoint takes (RFC 6749 3.2), parsed directly;
-    anything else goes through Starlette's general form parser."""
+async def read_form(request: Request) -> list[tuple[str, str]]:
+    """The parameters of the body every OAuth endpoint takes (RFC 6749 3.2): urlencoded,
+    parsed directly; anything else goes through Starlette's general form parser, whose
+    files are no parameters."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/x-www-form-urlencoded"):
-        return await request.form()
+        form = await request.form()
+        return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     body = await request.body()
     try:
-        return FormData(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
-        return FormData()
+        return []
 
 
-def auth_methods_used(request: Request, form: FormData) -> list[str]:
+def auth_methods_used(request: Request, form: dict[str, str]) -> list[str]:
     used = []
     if request.headers.get("authorization", "").lower().startswith("basic "):
         used.append("client_secret_basic")
@@ -111,16 +117,22 @@ def auth_methods_used(request: Request, form: FormData) -> list[str]:
     return used
 
 
-def to_response(result: tuple[int, Any, Any]) -> Response:
+def to_response(result: tuple[int, Any, Iterable[tuple[str, str]] | None]) -> Response:
+    """authlib's (status, body, headers) as a response no cache keeps (RFC 6749 5.1); a
+    dict body as JSON."""
     status, body, headers = result
-    headers = dict(headers or [])
-    headers.update(NO_STORE)
+    ours = list(_NO_STORE_RAW)
     if isinstance(body, dict):
-        content = json.dumps(body, separators=(",", ":")).encode()
-        headers["Content-Type"] = "application/json"
-    else:
-        content = (body or "").encode() if isinstance(body, str) else body
-    return Response(content, status_code=status, headers=headers)
+        body = orjson.dumps(body)
+        ours.append(_JSON_RAW)
+    response = Response(body, status_code=status)
+    set_here = {name for name, _ in ours}
+    for name, value in headers or ():
+        raw_name = name.lower().encode("latin-1")
+        if raw_name not in set_here:
+            ours.append((raw_name, value.encode("latin-1")))
+    response.raw_headers.extend(ours)
+    return response
 
 
 async def oauth_response(
@@ -135,14 +147,12 @@ async def oauth_response(
     (Store.grouped); the answer waits for it. Tokens the call leaves unsigned are signed
     together in one trip to a worker thread (RSA and EC signing release the GIL).
     """
-    form = await read_form(request)
-    oauth_request = StarletteOAuth2Request(request, form)
-    # RFC 6749 3.2: parameters must not be included more than once
-    repeated = sorted(k for k, v in oauth_request.payload.datalist.items() if len(v) > 1)
+    oauth_request = StarletteOAuth2Request(request, await read_form(request))
+    repeated = oauth_request.payload.repeated()
     if repeated:
         error = InvalidRequestError(f"Parameters repeated: {', '.join(repeated)}.")
         return to_response(error())
-    if len(auth_methods_used(request, form)) > 1:
+    if len(auth_methods_used(request, oauth_request.form)) > 1:
         # RFC 6749 2.3: a client must not use more than one authentication method at once
         error = InvalidRequestError("More than one client authentication method was used.")
         return to_response(error())

@@ -37,6 +37,8 @@ def code_form(code: str, **extra: str) -> dict[str, str]:
 def assert_invalid_client(response: httpx.Response) -> None:
     assert token_error(response, status=401) == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic")
+    assert response.headers.get_list("content-type") == ["application/json"]
+    assert response.headers.get_list("cache-control") == ["no-store"]
 
 
 def test_client_secret_basic_works(env: Env) -> None:
