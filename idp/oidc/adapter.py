@@ -159,7 +159,7 @@ async def oauth_response(
     try:
         with store.grouped():
             status, body, headers = respond(oauth_request)
-        pending = {}
+        pending: dict[str, PendingJWT] = {}
         if isinstance(body, dict):
             pending = {k: v for k, v in body.items() if isinstance(v, PendingJWT)}
         if pending:
