@@ -94,7 +94,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         provider.start()
         yield
-        provider.close()
+        await provider.shut_down()
 
     app = Starlette(
         routes=routes(provider, with_demo),

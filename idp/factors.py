@@ -67,6 +67,10 @@ class FactorHost(Protocol):
 
 @runtime_checkable
 class FactorPlugin(Protocol):
+    """A second factor. Besides what is declared here, a plugin may define
+    `async def aclose(self) -> None`: awaited once when the server shuts down, before the
+    store closes, to finish or cancel background work (deliveries under way, say)."""
+
     #: the entry-point name, also the URL prefix /factors/<name>/
     name: str
 

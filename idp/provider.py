@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from authlib.oauth2.rfc6749 import AccessDeniedError
@@ -22,6 +23,8 @@ from idp.pages import Pages
 from idp.passwords import Passwords
 from idp.settings import Settings
 from idp.store import Client, Store, User, open_store
+
+log = logging.getLogger("idp")
 
 
 class Provider:
@@ -95,6 +98,19 @@ class Provider:
         start = getattr(self.store, "start_maintenance", None)
         if start is not None:
             start()
+
+    async def shut_down(self) -> None:
+        """At the server's end: each plugin finishes its background work (its optional
+        `aclose`, see FactorPlugin), then the store closes."""
+        for name, plugin in self.plugins.items():
+            aclose = getattr(plugin, "aclose", None)
+            if aclose is None:
+                continue
+            try:
+                await aclose()
+            except Exception:
+                log.exception("plugin %s failed to shut down", name)
+        self.close()
 
     def close(self) -> None:
         self.store.close()

@@ -70,6 +70,11 @@ class PocketFactor:
     def template_folders(self) -> Sequence[Path]:
         return [HERE / "templates"]
 
+    async def aclose(self) -> None:
+        """At shutdown: push deliveries still under way finish or are cancelled."""
+        if self._services is not None:
+            await self._services.push.aclose()
+
     def is_enrolled(self, user: User) -> bool:
         return self.services.has_factor(user.sub)
 

@@ -154,3 +154,49 @@ def test_failed_factor_returns_access_denied_and_opens_no_session(mfa_env: Env) 
 def test_unknown_plugin_name_stops_start_up_with_the_key_named() -> None:
     with pytest.raises(ConfigError, match=r"factors\.enabled: no plugin named 'nope'"):
         load_plugins(["nope"])
+
+
+class ClosingPlugin(CodePlugin):
+    """CodePlugin with a shutdown hook."""
+
+    def __init__(self, events: list[str], fail: bool = False) -> None:
+        self.events = events
+        self.fail = fail
+
+    async def aclose(self) -> None:
+        self.events.append("plugin")
+        if self.fail:
+            raise RuntimeError("the relay is gone")
+
+
+def app_with_closing_plugin(tmp_path: Path, events: list[str], fail: bool = False) -> Any:
+    settings = make_settings(tmp_path, IDP_FACTORS_ENABLED="testcode")
+    app = create_app(settings, plugins={"testcode": ClosingPlugin(events, fail)})
+    store = app.state.provider.store
+    close = store.close
+
+    def recording_close() -> None:
+        events.append("store")
+        close()
+
+    store.close = recording_close
+    return app
+
+
+def test_a_plugin_shuts_down_once_before_the_store_closes(tmp_path: Path) -> None:
+    events: list[str] = []
+    with TestClient(app_with_closing_plugin(tmp_path, events), base_url=ISSUER):
+        assert events == []
+
+    assert events == ["plugin", "store"]
+
+
+def test_a_plugin_that_fails_to_shut_down_is_logged_and_the_store_still_closes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[str] = []
+    with TestClient(app_with_closing_plugin(tmp_path, events, fail=True), base_url=ISSUER):
+        pass
+
+    assert events == ["plugin", "store"]
+    assert "plugin testcode failed to shut down" in caplog.text

@@ -20,6 +20,8 @@ from plugins.pocket_mfa.push.challenge import Challenge
 from plugins.pocket_mfa.push.devices import Device
 
 SIGNATURE_HEADER = "X-Pocket-Signature"
+#: at shutdown, how long deliveries under way may take before they are cancelled
+SHUTDOWN_GRACE = 2.0
 log = logging.getLogger("idp.pocket.webhook")
 
 
@@ -91,7 +93,10 @@ class WebhookNotifier:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def aclose(self) -> None:
+    async def aclose(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Give the deliveries under way `grace` seconds to finish, then cancel the rest."""
+        if self._tasks and grace > 0:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         await self.drain()

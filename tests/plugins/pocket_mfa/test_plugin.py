@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from idp.app import create_app
 from idp.factors import FactorPlugin, load_plugins
 from plugins.pocket_mfa import PocketFactor
-from tests.plugins.pocket_mfa.conftest import PocketEnv, enroll, start
+from plugins.pocket_mfa.push.challenge import Challenge
+from plugins.pocket_mfa.push.devices import Device
+from tests.conftest import ISSUER
+from tests.plugins.pocket_mfa.conftest import PocketEnv, enroll, pocket_settings, start
 
 
 def test_the_entry_point_gives_the_plugin() -> None:
@@ -49,3 +57,25 @@ def test_reset_lifts_a_lockout(pocket: PocketEnv) -> None:
     assert checker.locked(user.sub)
     pocket.plugin.reset(user)
     assert checker.locked(user.sub) is None
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def notify(self, device: Device, challenge: Challenge) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def test_push_deliveries_are_closed_when_the_server_shuts_down(tmp_path: Path) -> None:
+    app = create_app(pocket_settings(tmp_path))
+    plugin = app.state.provider.plugins["pocket"]
+    notifier = RecordingNotifier()
+    plugin.services.push.challenges.notifiers = [notifier]
+    with TestClient(app, base_url=ISSUER):
+        assert notifier.closed == 0
+
+    assert notifier.closed == 1

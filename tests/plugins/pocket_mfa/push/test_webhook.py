@@ -30,11 +30,14 @@ class Relay:
     #: the status codes to answer with, in order; 200 once they run out
     statuses: list[int] = field(default_factory=list)
     received: list[tuple[bytes, str]] = field(default_factory=list)
+    #: seconds each answer takes
+    delay: float = 0.0
 
     def app(self, base_url: str) -> Starlette:
         self.url = base_url + "/push"
 
         async def push(request: Request) -> Response:
+            await asyncio.sleep(self.delay)
             self.received.append((await request.body(), request.headers[SIGNATURE_HEADER]))
             return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
 
@@ -87,5 +90,32 @@ async def test_create_does_not_wait_for_a_slow_relay(push: PushEnv) -> None:
     await push.service.challenges.create(push.user.sub, CONTEXT)
     assert time.monotonic() - started < 0.3
     assert notifier.under_way == 1
-    await notifier.aclose()
+    await notifier.aclose(grace=0)
     await asyncio.sleep(0)
+
+
+async def test_a_delivery_under_way_at_shutdown_may_finish(push: PushEnv, relay: Relay) -> None:
+    push.paired_phone()
+    notifier = WebhookNotifier(relay.url, SECRET)
+    push.service.challenges.notifiers = [notifier]
+    relay.delay = 0.3
+    await push.service.challenges.create(push.user.sub, CONTEXT)
+
+    await notifier.aclose(grace=5)
+
+    assert len(relay.received) == 1
+    assert notifier.under_way == 0
+
+
+async def test_a_delivery_slower_than_the_grace_is_cancelled(push: PushEnv, relay: Relay) -> None:
+    push.paired_phone()
+    notifier = WebhookNotifier(relay.url, SECRET)
+    push.service.challenges.notifiers = [notifier]
+    relay.delay = 1.0
+    await push.service.challenges.create(push.user.sub, CONTEXT)
+    started = time.monotonic()
+
+    await notifier.aclose(grace=0.1)
+
+    assert time.monotonic() - started < 0.8
+    assert notifier.under_way == 0
