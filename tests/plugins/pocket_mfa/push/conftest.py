@@ -4,8 +4,6 @@ sqlite store, a clock the tests move, and a phone that signs like the reference 
 from __future__ import annotations
 
 import base64
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
@@ -29,6 +26,7 @@ from plugins.pocket_mfa.push.challenge import Challenge, PushContext
 from plugins.pocket_mfa.push.config import PushConfig
 from plugins.pocket_mfa.push.protocol import API_PATH, answer_message, api_base
 from plugins.pocket_mfa.push.service import PushService
+from tests.served import serve as served
 
 ISSUER = "https://idp.test"
 CONTEXT = PushContext(
@@ -167,22 +165,5 @@ def push(store: SqliteStore) -> Iterator[PushEnv]:
 @contextmanager
 def serve(make_app: Callable[[str], Any]) -> Iterator[str]:
     """Run `make_app(base_url)` with uvicorn on a free port of 127.0.0.1; yields the URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        make_app(url), log_level="warning", lifespan="off", ws="none", http="h11"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
+    with served(make_app, lifespan="off", ws="none", http="h11") as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
