@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from idp.http_protocol import GatheringHttpToolsProtocol, GatheringTransport
+from idp.http_protocol import (
+    GatheringHttpToolsProtocol,
+    GatheringTransport,
+    requests_in_progress,
+)
+from tests.served import serve
 
 
 class RecordingTransport:
@@ -91,25 +94,22 @@ async def _stream(request: Request) -> StreamingResponse:
     return StreamingResponse(chunks(), media_type="text/plain")
 
 
+async def _in_progress(request: Request) -> JSONResponse:
+    await request.body()
+    return JSONResponse({"in_progress": requests_in_progress()})
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
-    app = Starlette(routes=[Route("/json", _json), Route("/stream", _stream)])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http=GatheringHttpToolsProtocol, log_level="warning"
+    app = Starlette(
+        routes=[
+            Route("/json", _json),
+            Route("/stream", _stream),
+            Route("/count", _in_progress, methods=["GET", "POST"]),
+        ]
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(lambda url: app, http=GatheringHttpToolsProtocol) as url:
+        yield url
 
 
 def test_uvicorn_sends_each_response_in_one_write(
@@ -134,3 +134,28 @@ def test_uvicorn_sends_each_response_in_one_write(
     head, body = responses[0]  # status line and headers, then the body: one write
     assert head.endswith(b"\r\n\r\n")
     assert body == b'{"path":"/json"}'
+
+
+def held_open(url: str) -> socket.socket:
+    """A request whose headers have arrived but whose body never will."""
+    sock = socket.create_connection(url.removeprefix("http://").split(":"))
+    sock.sendall(b"POST /count HTTP/1.1\r\nHost: idp\r\nContent-Length: 10\r\n\r\n")
+    return sock
+
+
+def test_the_app_learns_how_many_requests_its_server_is_handling(served: str) -> None:
+    with httpx.Client(base_url=served) as client:
+        assert client.get("/count").json() == {"in_progress": 1}  # its own
+        with held_open(served):
+            time.sleep(0.2)
+            assert client.get("/count").json() == {"in_progress": 2}
+        time.sleep(0.2)
+        assert client.get("/count").json() == {"in_progress": 1}
+
+
+def test_outside_such_a_server_the_count_is_unknown() -> None:
+    async def main() -> int | None:
+        return requests_in_progress()
+
+    assert asyncio.run(main()) is None
+    assert requests_in_progress() is None

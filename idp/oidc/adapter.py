@@ -19,6 +19,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Req
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.http_protocol import requests_in_progress
 from idp.offload import start_sync
 from idp.oidc.pending import PendingJWT, sign_all
 from idp.store import Store
@@ -144,7 +145,8 @@ async def oauth_response(
 
     The call runs in place: a few dictionary look-ups and sqlite statements, whose
     commit is shared with the other requests of this turn of the event loop
-    (Store.grouped); the answer waits for it. Tokens the call leaves unsigned are signed
+    (Store.grouped), unless the server has no other request at the moment; the answer
+    waits for the commit. Tokens the call leaves unsigned are signed
     together in one trip to a worker thread (RSA and EC signing release the GIL).
     """
     oauth_request = StarletteOAuth2Request(request, await read_form(request))
@@ -156,8 +158,11 @@ async def oauth_response(
         # RFC 6749 2.3: a client must not use more than one authentication method at once
         error = InvalidRequestError("More than one client authentication method was used.")
         return to_response(error())
+    # a request the server handles alone has nobody to share a commit with: it commits
+    # at once instead of at the end of the loop's turn, which would only delay its answer
+    alone = requests_in_progress() == 1
     try:
-        with store.grouped():
+        with store.atomic() if alone else store.grouped():
             status, body, headers = respond(oauth_request)
         pending: dict[str, PendingJWT] = {}
         if isinstance(body, dict):

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import sqlite3
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from idp.oidc.models import new_token, token_id
+from idp.app import create_app
+from idp.http_protocol import GatheringHttpToolsProtocol
+from idp.oidc.models import hash_secret, new_token, token_id
+from idp.store import Client
+from tests.conftest import make_settings
 from tests.failing_commit import commits_fail
+from tests.served import serve
 
 from .helpers import ISSUER, Env, code_flow, introspect, jwt_parts, refresh, revoke, userinfo
 
@@ -182,3 +190,44 @@ def test_only_a_stamped_token_keeps_its_stamp_in_the_key(value: str) -> None:
 def test_a_stamped_token_keeps_its_stamp_in_front_of_its_hash() -> None:
     value = new_token()
     assert token_id(value) == value[:12] + hashlib.sha256(value.encode()).hexdigest()
+
+
+def test_a_request_the_server_handles_alone_commits_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(make_settings(tmp_path / "served"))  # beside the test client's store
+    store = app.state.provider.store
+    store.add_client(
+        Client(
+            client_id="service",
+            name="Service",
+            redirect_uris=(),
+            secret_hash=hash_secret("srv-secret"),
+            grant_types=("client_credentials",),
+        )
+    )
+    blocks: list[str] = []
+    for name in ("atomic", "grouped"):
+        method = getattr(store, name)
+        monkeypatch.setattr(store, name, lambda m=method, n=name: (blocks.append(n), m())[1])
+    form = {"grant_type": "client_credentials"}
+
+    with (
+        serve(lambda url: app, http=GatheringHttpToolsProtocol) as url,
+        httpx.Client(base_url=url, auth=SERVICE) as client,
+    ):
+        blocks.clear()  # what start-up wrote
+        alone = client.post("/token", data=form)
+        # another request in progress (its body never comes): the commit is shared
+        with socket.create_connection(url.removeprefix("http://").split(":")) as other:
+            other.sendall(
+                b"POST /token HTTP/1.1\r\nHost: idp\r\nContent-Length: 29\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+            )
+            time.sleep(0.2)
+            shared = client.post("/token", data=form)
+
+    assert alone.status_code == shared.status_code == 200
+    assert blocks == ["atomic", "grouped"]
+    for response in (alone, shared):
+        assert store.find("access_token", token_id(response.json()["access_token"])) is not None
