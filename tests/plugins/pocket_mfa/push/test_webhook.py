@@ -94,12 +94,18 @@ async def test_create_does_not_wait_for_a_slow_relay(push: PushEnv) -> None:
     await asyncio.sleep(0)
 
 
-async def test_a_delivery_under_way_at_shutdown_may_finish(push: PushEnv, relay: Relay) -> None:
+async def delivery_under_way(push: PushEnv, relay: Relay, delay: float) -> WebhookNotifier:
+    """A notifier with one delivery to a relay that takes `delay` seconds to answer."""
     push.paired_phone()
     notifier = WebhookNotifier(relay.url, SECRET)
     push.service.challenges.notifiers = [notifier]
-    relay.delay = 0.3
+    relay.delay = delay
     await push.service.challenges.create(push.user.sub, CONTEXT)
+    return notifier
+
+
+async def test_a_delivery_under_way_at_shutdown_may_finish(push: PushEnv, relay: Relay) -> None:
+    notifier = await delivery_under_way(push, relay, delay=0.3)
 
     await notifier.aclose(grace=5)
 
@@ -108,11 +114,7 @@ async def test_a_delivery_under_way_at_shutdown_may_finish(push: PushEnv, relay:
 
 
 async def test_a_delivery_slower_than_the_grace_is_cancelled(push: PushEnv, relay: Relay) -> None:
-    push.paired_phone()
-    notifier = WebhookNotifier(relay.url, SECRET)
-    push.service.challenges.notifiers = [notifier]
-    relay.delay = 1.0
-    await push.service.challenges.create(push.user.sub, CONTEXT)
+    notifier = await delivery_under_way(push, relay, delay=1.0)
     started = time.monotonic()
 
     await notifier.aclose(grace=0.1)
