@@ -138,7 +138,7 @@ def test_uvicorn_sends_each_response_in_one_write(
 
 def held_open(url: str) -> socket.socket:
     """A request whose headers have arrived but whose body never will."""
-    sock = socket.create_connection(url.removeprefix("http://").split(":"))
+    sock = socket.create_connection((httpx.URL(url).host, httpx.URL(url).port))
     sock.sendall(b"POST /count HTTP/1.1\r\nHost: idp\r\nContent-Length: 10\r\n\r\n")
     return sock
 

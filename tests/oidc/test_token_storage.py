@@ -219,7 +219,7 @@ def test_a_request_the_server_handles_alone_commits_at_once(
         blocks.clear()  # what start-up wrote
         alone = client.post("/token", data=form)
         # another request in progress (its body never comes): the commit is shared
-        with socket.create_connection(url.removeprefix("http://").split(":")) as other:
+        with socket.create_connection((httpx.URL(url).host, httpx.URL(url).port)) as other:
             other.sendall(
                 b"POST /token HTTP/1.1\r\nHost: idp\r\nContent-Length: 29\r\n"
                 b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
