@@ -170,17 +170,22 @@ class OAuthServer(AuthorizationServer):
             )
 
     def find_token(self, value: str, hint: str | None = None) -> TokenRecord | None:
-        kinds = (REFRESH, ACCESS) if hint == "refresh_token" else (ACCESS, REFRESH)
-        for kind in kinds:
-            if kind == ACCESS:
-                keys = access_token_keys(value, self.minter.keys)
-            else:
-                keys = (token_id(value),)
-            for key in keys:
-                data = self.store.find(kind, key)
-                if data is not None:
-                    return TokenRecord(kind, key, data)
+        """An access or refresh token, looked for first as the hint says."""
+        if hint == "refresh_token":
+            return self.find_refresh_token(value) or self.find_access_token(value)
+        return self.find_access_token(value) or self.find_refresh_token(value)
+
+    def find_access_token(self, value: str) -> TokenRecord | None:
+        for key in access_token_keys(value, self.minter.keys):
+            data = self.store.find(ACCESS, key)
+            if data is not None:
+                return TokenRecord(ACCESS, key, data)
         return None
+
+    def find_refresh_token(self, value: str) -> TokenRecord | None:
+        key = token_id(value)
+        data = self.store.find(REFRESH, key)
+        return TokenRecord(REFRESH, key, data) if data is not None else None
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):

@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from idp.oidc.adapter import NO_STORE
 from idp.oidc.claims import user_claims
-from idp.oidc.server import ACCESS, access_token_keys
 
 if TYPE_CHECKING:
     from idp.provider import Provider
@@ -48,12 +47,9 @@ async def _token_from(request: Request) -> str | bool | None:
 
 
 def _claims_for(provider: Provider, token: str) -> dict[str, Any] | str:
-    data = None
-    for key in access_token_keys(token, provider.keys):
-        data = provider.store.find(ACCESS, key)
-        if data is not None:
-            break
-    if data is None or data.get("expires_at", 0) < time.time() or not data.get("sub"):
+    record = provider.oauth.find_access_token(token)
+    data = record.data if record is not None else {}
+    if data.get("expires_at", 0) < time.time() or not data.get("sub"):
         return "invalid_token"
     scopes = data.get("scope", "").split()
     if "openid" not in scopes:
