@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 
 
@@ -32,3 +33,18 @@ def serve(make_app: Callable[[str], Any], **config: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@contextmanager
+def request_held_open(url: str, path: str) -> Iterator[None]:
+    """A POST to `path` whose headers have arrived but whose (urlencoded) body never
+    does: the server handles it until the block ends and the connection closes."""
+    server = httpx.URL(url)
+    with socket.create_connection((server.host, server.port)) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {server.host}\r\nContent-Length: 29\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n\r\n".encode()
+        )
+        time.sleep(0.2)  # until the server has read the headers
+        yield
+    time.sleep(0.2)  # until the server has seen the connection close

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +18,7 @@ from idp.http_protocol import (
     GatheringTransport,
     requests_in_progress,
 )
-from tests.served import serve
+from tests.served import request_held_open, serve
 
 
 class RecordingTransport:
@@ -136,20 +134,11 @@ def test_uvicorn_sends_each_response_in_one_write(
     assert body == b'{"path":"/json"}'
 
 
-def held_open(url: str) -> socket.socket:
-    """A request whose headers have arrived but whose body never will."""
-    sock = socket.create_connection((httpx.URL(url).host, httpx.URL(url).port))
-    sock.sendall(b"POST /count HTTP/1.1\r\nHost: idp\r\nContent-Length: 10\r\n\r\n")
-    return sock
-
-
 def test_the_app_learns_how_many_requests_its_server_is_handling(served: str) -> None:
     with httpx.Client(base_url=served) as client:
         assert client.get("/count").json() == {"in_progress": 1}  # its own
-        with held_open(served):
-            time.sleep(0.2)
+        with request_held_open(served, "/count"):
             assert client.get("/count").json() == {"in_progress": 2}
-        time.sleep(0.2)
         assert client.get("/count").json() == {"in_progress": 1}
 
 

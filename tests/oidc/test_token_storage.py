@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import sqlite3
-import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +18,7 @@ from idp.oidc.models import hash_secret, new_token, token_id
 from idp.store import Client
 from tests.conftest import make_settings
 from tests.failing_commit import commits_fail
-from tests.served import serve
+from tests.served import request_held_open, serve
 
 from .helpers import ISSUER, Env, code_flow, introspect, jwt_parts, refresh, revoke, userinfo
 
@@ -219,12 +217,7 @@ def test_a_request_the_server_handles_alone_commits_at_once(
         blocks.clear()  # what start-up wrote
         alone = client.post("/token", data=form)
         # another request in progress (its body never comes): the commit is shared
-        with socket.create_connection((httpx.URL(url).host, httpx.URL(url).port)) as other:
-            other.sendall(
-                b"POST /token HTTP/1.1\r\nHost: idp\r\nContent-Length: 29\r\n"
-                b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
-            )
-            time.sleep(0.2)
+        with request_held_open(url, "/token"):
             shared = client.post("/token", data=form)
 
     assert alone.status_code == shared.status_code == 200
