@@ -146,8 +146,8 @@ async def oauth_response(
     The call runs in place: a few dictionary look-ups and sqlite statements, whose
     commit is shared with the other requests of this turn of the event loop
     (Store.grouped), unless the server has no other request at the moment; the answer
-    waits for the commit. Tokens the call leaves unsigned are signed
-    together in one trip to a worker thread (RSA and EC signing release the GIL).
+    waits for the commit. Tokens the call leaves unsigned are signed together in one
+    trip to a worker thread (RSA and EC signing release the GIL).
     """
     oauth_request = StarletteOAuth2Request(request, await read_form(request))
     repeated = oauth_request.payload.repeated()
