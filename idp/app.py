@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from idp import account, demo
 from idp.factors import FactorPlugin
@@ -26,17 +27,25 @@ log = logging.getLogger("idp")
 
 _JSON_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/.well-known/", "/jwks")
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+#: the endpoints clients call with POST alone, many times a second
+OAUTH_ENDPOINTS: dict[str, Endpoint] = {
+    "/token": endpoints.token,
+    "/introspect": endpoints.introspect,
+    "/revoke": endpoints.revoke,
+}
+
 
 def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
     table: list[BaseRoute] = [
-        # Starlette tries routes in order: the busiest come first
-        Route("/token", endpoints.token, methods=["POST"]),
-        Route("/introspect", endpoints.introspect, methods=["POST"]),
+        # Starlette tries routes in order: the busiest come first (POST to the OAuth
+        # endpoints is answered before routing, by IdPApp)
+        *(Route(path, endpoint, methods=["POST"]) for path, endpoint in OAUTH_ENDPOINTS.items()),
         Route("/.well-known/openid-configuration", discovery.discovery, methods=["GET"]),
         Route("/jwks", discovery.jwks, methods=["GET"]),
         Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
-        Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/logout", logout.end_session, methods=["GET", "POST"]),
         Route("/logout/confirm", logout.confirm_logout, methods=["POST"]),
         Route("/login/{login_id}", password.login_page, methods=["GET"]),
@@ -54,7 +63,7 @@ def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(_JSON_PATHS)
+    return _route_path(request.scope).startswith(_JSON_PATHS)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -81,6 +90,42 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return provider.pages.error(request, "error.server.title", "error.server.text", status_code=500)
 
 
+def _route_path(scope: Scope) -> str:
+    """The path within the app, as Starlette's router matches it (without root_path)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+class IdPApp(Starlette):
+    """Starlette, with POST to the token, introspection and revocation endpoints
+    answered before its middleware and routing.
+
+    Those endpoints are the bulk of the traffic (machine clients ask for a token, resource
+    servers introspect it), and their answer is OAuth's own JSON whatever happens: the
+    adapter catches every failure, and what it does not (a form that cannot be read) gets
+    the same error handlers as through the router. The middleware stack and routing
+    would add nothing but their time, about a tenth of such a request's.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = OAUTH_ENDPOINTS.get(_route_path(scope))
+        if endpoint is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except HTTPException as exc:
+            response = await _http_error(request, exc)
+        except Exception as exc:
+            response = await _server_error(request, exc)
+        await response(scope, receive, send)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -96,7 +141,7 @@ def create_app(
         yield
         await provider.shut_down()
 
-    app = Starlette(
+    app = IdPApp(
         routes=routes(provider, with_demo),
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
