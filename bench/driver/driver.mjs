@@ -2,7 +2,7 @@
 // connection, repeat one operation for warmup + duration seconds.
 //
 // Usage: node driver.mjs < SPEC.json   (prints one JSON result line)
-// SPEC: {target: {issuer, clients, user, scope?, cc_scope?, totp?} | {url} (static),
+// SPEC: {target: {issuer, clients, user, scope?, cc_scope?, totp?, argon2_user?} | {url} (static),
 //        workload, concurrency, warmup_s, duration_s, server_pid?, clk_tck?}
 
 import { readFileSync } from 'node:fs';
@@ -99,6 +99,14 @@ const WORKLOADS = {
   },
   login: {
     op: (w) => login(w.target, new Browser(w.conn)),
+  },
+  login_argon2: {
+    // login with the account whose password the server checks with argon2id
+    prepare: async (target) => {
+      if (!target.argon2User) throw new Error('login_argon2: this target has no argon2_user');
+      return null;
+    },
+    op: (w) => login(w.target, new Browser(w.conn), { account: w.target.argon2User }),
   },
   login_totp: {
     // once per run: enroll the users that have no authenticator app yet

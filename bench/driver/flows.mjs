@@ -17,6 +17,7 @@ export class Target {
     this.clients = spec.clients;
     this.user = spec.user;
     this.totp = spec.totp || null; // login_totp: {users, state}
+    this.argon2User = spec.argon2_user || null; // login_argon2: {username, password}
     this.scope = spec.scope || 'openid profile email offline_access';
     this.ccScope = spec.cc_scope || '';
     this.discoveryUrl = `${this.issuer}/.well-known/openid-configuration`;

@@ -1,10 +1,12 @@
-"""Timing one argon2id password verify, as a sign-in on our IdP pays it."""
+"""Timing one argon2id password verify, as a sign-in on our IdP pays it, and
+hashing a password as our IdP stores it."""
 
 from __future__ import annotations
 
 import os
 import statistics
 import time
+import tomllib
 from collections.abc import Callable
 from typing import Any
 
@@ -69,3 +71,38 @@ def measure(repeats: int = 7) -> dict[str, Any]:
     finally:
         os.sched_setaffinity(0, old)
     return {**info, "verify_ms": statistics.median(times) * 1000, "repeats": repeats}
+
+
+def hash_like_ours(password: str) -> tuple[str, str]:
+    """An argon2id PHC string of password as our IdP would store it, and what made it.
+
+    With our hasher and settings if idp is importable, else with argon2-cffi and the
+    [passwords] parameters of the benchmark config (what our hasher would read).
+    """
+    try:
+        from idp.passwords import Passwords
+        from idp.settings import load_settings
+    except ImportError:
+        pass
+    else:
+        settings = load_settings(IDP_CONFIG if IDP_CONFIG.exists() else None).passwords
+        return Passwords(settings).hash(password), "idp.passwords.Passwords"
+    try:
+        from argon2 import PasswordHasher, Type
+    except ImportError as exc:
+        raise RuntimeError(
+            "neither idp.passwords nor argon2-cffi is importable: "
+            "no argon2id hash for the peer's login_argon2 account"
+        ) from exc
+    with IDP_CONFIG.open("rb") as fh:
+        params = tomllib.load(fh).get("passwords", {})
+    try:
+        hasher = PasswordHasher(
+            time_cost=params["time_cost"],
+            memory_cost=params["memory_cost"],
+            parallelism=params["parallelism"],
+            type=Type.ID,
+        )
+    except KeyError as exc:
+        raise RuntimeError(f"{IDP_CONFIG} [passwords] has no {exc.args[0]}") from exc
+    return hasher.hash(password), f"argon2-cffi with {IDP_CONFIG.name} [passwords]"

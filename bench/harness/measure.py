@@ -70,7 +70,7 @@ def _row(
         for t in order:
             if t.name in failures:
                 continue
-            label = f"  {w.name:<10} c={c:<3} {t.name:<4} run {i + 1}/{runs}"
+            label = f"  {w.name:<12} c={c:<3} {t.name:<4} run {i + 1}/{runs}"
             try:
                 cells[t.name].runs.append(_run(t, w, c, timing, label, retries))
             except DriverError as exc:

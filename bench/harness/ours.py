@@ -14,6 +14,7 @@ from .target import (
     LOGIN_SCOPE,
     TOTP_USERS,
     USERNAME,
+    Account,
     Client,
     Target,
     new_password,
@@ -148,6 +149,8 @@ def start_ours(
         password=password,
         pid=server.pid,
         totp={"users": totp_users, "state": {}},
+        # every password here is an argon2id hash: login_argon2 signs in as the bench user
+        argon2_user=Account(USERNAME, password),
         notes=[
             f"idp --config {IDP_CONFIG.relative_to(REPO)} serve {' '.join(serve_args)}".rstrip(),
             f"store {env['IDP_STORE_PATH']}",

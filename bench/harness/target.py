@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 USERNAME = "bench"
+#: the peer's account for login_argon2, whose password it checks with argon2id; on our
+#: IdP every password is an argon2id hash, so there the account is USERNAME's
+ARGON2_USERNAME = "bench-argon2"
 #: users with an authenticator app for login_totp: each gives at most two sign-ins
 #: per 30-second step, so enough for a few hundred argon2id-bound sign-ins a minute
 TOTP_USERS = 150
@@ -28,6 +31,15 @@ class Client:
 
 
 @dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"username": self.username, "password": self.password}
+
+
+@dataclass(frozen=True)
 class Target:
     """An OpenID provider reachable at issuer, with the benchmark's clients.
 
@@ -37,6 +49,8 @@ class Target:
     "web_mfa", which requires the second factor, and `totp`: the users of
     login_totp, with what the driver learnt of them (their authenticator-app
     secrets and the last time step each used), carried from run to run.
+    argon2_user is the account of login_argon2, whose password the target
+    checks with one argon2id verify.
     """
 
     name: str
@@ -47,6 +61,7 @@ class Target:
     pid: int | None = None
     notes: list[str] = field(default_factory=list)
     totp: dict[str, Any] | None = None
+    argon2_user: Account | None = None
 
     def driver_spec(self) -> dict[str, Any]:
         spec = {
@@ -57,6 +72,8 @@ class Target:
         }
         if self.totp is not None:
             spec["totp"] = self.totp
+        if self.argon2_user is not None:
+            spec["argon2_user"] = self.argon2_user.as_json()
         return spec
 
 

@@ -35,6 +35,13 @@ WORKLOADS: tuple[Workload, ...] = (
         min_duration_s=3.0,
     ),
     Workload(
+        "login_argon2",
+        "code+PKCE sign-in through the form, both servers verifying one argon2id hash",
+        LOGINS,
+        setup_per_worker_s=2.0,
+        min_duration_s=3.0,
+    ),
+    Workload(
         "login_totp",
         "code+PKCE sign-in with password and authenticator-app code (ours only)",
         LOGINS,

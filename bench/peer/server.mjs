@@ -3,13 +3,17 @@
 //
 // Usage: NODE_ENV=production node server.mjs SPEC.json
 // SPEC.json: {"port", "issuer", "user": {"username", "password"},
+//             "argon2_user": {"username", "password_hash"},
 //             "clients": {"web": {...}, "service": {...}, "service_jwt": {...}}}
+// "user"'s password is compared as a string; "argon2_user"'s is checked with one
+// argon2id verify against password_hash (a PHC string), as our IdP checks every one.
 // Prints "READY <issuer>" on stdout once listening.
 
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
+import argon2 from 'argon2';
 import Provider, { errors } from 'oidc-provider';
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -20,17 +24,20 @@ const API_RESOURCE = 'urn:pocket-idp-bench:api';
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-rs256', alg: 'RS256', use: 'sig' };
 
-const account = {
-  accountId: spec.user.username,
+const makeAccount = (username) => ({
+  accountId: username,
   async claims() {
     return {
-      sub: spec.user.username,
+      sub: username,
       name: 'Bench User',
       email: 'bench@example.org',
       email_verified: true,
     };
   },
-};
+});
+const accounts = new Map(
+  [spec.user.username, spec.argon2_user.username].map((username) => [username, makeAccount(username)]),
+);
 
 const configuration = {
   clients: [
@@ -68,7 +75,7 @@ const configuration = {
   },
   scopes: ['openid', 'profile', 'email', 'offline_access'],
   async findAccount(_ctx, sub) {
-    return sub === account.accountId ? account : undefined;
+    return accounts.get(sub);
   },
   features: {
     devInteractions: { enabled: false },
@@ -166,6 +173,16 @@ async function readForm(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+// The bench account: a deliberately trivial check, one constant password. The
+// argon2 account: one argon2id verify, the cost our IdP pays at every sign-in.
+async function passwordMatches(username, password) {
+  if (username === spec.user.username) return password === spec.user.password;
+  if (username === spec.argon2_user.username) {
+    return argon2.verify(spec.argon2_user.password_hash, password ?? '');
+  }
+  return false;
+}
+
 async function handleInteraction(req, res, url) {
   const parts = url.pathname.split('/').filter(Boolean); // ["interaction", uid, ("login")]
   const details = await provider.interactionDetails(req, res);
@@ -187,12 +204,12 @@ async function handleInteraction(req, res, url) {
   }
   if (req.method === 'POST' && parts[2] === 'login') {
     const form = await readForm(req);
-    // Deliberately trivial credential check: one constant password.
-    if (form.get('username') !== spec.user.username || form.get('password') !== spec.user.password) {
+    const username = form.get('username');
+    if (!(await passwordMatches(username, form.get('password')))) {
       sendHtml(res, 200, loginPage(details.uid, 'Invalid username or password.'));
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: spec.user.username } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false });
     return;
   }
   sendHtml(res, 404, 'not found');
