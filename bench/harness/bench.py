@@ -11,10 +11,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import argon, calibrate, npm, report
+from . import argon, calibrate, interpreter, npm, report
 from .driver import Timing
 from .measure import OTHER_CPU_WARN, measure
 from .ours import ProvisionError, start_ours
@@ -49,7 +50,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="repeat a run this often while other processes disturb it (default 2)",
     )
     p.add_argument(
-        "--idp", type=Path, default=IDP_BIN, help=f"our `idp` command (default {IDP_BIN})"
+        "--python",
+        metavar="PATH",
+        help="the CPython to serve our IdP with (default: the fastest found, see README)",
+    )
+    p.add_argument(
+        "--idp",
+        type=Path,
+        help=f"our `idp` command, as it is (e.g. {IDP_BIN}); overrides --python",
     )
     p.add_argument(
         "--serve-arg",
@@ -74,6 +82,21 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _served_by_note(served_by: dict[str, Any]) -> str:
+    chosen = served_by["chosen"]
+    timed = ", ".join(
+        f"{t['path']} {t['loop_ms']:.1f} ms" for t in sorted(served_by["timed"], key=_loop_ms)
+    )
+    return (
+        f"served by CPython {chosen['version']} at {chosen['path']}, the fastest CPython "
+        f"found at the interpreter check (a pure-Python loop, best of 15: {timed})"
+    )
+
+
+def _loop_ms(timed: dict[str, Any]) -> float:
+    return float(timed["loop_ms"])
+
+
 def _footer(doc: dict[str, Any]) -> str:
     t = doc["timing"]
     a = doc["argon2"]
@@ -81,8 +104,8 @@ def _footer(doc: dict[str, Any]) -> str:
         f"ops/s: median of {t['runs']} runs of {t['duration_s']:g} s each "
         f"(after {t['warmup_s']:g} s warm-up), the targets alternating; "
         "min-max: spread of ops/s across runs; p50/p99: median over runs, ms per operation.",
-        "An operation is one request, except login (authorize, form, sign-in, redirects, "
-        "token exchange, ID token check) and login_sso (authorize, token exchange, "
+        "An operation is one request, except login and login_argon2 (authorize, form, sign-in, "
+        "redirects, token exchange, ID token check) and login_sso (authorize, token exchange, "
         "ID token check).",
         f"cpu: server process CPU use while measured (100% = its core, CPU {SERVER_CPU}, "
         f"saturated); driver on CPU {DRIVER_CPU}, its highest CPU use in any run: "
@@ -143,11 +166,18 @@ def _footer(doc: dict[str, Any]) -> str:
         lines.append(
             f"Password check at sign-in - ours: one argon2id verify, {a['verify_ms']:.1f} ms "
             f"(t={a['time_cost']}, m={a['memory_cost_kib']} KiB, p={a['parallelism']}; "
-            f"{a['source']}); peer: {PASSWORD_CHECK}, no hashing. "
-            "The login rows therefore compare a real password hash against none."
+            f"{a['source']}); peer, in login: {PASSWORD_CHECK}, no hashing. "
+            "The rows of workload login therefore compare a real password hash against none."
         )
     else:
         lines.append(f"argon2id verify: {a['source']}; peer: {PASSWORD_CHECK}.")
+    if any(row["workload"] == "login_argon2" and "peer" in row["targets"] for row in doc["rows"]):
+        lines.append(
+            "In login_argon2 the peer verifies the same kind of argon2id hash (same parameters, "
+            "made by our hasher) with the npm argon2 package "
+            f"{npm.installed_version(PEER_DIR, 'argon2')}, so both servers pay one argon2id "
+            "verify per sign-in."
+        )
     for name, notes in doc["targets"].items():
         lines.append(f"{name}: " + "; ".join(notes["notes"]))
     for row in doc["rows"]:
@@ -192,8 +222,19 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     starters: list[Starter] = []
+    served_by: dict[str, Any] | None = None
     if not args.peer_only:
-        starters.append(functools.partial(start_ours, idp=args.idp, serve_args=args.serve_arg))
+        idp = args.idp
+        if idp is None:
+            try:
+                chosen, timed = interpreter.choose(args.python)
+                idp = interpreter.idp_command(chosen)
+            except interpreter.InterpreterError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            served_by = {"chosen": asdict(chosen), "timed": [asdict(t) for t in timed]}
+            print(f"ours is served by {chosen.describe()}", flush=True)
+        starters.append(functools.partial(start_ours, idp=idp, serve_args=args.serve_arg))
     if not args.ours_only:
         starters.append(start_peer)
         npm.ensure_installed(PEER_DIR)
@@ -210,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
                 servers.append(server)
                 targets.append(target)
+                if target.name == "ours" and served_by is not None:
+                    target.notes.append(_served_by_note(served_by))
                 print(f"{target.name}: {target.issuer} (pid {server.pid})", flush=True)
             rows = measure(targets, workloads, runs, timing, retries=args.retries)
         finally:
@@ -232,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "driver_node": npm.node_version(),
         "python": platform.python_version(),
+        "ours_served_by": served_by,
         "timing": {"runs": runs, "warmup_s": timing.warmup_s, "duration_s": timing.duration_s},
         "pinning": {"servers": SERVER_CPU, "driver": DRIVER_CPU} if can_pin() else None,
         "targets": {t.name: {"issuer": t.issuer, "notes": t.notes} for t in targets},
