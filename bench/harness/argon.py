@@ -16,15 +16,24 @@ from .procs import SERVER_CPU, can_pin
 PASSWORD = "correct horse battery staple"
 
 
-def _ours() -> tuple[Callable[[], object], dict[str, Any]] | None:
-    """Our hasher with the benchmark config's settings, if the package is importable."""
+def _our_hasher() -> tuple[Any, Any] | None:
+    """Our hasher (idp.passwords.Passwords) with the benchmark config's settings, and
+    those settings; None if the package is not importable."""
     try:
         from idp.passwords import Passwords
         from idp.settings import load_settings
     except ImportError:
         return None
     settings = load_settings(IDP_CONFIG if IDP_CONFIG.exists() else None).passwords
-    passwords = Passwords(settings)
+    return Passwords(settings), settings
+
+
+def _ours() -> tuple[Callable[[], object], dict[str, Any]] | None:
+    """A verify by our hasher with the benchmark config's settings, if importable."""
+    found = _our_hasher()
+    if found is None:
+        return None
+    passwords, settings = found
     hashed = passwords.hash(PASSWORD)
     params = {
         "time_cost": settings.time_cost,
@@ -79,14 +88,9 @@ def hash_like_ours(password: str) -> tuple[str, str]:
     With our hasher and settings if idp is importable, else with argon2-cffi and the
     [passwords] parameters of the benchmark config (what our hasher would read).
     """
-    try:
-        from idp.passwords import Passwords
-        from idp.settings import load_settings
-    except ImportError:
-        pass
-    else:
-        settings = load_settings(IDP_CONFIG if IDP_CONFIG.exists() else None).passwords
-        return Passwords(settings).hash(password), "idp.passwords.Passwords"
+    found = _our_hasher()
+    if found is not None:
+        return found[0].hash(password), "idp.passwords.Passwords"
     try:
         from argon2 import PasswordHasher, Type
     except ImportError as exc:
