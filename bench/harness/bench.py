@@ -85,16 +85,13 @@ def _git_commit() -> str | None:
 def _served_by_note(served_by: dict[str, Any]) -> str:
     chosen = served_by["chosen"]
     timed = ", ".join(
-        f"{t['path']} {t['loop_ms']:.1f} ms" for t in sorted(served_by["timed"], key=_loop_ms)
+        f"{t['path']} {t['loop_ms']:.1f} ms"
+        for t in sorted(served_by["timed"], key=lambda t: float(t["loop_ms"]))
     )
     return (
         f"served by CPython {chosen['version']} at {chosen['path']}, the fastest CPython "
         f"found at the interpreter check (a pure-Python loop, best of 15: {timed})"
     )
-
-
-def _loop_ms(timed: dict[str, Any]) -> float:
-    return float(timed["loop_ms"])
 
 
 def _footer(doc: dict[str, Any]) -> str:
