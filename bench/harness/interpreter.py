@@ -60,7 +60,7 @@ print(json.dumps({"executable": os.path.realpath(sys.executable),
 
 @dataclass(frozen=True)
 class Interpreter:
-    path: str  # resolved
+    path: str  # the interpreter's own executable, every link resolved
     version: str
     loop_ms: float
 
@@ -86,14 +86,9 @@ def project_base() -> str | None:
 
 
 def candidates() -> list[str]:
+    """Where to look for a CPython; several may lead to one interpreter (see choose)."""
     found = [project_base(), shutil.which("python3"), "/usr/bin/python3"]
-    paths: list[str] = []
-    for path in found:
-        if path and Path(path).exists():
-            resolved = str(Path(path).resolve())
-            if resolved not in paths:
-                paths.append(resolved)
-    return paths
+    return [path for path in found if path and Path(path).exists()]
 
 
 def time_interpreter(path: str) -> Interpreter | None:
