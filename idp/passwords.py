@@ -5,6 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from idp import argon2id
 from idp.offload import run_slow
 from idp.settings import PasswordSettings
 
@@ -24,10 +25,16 @@ class Passwords:
         return self.hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
+        encoded = password_hash or self._decoy
         try:
-            return self.hasher.verify(password_hash or self._decoy, password) and bool(
-                password_hash
-            )
+            matched = argon2id.verify(encoded, password)  # memory kept between verifies
+        except argon2id.Unsupported:
+            matched = self._verify_by_argon2_cffi(encoded, password)
+        return matched and bool(password_hash)
+
+    def _verify_by_argon2_cffi(self, encoded: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(encoded, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
