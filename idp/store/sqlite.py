@@ -493,6 +493,10 @@ class SqliteStore:
             ).fetchall()
         return int(rows[0][0])
 
+    def release(self, key: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE counters SET count = count - 1 WHERE key = ? AND count > 0", (key,))
+
     def count(self, key: str) -> int:
         row = (
             self._conn()

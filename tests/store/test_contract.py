@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,25 @@ def test_counters_count_within_window_and_reset(store: Store) -> None:
     assert store.hit("k", 60) == 1
     store.clear("k")
     assert store.count("k") == 0
+
+
+def test_a_released_hit_is_given_back_but_never_below_zero(store: Store) -> None:
+    store.hit("k", 60)
+    store.hit("k", 60)
+    store.release("k")
+    assert store.count("k") == 1
+    store.release("k")
+    store.release("k")
+    store.release("absent")
+    assert store.count("k") == 0
+    assert store.count("absent") == 0
+    assert store.hit("k", 60) == 1
+
+
+def test_hits_from_many_threads_each_get_their_own_count(store: Store) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(lambda _: store.hit("race", 60), range(40)))
+    assert sorted(counts) == list(range(1, 41))
 
 
 def test_data_survives_reopening(tmp_path: Path) -> None:
