@@ -12,6 +12,7 @@ from starlette.responses import Response
 from idp.account import ensure_account_client
 from idp.factors import FactorPlugin, load_plugins
 from idp.keys import KeyRing
+from idp.login.known_browsers import KnownBrowsers
 from idp.login.pipeline import LoginPipeline
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
@@ -45,6 +46,7 @@ class Provider:
         self.pages = Pages()
         self.state = LoginState(self.store, settings)
         self.throttle = LoginThrottle(self.store, settings.login)
+        self.known_browsers = KnownBrowsers(self.store, settings)
         self.minter = TokenMinter(settings, self.keys)
         self.oauth = OAuthServer(self.store, settings, self.minter)
         self.pipeline = LoginPipeline(self)

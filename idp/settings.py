@@ -73,6 +73,8 @@ class LoginSettings:
     window: int = 15 * 60
     #: the delay added per failure past `slow_after`, capped at 5 seconds
     delay_step: float = 0.5
+    #: how long a browser that logged in keeps its own allowance of attempts (seconds)
+    device_cookie_ttl: int = 180 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -257,5 +259,7 @@ def _validate(s: Settings, problems: list[str]) -> None:
             problems.append(f"session.{name}: must be positive")
     if s.login.account_limit < 1 or s.login.address_limit < 1 or s.login.window < 1:
         problems.append("login: account_limit, address_limit and window must be positive")
+    if s.login.device_cookie_ttl < 1:
+        problems.append("login.device_cookie_ttl: must be positive")
     if s.passwords.memory_cost < 8 * 1024 or s.passwords.time_cost < 1:
         problems.append("passwords: memory_cost must be at least 8192 KiB and time_cost >= 1")

@@ -79,34 +79,33 @@ async def login_submit(request: Request) -> Response:
 
     username = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
-    address = client_address(request)
-    throttle = provider.throttle
-    verdict = throttle.check(username, address)
     t = provider.pages.translator(login.locale)
-    if verdict.refused:
+    if not username or not password:
+        return await _render(
+            provider, request, login, username=username, status_code=400, error=t("login.missing")
+        )
+    throttle = provider.throttle
+    device_id = provider.known_browsers.device_id(request, username)
+    attempt = throttle.admit(username, client_address(request), device_id)
+    if attempt.refused:
         return await _render(
             provider,
             request,
             login,
             username=username,
             status_code=429,
-            error=t("login.locked", minutes=verdict.retry_minutes),
+            error=t("login.locked", minutes=attempt.retry_minutes),
         )
-    if verdict.delay:
-        await asyncio.sleep(verdict.delay)
-    if not username or not password:
-        return await _render(
-            provider, request, login, username=username, status_code=400, error=t("login.missing")
-        )
+    if attempt.delay:
+        await asyncio.sleep(attempt.delay)
 
     user = provider.store.find_user(username)
     ok = await provider.passwords.verify_async(user.password_hash if user else None, password)
     if not ok or user is None:
-        throttle.failed(username, address)
         return await _render(
             provider, request, login, username=username, status_code=401, error=t("login.failed")
         )
-    throttle.succeeded(username)
+    throttle.succeeded(attempt)
     if provider.passwords.needs_rehash(user.password_hash):
         # the argon2id settings were raised since this hash was made: upgrade it now,
         # while the password is at hand
@@ -117,4 +116,6 @@ async def login_submit(request: Request) -> Response:
     login.amr = ["pwd"]
     login.factor_done = False
     login.fresh = True
-    return await provider.pipeline.resume(request, login)
+    response = await provider.pipeline.resume(request, login)
+    provider.known_browsers.remember(request, response, username)
+    return response

@@ -1,13 +1,23 @@
 """Brute-force protection for the password step: slow down, then refuse for a while.
 
-Failures are counted per account and per address in the store, so the counts survive
-a restart and are shared by every process.
+Attempts are counted per account and per address in the store, so the counts survive a
+restart and are shared by every process. An attempt is counted before its password is
+verified, in one atomic step per count (`Store.hit`): however many requests arrive at
+once, each sees its own place in the count, and no more verifies run than the limits
+allow. An attempt refused there gives its place back; a correct password clears the
+account's count and gives back the address's place.
+
+The account's count is kept per kind of browser (see `idp.login.known_browsers`): a
+browser that has logged in to the account before has an allowance of its own, and every
+other browser shares one. Failures sent by a stranger therefore lock out only the
+browsers the account has never used, never its owner's known ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from idp.login.known_browsers import account_name
 from idp.settings import LoginSettings
 from idp.store import Store
 
@@ -15,7 +25,11 @@ MAX_DELAY = 5.0
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Attempt:
+    """One password attempt's places in the counts."""
+
+    account_key: str
+    address_key: str
     refused: bool
     #: seconds to wait before checking the password
     delay: float
@@ -29,26 +43,40 @@ class LoginThrottle:
         self.settings = settings
 
     @staticmethod
-    def _keys(username: str, address: str) -> tuple[str, str]:
-        return f"login-fail:user:{username.lower()}", f"login-fail:addr:{address}"
+    def account_key(username: str, device_id: str | None = None) -> str:
+        name = account_name(username)
+        if device_id is None:
+            return f"login-fail:user:{name}"
+        return f"login-fail:device:{device_id}:{name}"
 
-    def check(self, username: str, address: str) -> Verdict:
-        user_key, addr_key = self._keys(username, address)
-        user_fails, addr_fails = self.store.count(user_key), self.store.count(addr_key)
+    @staticmethod
+    def address_key(address: str) -> str:
+        return f"login-fail:addr:{address}"
+
+    def admit(self, username: str, address: str, device_id: str | None = None) -> Attempt:
+        """Count an attempt before its password is checked; `refused` if over a limit.
+
+        `device_id` names a browser that has logged in to this account before (its own
+        allowance); None stands for every other browser.
+        """
         s = self.settings
+        account_key, address_key = self.account_key(username, device_id), self.address_key(address)
+        account = self.store.hit(account_key, s.window)
+        address_count = self.store.hit(address_key, s.window)
         minutes = max(1, -(-s.window // 60))
-        if user_fails >= s.account_limit or addr_fails >= s.address_limit:
-            return Verdict(True, 0.0, minutes)
-        # an account slows down after `slow_after` failures; an address, which may be a
-        # shared office or NAT, only after as many failures as one account may have in all
-        excess = max(user_fails - s.slow_after, addr_fails - s.account_limit - s.slow_after)
+        if account > s.account_limit or address_count > s.address_limit:
+            self.store.release(account_key)
+            self.store.release(address_key)
+            return Attempt(account_key, address_key, True, 0.0, minutes)
+        # an account slows down after `slow_after` earlier attempts; an address, which may
+        # be a shared office or NAT, only after as many as one account may have in all
+        before, address_before = account - 1, address_count - 1
+        excess = max(before - s.slow_after, address_before - s.account_limit - s.slow_after)
         delay = min(MAX_DELAY, s.delay_step * (excess + 1)) if excess >= 0 else 0.0
-        return Verdict(False, delay, minutes)
+        return Attempt(account_key, address_key, False, delay, minutes)
 
-    def failed(self, username: str, address: str) -> None:
-        user_key, addr_key = self._keys(username, address)
-        self.store.hit(user_key, self.settings.window)
-        self.store.hit(addr_key, self.settings.window)
-
-    def succeeded(self, username: str) -> None:
-        self.store.clear(self._keys(username, "")[0])
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: the account starts afresh in this kind of browser, and
+        the address keeps only its failures."""
+        self.store.clear(attempt.account_key)
+        self.store.release(attempt.address_key)
