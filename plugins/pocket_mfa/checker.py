@@ -4,6 +4,10 @@ Every failure looks the same to the user ("that code is not right"); the reason 
 the log and to the per-user failure counter, which lives in the store and so survives
 a restart. After `max_failures` wrong codes within `lockout_window` seconds, codes are
 refused (even correct ones) until the window has passed.
+
+A check takes its place in the count (atomically, `Store.hit`) before the code is
+looked at: however many arrive at once, no more than `max_failures` are checked. A
+check refused there gives its place back; an accepted code clears the count.
 """
 
 from __future__ import annotations
@@ -56,22 +60,32 @@ class CodeChecker:
     def _fail_key(self, sub: str) -> str:
         return f"pocket:fail:{sub}"
 
+    def _locked(self) -> Result:
+        return Result(Outcome.LOCKED, retry_minutes=-(-self.config.lockout_window // 60))
+
     def locked(self, sub: str) -> Result | None:
+        """Whether the user's codes are refused now (no code is checked by asking)."""
         if self.store.count(self._fail_key(sub)) >= self.config.max_failures:
-            return Result(Outcome.LOCKED, retry_minutes=-(-self.config.lockout_window // 60))
+            return self._locked()
         return None
 
     def unlock(self, sub: str) -> None:
         self.store.clear(self._fail_key(sub))
 
-    def _failed(self, sub: str, why: str) -> Result:
-        count = self.store.hit(self._fail_key(sub), self.config.lockout_window)
-        log.info("pocket: code refused for %s (%s), failure %d", sub, why, count)
-        return self.locked(sub) or Result(Outcome.REFUSED)
-
-    def _accepted(self, sub: str, method: str) -> Result:
-        self.unlock(sub)
-        return Result(Outcome.ACCEPTED, method)
+    def _checking(self, sub: str, check: Callable[[], tuple[str | None, str]]) -> Result:
+        """Run `check` (the accepted method, or None and why not) within the user's
+        allowance of failures."""
+        key = self._fail_key(sub)
+        place = self.store.hit(key, self.config.lockout_window)
+        if place > self.config.max_failures:
+            self.store.release(key)
+            return self._locked()
+        method, why = check()
+        if method is not None:
+            self.unlock(sub)
+            return Result(Outcome.ACCEPTED, method)
+        log.info("pocket: code refused for %s (%s), failure %d", sub, why, place)
+        return self._locked() if place >= self.config.max_failures else Result(Outcome.REFUSED)
 
     # --- replay
     def claim_step(self, sub: str, secret: str, step: int) -> bool:
@@ -93,27 +107,27 @@ class CodeChecker:
     # --- checks
     def check_totp(self, sub: str, secret: str, code: str, now: float | None = None) -> Result:
         """A code from the authenticator app with this secret (used by setup and login)."""
-        refused = self.locked(sub)
-        if refused:
-            return refused
+        return self._checking(sub, lambda: self._totp(sub, secret, code, now))
+
+    def _totp(self, sub: str, secret: str, code: str, now: float | None) -> tuple[str | None, str]:
         step = matching_step(secret, code, self.params, self.clock() if now is None else now)
         if step is None:
-            return self._failed(sub, "wrong code")
+            return None, "wrong code"
         if not self.claim_step(sub, secret, step):
-            return self._failed(sub, "code used before")
-        return self._accepted(sub, "totp")
+            return None, "code used before"
+        return "totp", ""
 
     def check_login(self, sub: str, code: str, now: float | None = None) -> Result:
         """The second factor of an enrolled user: an app code or a recovery code."""
         if looks_like_recovery_code(code):
-            refused = self.locked(sub)
-            if refused:
-                return refused
-            if self.enrollments.recovery.use(sub, code):
-                log.info("pocket: recovery code used for %s", sub)
-                return self._accepted(sub, "recovery")
-            return self._failed(sub, "wrong recovery code")
+            return self._checking(sub, lambda: self._recovery(sub, code))
         secret = self.enrollments.totp_secret(sub)
         if secret is None:
-            return self._failed(sub, "no authenticator enrolled")
+            return self._checking(sub, lambda: (None, "no authenticator enrolled"))
         return self.check_totp(sub, secret, code, now)
+
+    def _recovery(self, sub: str, code: str) -> tuple[str | None, str]:
+        if self.enrollments.recovery.use(sub, code):
+            log.info("pocket: recovery code used for %s", sub)
+            return "recovery", ""
+        return None, "wrong recovery code"
