@@ -83,7 +83,7 @@ async def account(request: Request) -> Response:
             for name, plugin in provider.plugins.items()
         ]
         consents = []
-        for key, data in provider.store.find_by_prefix("consent", f"{user.sub}:"):
+        for key, data in provider.store.find_by_sub("consent", user.sub):
             client_id = key.split(":", 1)[1]
             client = provider.store.get_client(client_id)
             consents.append(

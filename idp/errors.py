@@ -19,3 +19,8 @@ class Conflict(IdpError):
 
 class StoreError(IdpError):
     """The store could not keep what it was given; nothing of it was kept."""
+
+
+class SchemaOutdated(IdpError):
+    """The store's schema is not the one this version works with; the message says what
+    to run."""

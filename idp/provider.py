@@ -97,9 +97,7 @@ class Provider:
 
     def start(self) -> None:
         """Background upkeep of a running server (the store's, where it has any)."""
-        start = getattr(self.store, "start_maintenance", None)
-        if start is not None:
-            start()
+        self.store.start()
 
     async def shut_down(self) -> None:
         """At the server's end: each plugin finishes its background work (its optional

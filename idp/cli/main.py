@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 from idp.cli.clients import AUTH_METHODS, GRANTS, cmd_clients
 from idp.cli.common import DEFAULT_CONFIG, CliError, config_path
+from idp.cli.db import cmd_db
 from idp.cli.keys import cmd_keys
 from idp.cli.serve import cmd_serve
 from idp.cli.users import cmd_users
-from idp.errors import ConfigError, Conflict
+from idp.errors import ConfigError, Conflict, SchemaOutdated
 from idp.keys import ALGORITHMS
 from idp.oidc.models import SCOPES
 from idp.settings import load_settings
@@ -97,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = keys.add_parser("rotate", help="add new active keys; old ones stay published")
     rotate.add_argument("--alg", action="append", choices=ALGORITHMS)
     keys.add_parser("list")
+
+    db = sub.add_parser("db", help="the store's schema").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="bring the schema up to this version's (back it up first)")
     return parser
 
 
@@ -109,12 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "users": cmd_users,
             "clients": cmd_clients,
             "keys": cmd_keys,
+            "db": cmd_db,
         }[args.command]
         handler(args, settings)
     except ConfigError as exc:
         print(f"idp: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, Conflict) as exc:
+    except (CliError, Conflict, SchemaOutdated) as exc:
         print(f"idp: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

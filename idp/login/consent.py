@@ -20,7 +20,7 @@ def remember_consent(provider: Provider, sub: str, client_id: str, scope: list[s
     key = f"{sub}:{client_id}"
     before = provider.store.find("consent", key) or {}
     granted = list(dict.fromkeys([*before.get("scope", []), *scope]))
-    provider.store.upsert("consent", key, {"scope": granted})
+    provider.store.upsert("consent", key, {"client_id": client_id, "scope": granted}, sub=sub)
 
 
 async def consent_page(request: Request) -> Response:

@@ -103,7 +103,12 @@ class Store(Protocol):
         payload: JSON,
         expires_in: int | None = None,
         grant_id: str | None = None,
-    ) -> None: ...
+        sub: str | None = None,
+    ) -> None:
+        """Keep a record (replacing one with that id), for `expires_in` seconds or for
+        good. Two indexes are explicit: `grant_id` (what revoke_by_grant_id removes) and
+        `sub`, the user the record belongs to (what find_by_sub lists)."""
+        ...
 
     def find(self, model: str, id: str) -> JSON | None:
         """The payload, with "consumed": true once consumed; None if absent or expired."""
@@ -133,7 +138,15 @@ class Store(Protocol):
         ...
 
     def revoke_by_grant_id(self, grant_id: str) -> int: ...
-    def find_by_prefix(self, model: str, prefix: str) -> list[tuple[str, JSON]]: ...
+    def find_by_sub(self, model: str, sub: str) -> list[tuple[str, JSON]]:
+        """The user's live records of a model, (id, payload as find() has it), oldest
+        first."""
+        ...
+
+    def find_since(self, model: str, since: float) -> list[tuple[str, JSON]]:
+        """The live records of a model first kept at or after `since` (seconds since the
+        epoch), (id, payload as find() has it), oldest first."""
+        ...
 
     # --- counters (throttling); they survive a restart
     def hit(self, key: str, window: int) -> int:
@@ -148,4 +161,11 @@ class Store(Protocol):
     def count(self, key: str) -> int: ...
     def clear(self, key: str) -> None: ...
 
-    def close(self) -> None: ...
+    # --- life
+    def start(self) -> None:
+        """A long-running server begins: start the backend's background upkeep, if any."""
+        ...
+
+    def close(self) -> None:
+        """Stop any upkeep and let go of files and connections."""
+        ...

@@ -16,36 +16,8 @@ from typing import Any, TypeVar
 import orjson
 
 from idp.errors import Conflict, StoreError
+from idp.store import sqlite_schema
 from idp.store.base import JSON, Client, SigningKey, User
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    sub TEXT PRIMARY KEY,
-    username TEXT NOT NULL UNIQUE,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS clients (
-    client_id TEXT PRIMARY KEY,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS signing_keys (
-    kid TEXT PRIMARY KEY,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS records (
-    key TEXT PRIMARY KEY,
-    payload TEXT NOT NULL,
-    grant_id TEXT,
-    expires_at REAL,
-    consumed INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS records_grant ON records (grant_id) WHERE grant_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS counters (
-    key TEXT PRIMARY KEY,
-    count INTEGER NOT NULL,
-    expires_at REAL NOT NULL
-);
-"""
 
 _T = TypeVar("_T")
 
@@ -80,7 +52,7 @@ class SqliteStore:
         self._clients: dict[str, tuple[float, Client | None]] = {}
         self._maintenance: threading.Thread | None = None
         self._stop = threading.Event()
-        self._conn().executescript(_SCHEMA)
+        sqlite_schema.prepare(self._conn(), self.path)
 
     # --- plumbing
     def _conn(self) -> sqlite3.Connection:
@@ -95,6 +67,9 @@ class SqliteStore:
                 conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
         return conn
+
+    def start(self) -> None:
+        self.start_maintenance()
 
     def start_maintenance(
         self, interval: float = CHECKPOINT_SECONDS, sweep_every: float = SWEEP_SECONDS
@@ -421,15 +396,17 @@ class SqliteStore:
         payload: JSON,
         expires_in: int | None = None,
         grant_id: str | None = None,
+        sub: str | None = None,
     ) -> None:
-        expires_at = time.time() + expires_in if expires_in is not None else None
+        now = time.time()
+        expires_at = now + expires_in if expires_in is not None else None
         with self._write() as db:
             db.execute(
-                "INSERT INTO records (key, payload, grant_id, expires_at, consumed)"
-                " VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET"
+                "INSERT INTO records (key, payload, grant_id, expires_at, consumed, sub,"
+                " created_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (key) DO UPDATE SET"
                 " payload = excluded.payload, grant_id = excluded.grant_id,"
-                " expires_at = excluded.expires_at",
-                (f"{model}:{id}", _dump_record(payload), grant_id, expires_at),
+                " expires_at = excluded.expires_at, sub = excluded.sub",
+                (f"{model}:{id}", _dump_record(payload), grant_id, expires_at, sub, now),
             )
 
     def find(self, model: str, id: str) -> JSON | None:
@@ -466,18 +443,32 @@ class SqliteStore:
         with self._write() as db:
             return db.execute("DELETE FROM records WHERE grant_id = ?", (grant_id,)).rowcount
 
-    def find_by_prefix(self, model: str, prefix: str) -> list[tuple[str, JSON]]:
-        start = f"{model}:{prefix}"
+    def find_by_sub(self, model: str, sub: str) -> list[tuple[str, JSON]]:
+        start = f"{model}:"
         rows = (
             self._conn()
             .execute(
-                "SELECT key, payload FROM records WHERE key >= ? AND key < ?"
-                " AND (expires_at IS NULL OR expires_at >= ?) ORDER BY key",
-                (start, start + "\U0010ffff", time.time()),
+                "SELECT key, payload, consumed FROM records WHERE sub = ? AND key >= ? AND key < ?"
+                " AND (expires_at IS NULL OR expires_at >= ?) ORDER BY created_at, key",
+                (sub, start, start + "\U0010ffff", time.time()),
             )
             .fetchall()
         )
-        return [(key.split(":", 1)[1], orjson.loads(payload)) for key, payload in rows]
+        return [_listed(row) for row in rows]
+
+    def find_since(self, model: str, since: float) -> list[tuple[str, JSON]]:
+        start = f"{model}:"
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT key, payload, consumed FROM records WHERE key >= ? AND key < ?"
+                " AND created_at >= ? AND (expires_at IS NULL OR expires_at >= ?)"
+                " ORDER BY created_at, key",
+                (start, start + "\U0010ffff", since, time.time()),
+            )
+            .fetchall()
+        )
+        return [_listed(row) for row in rows]
 
     # --- counters
     def hit(self, key: str, window: int) -> int:
@@ -533,6 +524,15 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def _listed(row: tuple[str, str, int]) -> tuple[str, JSON]:
+    """(id, payload) of a records row (key, payload, consumed), as find() has it."""
+    key, text, consumed = row
+    payload: JSON = orjson.loads(text)
+    if consumed:
+        payload["consumed"] = True
+    return key.split(":", 1)[1], payload
 
 
 def _dump_record(payload: JSON) -> str:

@@ -46,7 +46,7 @@ class RecoveryCodes:
         for _ in range(count):
             raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
             code = f"{raw[:5]}-{raw[5:]}"
-            self.store.upsert(MODEL, self._id(sub, code), {"created_at": now})
+            self.store.upsert(MODEL, self._id(sub, code), {"created_at": now}, sub=sub)
             codes.append(code)
         return codes
 
@@ -62,11 +62,11 @@ class RecoveryCodes:
 
     def remaining(self, sub: str) -> tuple[int, int]:
         """How many unused codes the user has, and when they were issued (0 if none)."""
-        rows = [p for _, p in self.store.find_by_prefix(MODEL, f"{sub}:") if not p.get("consumed")]
+        rows = [p for _, p in self.store.find_by_sub(MODEL, sub) if not p.get("consumed")]
         return len(rows), min((int(p.get("created_at", 0)) for p in rows), default=0)
 
     def remove(self, sub: str) -> int:
-        rows = self.store.find_by_prefix(MODEL, f"{sub}:")
+        rows = self.store.find_by_sub(MODEL, sub)
         for record_id, _ in rows:
             self.store.destroy(MODEL, record_id)
         return len(rows)

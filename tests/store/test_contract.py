@@ -1,12 +1,13 @@
-"""The storage contract: every backend must pass these."""
+"""The storage contract: every backend must pass these, unchanged (what only one backend
+has is tested beside it, as in test_sqlite.py)."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,32 @@ from idp.store import Client, SigningKey, Store, User
 from idp.store.sqlite import SqliteStore
 
 
-@pytest.fixture(params=["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    backend: Store = SqliteStore(tmp_path / "contract.sqlite3")
-    yield backend
-    backend.close()
+@dataclass
+class Backend:
+    """One backend's store, opened afresh as often as a test likes."""
+
+    open: Callable[[], Store]
+
+
+def _sqlite(tmp_path: Path) -> Backend:
+    path = tmp_path / "contract.sqlite3"
+    return Backend(lambda: SqliteStore(path))
+
+
+#: every backend, by name; each contract test runs once for each, unchanged
+BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": _sqlite}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    return BACKENDS[request.param](tmp_path)
+
+
+@pytest.fixture
+def store(backend: Backend) -> Iterator[Store]:
+    opened = backend.open()
+    yield opened
+    opened.close()
 
 
 def _user(username: str = "bob") -> User:
@@ -115,11 +137,38 @@ def test_upsert_replaces_and_destroy_removes(store: Store) -> None:
     assert store.find("login", "l") is None
 
 
-def test_find_by_prefix(store: Store) -> None:
-    store.upsert("consent", "u1:a", {"n": 1})
-    store.upsert("consent", "u1:b", {"n": 2})
-    store.upsert("consent", "u2:a", {"n": 3})
-    assert store.find_by_prefix("consent", "u1:") == [("u1:a", {"n": 1}), ("u1:b", {"n": 2})]
+def test_records_are_found_by_their_user_oldest_first(store: Store) -> None:
+    store.upsert("device", "d2", {"n": 1}, sub="u1")
+    store.upsert("device", "d1", {"n": 2}, sub="u1")
+    store.upsert("device", "d3", {"n": 3}, sub="u2")
+    store.upsert("code", "c1", {"n": 4}, sub="u1")  # another model
+    store.upsert("device", "gone", {"n": 5}, sub="u1", expires_in=0)
+    assert store.find_by_sub("device", "u1") == [("d2", {"n": 1}), ("d1", {"n": 2})]
+    store.consume("device", "d1")
+    assert store.find_by_sub("device", "u1")[1] == ("d1", {"n": 2, "consumed": True})
+    store.destroy("device", "d2")
+    assert [i for i, _ in store.find_by_sub("device", "u1")] == ["d1"]
+    assert store.find_by_sub("device", "nobody") == []
+
+
+def test_an_upsert_replaces_the_user_index_with_the_record(store: Store) -> None:
+    store.upsert("device", "d1", {"n": 1}, sub="u1")
+    store.upsert("device", "d1", {"n": 2}, sub="u2")
+    assert store.find_by_sub("device", "u1") == []
+    assert store.find_by_sub("device", "u2") == [("d1", {"n": 2})]
+
+
+def test_records_are_found_by_the_time_they_were_first_kept(store: Store) -> None:
+    before = time.time()
+    store.upsert("audit", "a", {"n": 1})
+    time.sleep(0.02)
+    middle = time.time()
+    store.upsert("audit", "b", {"n": 2})
+    store.upsert("audit", "a", {"n": 3})  # an update keeps its first time
+    store.upsert("other", "c", {"n": 4})
+    assert store.find_since("audit", before) == [("a", {"n": 3}), ("b", {"n": 2})]
+    assert store.find_since("audit", middle) == [("b", {"n": 2})]
+    assert store.find_since("audit", time.time() + 1) == []
 
 
 def test_counters_count_within_window_and_reset(store: Store) -> None:
@@ -152,78 +201,15 @@ def test_hits_from_many_threads_each_get_their_own_count(store: Store) -> None:
     assert sorted(counts) == list(range(1, 41))
 
 
-def test_data_survives_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "reopen.sqlite3"
-    first = SqliteStore(path)
+def test_data_survives_reopening(backend: Backend) -> None:
+    first = backend.open()
     first.add_user(_user())
     first.hit("login-fail:user:bob", 600)
     first.close()
-    second = SqliteStore(path)
+    second = backend.open()
     assert second.find_user("bob") == _user()
     assert second.count("login-fail:user:bob") == 1
-
-
-def test_maintenance_thread_checkpoints_and_sweeps(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "kept.sqlite3")
-    store.start_maintenance(interval=0.05, sweep_every=0.05)
-    try:
-        store.upsert("code", "old", {}, expires_in=0)
-        store.upsert("code", "new", {}, expires_in=60)
-        wal = tmp_path / "kept.sqlite3-wal"
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            raw = sqlite3.connect(tmp_path / "kept.sqlite3")
-            rows = raw.execute("SELECT key FROM records").fetchall()
-            raw.close()
-            if rows == [("code:new",)]:
-                break
-            time.sleep(0.05)
-        assert rows == [("code:new",)]
-        assert wal.exists()
-    finally:
-        store.close()
-    assert store.find("code", "new") == {}
-
-
-def test_the_wal_starts_over_while_writes_keep_coming(tmp_path: Path) -> None:
-    """Checkpoints must let the WAL start over under a steady stream of writes; else it
-    grows by every commit (about 300 MB over these writes)."""
-    store = SqliteStore(tmp_path / "busy.sqlite3")
-    store.start_maintenance(interval=0.02)
-    try:
-        for n in range(20_000):
-            store.upsert("access_token", f"token-{n}", {"n": n}, expires_in=60, grant_id=f"g{n}")
-        wal_bytes = (tmp_path / "busy.sqlite3-wal").stat().st_size
-    finally:
-        store.close()
-    assert wal_bytes < 100_000_000
-    assert SqliteStore(tmp_path / "busy.sqlite3").find("access_token", "token-19999") == {
-        "n": 19999
-    }
-
-
-def test_the_sweep_deletes_expired_rows_batch_after_batch(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "swept.sqlite3")
-    for n in range(1_200):  # more than two batches
-        store.upsert("code", f"old-{n}", {}, expires_in=0)
-        if n % 400 == 0:
-            store.upsert("code", f"live-{n}", {}, expires_in=60)
-    store.hit("login-fail:gone", 0)
-    store.start_maintenance(interval=0.02, sweep_every=0.02)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            raw = sqlite3.connect(tmp_path / "swept.sqlite3")
-            keys = [k for (k,) in raw.execute("SELECT key FROM records ORDER BY key")]
-            counters = raw.execute("SELECT count(*) FROM counters").fetchone()[0]
-            raw.close()
-            if len(keys) == 3 and counters == 0:
-                break
-            time.sleep(0.05)
-    finally:
-        store.close()
-    assert keys == ["code:live-0", "code:live-400", "code:live-800"]
-    assert counters == 0
+    second.close()
 
 
 def test_atomic_writes_land_together_or_not_at_all(store: Store) -> None:

@@ -1,7 +1,7 @@
 """The push audit trail: every refusal and every failed answer, in the log and the store.
 
-Each event is a log record on logger "pocket.audit" and a record
-"pocket_audit:<time in ms, 13 digits>:<random id>", so a prefix scan lists them in order.
+Each event is a log record on logger "pocket.audit" and a record in the store, listed by
+the time it was kept (Store.find_since).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Audit:
     def record(self, event: str, **fields: Any) -> str:
         """Blocking: keep one event; returns its record id."""
         now = self.clock()
-        record_id = f"{int(now * 1000):013d}:{secrets.token_hex(6)}"
+        record_id = secrets.token_hex(12)
         payload = {"event": event, "at": now, **{k: v for k, v in fields.items() if v is not None}}
         log.warning("pocket %s %s", event, _fields(fields), extra={"pocket_event": payload})
         self.store.upsert(AUDIT_MODEL, record_id, payload, expires_in=self.retention)
@@ -38,10 +38,7 @@ class Audit:
 
     def events(self, since: float = 0) -> list[JSON]:
         """Blocking: the kept events from `since` on, oldest first."""
-        start = f"{int(since * 1000):013d}"
-        return [
-            payload for key, payload in self.store.find_by_prefix(AUDIT_MODEL, "") if key >= start
-        ]
+        return [payload for _, payload in self.store.find_since(AUDIT_MODEL, since)]
 
 
 def _fields(fields: dict[str, Any]) -> str:

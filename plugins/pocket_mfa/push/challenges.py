@@ -25,7 +25,6 @@ from plugins.pocket_mfa.push.waiters import Waiters, wait
 
 CHALLENGE_MODEL = "pocket-challenge"
 #: "<sub>:<challenge id>" -> {} while the challenge is open, for the device's long-poll
-PENDING_INDEX = "pocket-pending"
 OUTCOME_MODEL = "pocket-outcome"
 LIMIT_COUNTER = "pocket-push"
 #: challenge and outcome records outlive the challenge by this much, to tell "late"
@@ -91,9 +90,12 @@ class ChallengeService:
             numbers=numbers,
         )
         self.store.upsert(
-            CHALLENGE_MODEL, challenge.id, challenge.payload(), expires_in=cfg.challenge_ttl + GRACE
+            CHALLENGE_MODEL,
+            challenge.id,
+            challenge.payload(),
+            expires_in=cfg.challenge_ttl + GRACE,
+            sub=sub,
         )
-        self.store.upsert(PENDING_INDEX, f"{sub}:{challenge.id}", {}, expires_in=cfg.challenge_ttl)
         self.waiters.notify(_user_topic(sub))
         return challenge
 
@@ -109,12 +111,12 @@ class ChallengeService:
 
     def pending(self, sub: str) -> list[Challenge]:
         """Blocking: the user's challenges that can still be answered, oldest first."""
-        found = []
-        for key, _ in self.store.find_by_prefix(PENDING_INDEX, f"{sub}:"):
-            challenge_id = key.rsplit(":", 1)[1]
-            challenge = self.get(challenge_id)
-            if challenge is not None and challenge.sub == sub and self.is_open(challenge_id):
-                found.append(challenge)
+        now = self.clock()
+        found = [
+            Challenge.from_payload(record)
+            for _, record in self.store.find_by_sub(CHALLENGE_MODEL, sub)
+            if not record.get("consumed") and record["expires_at"] > now
+        ]
         return sorted(found, key=lambda c: (c.created_at, c.id))
 
     def outcome(self, challenge_id: str) -> Outcome:
@@ -137,7 +139,6 @@ class ChallengeService:
         payload = {"outcome": outcome.value, "device_id": device_id, "at": self.clock()}
         ttl = self.config.challenge_ttl + GRACE
         self.store.upsert(OUTCOME_MODEL, challenge.id, payload, expires_in=ttl)
-        self.store.destroy(PENDING_INDEX, f"{challenge.sub}:{challenge.id}")
         self.waiters.notify(_challenge_topic(challenge.id))
 
     # --- waiting

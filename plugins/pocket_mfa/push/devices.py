@@ -10,9 +10,8 @@ from dataclasses import asdict, dataclass
 from idp.store import Store
 from idp.store.base import JSON
 
+#: a device record is indexed by its user (Store.find_by_sub)
 DEVICE_MODEL = "pocket-device"
-#: "<sub>:<device id>" -> {}, so a user's devices are found by prefix
-USER_INDEX = "pocket-user-device"
 
 
 @dataclass(frozen=True)
@@ -75,30 +74,22 @@ class DeviceRegistry:
             last_used=now,
             push_address=push_address,
         )
-        self.store.upsert(DEVICE_MODEL, device.device_id, asdict(device))
-        self.store.upsert(USER_INDEX, f"{sub}:{device.device_id}", {})
+        self.store.upsert(DEVICE_MODEL, device.device_id, asdict(device), sub=sub)
         return device
 
     def get(self, device_id: str) -> Device | None:
         record = self.store.find(DEVICE_MODEL, device_id)
-        if record is None:
-            return None
-        record.pop("consumed", None)
-        return Device(**record)
+        return None if record is None else _device(record)
 
     def list(self, sub: str) -> list[Device]:
-        found = []
-        for key, _ in self.store.find_by_prefix(USER_INDEX, f"{sub}:"):
-            device = self.get(key.rsplit(":", 1)[1])
-            if device is not None and device.sub == sub:
-                found.append(device)
+        found = [_device(record) for _, record in self.store.find_by_sub(DEVICE_MODEL, sub)]
         return sorted(found, key=lambda d: (d.paired_at, d.device_id))
 
     def touch(self, device: Device) -> Device:
         """Note that the device was just used."""
         used = Device(**{**asdict(device), "last_used": int(self.clock())})
-        if self.store.find(USER_INDEX, f"{device.sub}:{device.device_id}") is not None:
-            self.store.upsert(DEVICE_MODEL, device.device_id, asdict(used))
+        if self.store.find(DEVICE_MODEL, device.device_id) is not None:
+            self.store.upsert(DEVICE_MODEL, device.device_id, asdict(used), sub=device.sub)
         return used
 
     def remove(self, sub: str, device_id: str) -> bool:
@@ -106,16 +97,17 @@ class DeviceRegistry:
         device = self.get(device_id)
         if device is None or device.sub != sub:
             return False
-        self.store.destroy(USER_INDEX, f"{sub}:{device_id}")
         self.store.destroy(DEVICE_MODEL, device_id)
         return True
 
     def reset(self, sub: str) -> int:
         """Unpair all of the user's devices (the admin reset); returns how many."""
-        removed = 0
-        for key, _ in self.store.find_by_prefix(USER_INDEX, f"{sub}:"):
-            device_id = key.rsplit(":", 1)[1]
-            self.store.destroy(USER_INDEX, key)
+        found = self.store.find_by_sub(DEVICE_MODEL, sub)
+        for device_id, _ in found:
             self.store.destroy(DEVICE_MODEL, device_id)
-            removed += 1
-        return removed
+        return len(found)
+
+
+def _device(record: JSON) -> Device:
+    record.pop("consumed", None)
+    return Device(**record)
