@@ -163,6 +163,15 @@ def test_an_expired_id_token_hint_is_accepted(env: Env) -> None:
     assert silent_id_token(env, prompt="none", id_token_hint=expired)["sub"] == claims["sub"]
 
 
+def test_a_jwt_access_token_is_no_id_token_hint(env: Env) -> None:
+    env.add_client("api", secret="4pi", access_token_format="jwt")
+    access_token = code_flow(env, client_id="api", secret="4pi")["access_token"]
+
+    query = authorize_error(env, client_id="api", prompt="none", id_token_hint=access_token)
+
+    assert query["error"] == "invalid_request"
+
+
 # --- acr_values
 def test_a_requested_acr_value_that_is_met_is_echoed(env: Env) -> None:
     claims = verify_jwt(
