@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.keys import ALGORITHMS
-from idp.login.state import ACR_VALUES
+from idp.login.acr import ACR_VALUES
 from idp.oidc.claims import SUPPORTED_CLAIMS
 from idp.oidc.models import SCOPES
 from idp.oidc.server import PrivateKeyJWT

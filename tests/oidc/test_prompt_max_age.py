@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from idp.login.state import ACR_MFA, ACR_PASSWORD
+from idp.login.acr import ACR_MFA, ACR_PASSWORD
 
 from .helpers import (
     ISSUER,
