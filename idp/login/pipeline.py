@@ -20,7 +20,8 @@ from authlib.oidc.core.errors import (
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.login.state import ACR_MFA, ACR_PASSWORD, PendingLogin, SsoSession
+from idp.login.acr import ACR_MFA, achieved_acr, answered_acr, needs_second_factor
+from idp.login.state import PendingLogin, SsoSession
 from idp.oidc.models import new_token, token_id
 from idp.oidc.redirects import error_redirect, redirect
 from idp.pages import PAGE_HEADERS
@@ -37,19 +38,6 @@ class Step:
     client: Client | None = None
     plugin: str | None = None
     error: OAuth2Error | None = None
-
-
-def achieved_acr(login: PendingLogin) -> str:
-    return ACR_MFA if login.factor_done else ACR_PASSWORD
-
-
-def answered_acr(login: PendingLogin) -> str:
-    """Echo the first requested acr value that this login satisfies (Core 3.1.2.1)."""
-    achieved = achieved_acr(login)
-    for value in login.request.acr_values:
-        if value == achieved or (value == ACR_PASSWORD and achieved == ACR_MFA):
-            return value
-    return achieved
 
 
 class LoginPipeline:
@@ -70,7 +58,7 @@ class LoginPipeline:
         plugins = self.p.plugins
         if not plugins or login.factor_done:
             return None
-        step_up = ACR_MFA in login.request.acr_values
+        step_up = needs_second_factor(login.request)
         required = self.p.settings.factors.required and client.mfa == "required"
         if not (step_up or required):
             return None
@@ -165,7 +153,7 @@ class LoginPipeline:
                 "claims": auth.claims,
                 "auth": {
                     "auth_time": session.auth_time,
-                    "acr": answered_acr(login),
+                    "acr": answered_acr(auth, login.factor_done),
                     "amr": session.amr,
                     "sid": session.sid,
                 },
@@ -194,5 +182,5 @@ class LoginPipeline:
             user.sub,
             login.auth_time or int(time.time()),
             login.amr,
-            achieved_acr(login),
+            achieved_acr(login.factor_done),
         )

@@ -25,11 +25,6 @@ BROWSER_COOKIE = "idp_browser"
 #: where a request keeps the SSO session it looked up
 _SESSION_KEY = "idp_sso_session"
 
-#: authentication context class references (OIDC Core 2, "acr")
-ACR_PASSWORD = "urn:pocket-idp:acr:password"
-ACR_MFA = "urn:pocket-idp:acr:mfa"
-ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
-
 
 @dataclass
 class AuthRequest:
@@ -42,7 +37,10 @@ class AuthRequest:
     nonce: str | None = None
     prompt: list[str] = field(default_factory=list)
     max_age: int | None = None
+    #: known acr values in order of preference: acr_values, then a voluntary acr claim's
     acr_values: list[str] = field(default_factory=list)
+    #: known values of an acr claim requested as essential (Core 5.5.1.1)
+    acr_essential: list[str] = field(default_factory=list)
     ui_locales: str | None = None
     login_hint: str | None = None
     id_token_hint_sub: str | None = None

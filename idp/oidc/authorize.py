@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.i18n import negotiate
+from idp.login.acr import requested_acr
 from idp.login.state import AuthRequest
 from idp.oidc.claims import parse_claims_parameter
 from idp.oidc.id_token_hint import audiences, read_id_token
@@ -100,11 +101,7 @@ def parse_request(
             raise InvalidRequestError("Malformed 'code_challenge'.")
 
     claims = parse_claims_parameter(params.get("claims"))
-    acr_values = params.get("acr_values", "").split()
-    acr_claim = claims.get("id_token", {}).get("acr")
-    if isinstance(acr_claim, dict):
-        wanted = acr_claim.get("values") or ([acr_claim["value"]] if "value" in acr_claim else [])
-        acr_values += [v for v in wanted if isinstance(v, str) and v not in acr_values]
+    acr_values, acr_essential = requested_acr(params.get("acr_values"), claims)
 
     hint_sub = None
     if params.get("id_token_hint"):
@@ -122,6 +119,7 @@ def parse_request(
         prompt=prompt,
         max_age=max_age,
         acr_values=acr_values,
+        acr_essential=acr_essential,
         ui_locales=params.get("ui_locales"),
         login_hint=params.get("login_hint"),
         id_token_hint_sub=hint_sub,

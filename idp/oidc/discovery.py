@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.keys import ALGORITHMS
-from idp.login.state import ACR_VALUES
+from idp.login.acr import ACR_VALUES
 from idp.oidc.claims import SUPPORTED_CLAIMS
 from idp.oidc.models import SCOPES
 from idp.oidc.server import PrivateKeyJWT
@@ -36,8 +36,8 @@ def metadata(issuer: str) -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        # "none" only for clients registered so, and only from the token endpoint
-        "id_token_signing_alg_values_supported": [*ALGORITHMS, "none"],
+        # what `idp clients add --id-token-alg` registers and the keys sign with
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": list(PrivateKeyJWT.ALGORITHMS),
         "revocation_endpoint_auth_methods_supported": auth_methods[:3],

@@ -6,8 +6,6 @@ Logout) and the authentication context of the login: auth_time, acr and amr (RFC
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from typing import Any
 
@@ -21,17 +19,6 @@ from idp.store import Client, User
 
 #: the JWS type of a JWT access token (RFC 9068 2.1)
 JWT_ACCESS_TOKEN = "at+jwt"
-
-
-def _b64json(value: dict[str, Any]) -> str:
-    raw = json.dumps(value, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def unsigned_jwt(claims: dict[str, Any]) -> str:
-    """An unsecured JWT (RFC 7519 6): only for clients registered with alg "none", and only
-    from the token endpoint, where TLS and client authentication vouch for it (Core 3.1.3.7)."""
-    return f"{_b64json({'alg': 'none', 'typ': 'JWT'})}.{_b64json(claims)}."
 
 
 class TokenMinter:
@@ -69,9 +56,9 @@ class TokenMinter:
         access_token: str | PendingJWT | None,
         requested_claims: dict[str, Any] | None = None,
         nonce: str | None = None,
-    ) -> str | PendingJWT:
-        """An ID token for `user` at `client`; `auth` holds auth_time, acr, amr and sid.
-        Signed later, unless the client takes unsigned ones."""
+    ) -> PendingJWT:
+        """An ID token for `user` at `client`, signed later with the client's algorithm;
+        `auth` holds auth_time, acr, amr and sid."""
         alg = client.id_token_signed_response_alg
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -87,13 +74,11 @@ class TokenMinter:
                 claims[name] = auth[name]
         if nonce:
             claims["nonce"] = nonce
-        if isinstance(access_token, str) and alg != "none":
+        if isinstance(access_token, str):
             claims["at_hash"] = half_hash(access_token, alg)
         if requested_claims:
             wanted = set(requested_claims)
             extra = user_claims(user, scopes=(), requested=wanted)
             claims.update({k: v for k, v in extra.items() if k not in claims})
-        if alg == "none":
-            return unsigned_jwt(claims)
         pending = access_token if isinstance(access_token, PendingJWT) else None
         return PendingJWT(self.keys, claims, alg=alg, at_hash_of=pending)

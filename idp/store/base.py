@@ -58,7 +58,7 @@ class Client:
     access_token_format: str = "opaque"
     #: "required" or "optional": may this client's users log in with a password alone
     mfa: str = "required"
-    #: RS256, ES256, or "none" (only for clients registered so)
+    #: one of idp.keys.ALGORITHMS: RS256 or ES256
     id_token_signed_response_alg: str = "RS256"
     created_at: int = 0
 

@@ -3,84 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jwcrypto import jwt
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
 from starlette.testclient import TestClient
 
 from idp.app import create_app
 from idp.errors import ConfigError
-from idp.factors import FactorHost, load_plugins
-from idp.login.state import ACR_MFA, ACR_PASSWORD, PendingLogin
-from idp.store import User
+from idp.factors import load_plugins
+from idp.login.acr import ACR_MFA, ACR_PASSWORD
 from tests.conftest import ISSUER, RP, Env, authorize, exchange, make_settings, query_of
 from tests.conftest import submit_password as password_step
-
-CODE = "424242"
-
-
-@dataclass(frozen=True)
-class Method:
-    kind: str
-    label: str
-    created_at: int
-
-
-class CodePlugin:
-    """Asks for a fixed code; 'deny' fails the step. Users named new* are not enrolled."""
-
-    name = "testcode"
-
-    def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
-        self.host = host
-        self.config = dict(config)
-
-    def routes(self) -> Sequence[BaseRoute]:
-        return [Route("/{login_id}", self.submit, methods=["POST"])]
-
-    def template_folders(self) -> Sequence[Path]:
-        return []
-
-    def is_enrolled(self, user: User) -> bool:
-        return not user.username.startswith("new")
-
-    def methods(self, user: User) -> Sequence[Method]:
-        return [Method("code", "Test code", 1)] if self.is_enrolled(user) else []
-
-    def reset(self, user: User) -> int:
-        return 0
-
-    async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
-        kind = "verify" if self.is_enrolled(user) else "enroll"
-        return HTMLResponse(f"<p>{kind}</p><form action='/factors/testcode/{login.id}'></form>")
-
-    async def submit(self, request: Request) -> Response:
-        login = self.host.load_login(request, request.path_params["login_id"])
-        if login is None:
-            return self.host.expired(request)
-        form = await request.form()
-        if form.get("code") == CODE:
-            return await self.host.finish(request, login, ["otp"])
-        return await self.host.fail(request, login, "The code was refused.")
-
-
-@pytest.fixture
-def mfa_env(tmp_path: Path) -> Iterator[Env]:
-    settings = make_settings(tmp_path, IDP_FACTORS_ENABLED="testcode")
-    app = create_app(settings, plugins={"testcode": CodePlugin()})
-    with TestClient(app, base_url=ISSUER, follow_redirects=False) as client:
-        env = Env(app, client, settings)
-        env.add_user()
-        env.add_client("strict", mfa="required")
-        env.add_client("relaxed", mfa="optional")
-        yield env
+from tests.login.conftest import CODE, CodePlugin
 
 
 def _claims(env: Env, code: str, client_id: str) -> dict[str, Any]:

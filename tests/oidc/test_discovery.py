@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from idp.app import create_app
-from tests.conftest import make_settings
+from idp.cli import main as idp_command
+from tests.conftest import RP, make_settings
 
-from .helpers import ISSUER, Env
+from .helpers import ISSUER, Env, code_flow, jwt_parts, verify_jwt
 
 DISCOVERY = "/.well-known/openid-configuration"
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k"}
@@ -48,7 +51,7 @@ def test_required_metadata_is_present_and_typed(env: Env) -> None:
     assert doc["response_types_supported"] == ["code"]
     assert "openid" in doc["scopes_supported"]
     assert doc["id_token_signing_alg_values_supported"][0] == "RS256"
-    assert {"ES256", "none"} <= set(doc["id_token_signing_alg_values_supported"])
+    assert "ES256" in doc["id_token_signing_alg_values_supported"]
     assert "public" in doc["subject_types_supported"]
     assert {"authorization_code", "refresh_token", "client_credentials"} <= set(
         doc["grant_types_supported"]
@@ -124,3 +127,43 @@ def test_keys_are_generated_on_first_start_and_persisted(tmp_path: Path, env: En
 
     assert len(first) == 2
     assert second == first
+
+
+def _register_with_id_token_alg(
+    env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str], alg: str
+) -> str | None:
+    """`idp clients add --id-token-alg ALG` on the provider's store: the client's secret,
+    or None if the command refuses the algorithm."""
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[store]\npath = "{env.settings.store.path}"\n')
+    args = ["--config", str(config), "clients", "add", f"RP {alg}", "--client-id", f"rp-{alg}"]
+    args += ["--redirect-uri", RP, "--first-party", "--id-token-alg", alg, "--json"]
+    try:
+        status = idp_command(args)
+    except SystemExit as refused:  # argparse refuses a choice it does not offer
+        status = refused.code
+    output = capsys.readouterr().out
+    if status != 0:
+        return None
+    secret: str = json.loads(output)["client_secret"]
+    return secret
+
+
+def test_advertised_id_token_algs_are_those_registration_accepts_and_the_server_signs_with(
+    env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.add_user()
+    advertised = metadata(env)["id_token_signing_alg_values_supported"]
+    candidates = [*advertised, "none", "HS256", "RS512", "PS256", "ES384", "EdDSA"]
+
+    registered = {}
+    for alg in dict.fromkeys(candidates):
+        secret = _register_with_id_token_alg(env, tmp_path, capsys, alg)
+        if secret is not None:
+            registered[alg] = secret
+
+    assert sorted(registered) == sorted(advertised)
+    for alg, secret in registered.items():
+        id_token = code_flow(env, client_id=f"rp-{alg}", secret=secret)["id_token"]
+        assert jwt_parts(id_token)[0]["alg"] == alg
+        assert verify_jwt(env, id_token)["aud"] == f"rp-{alg}"

@@ -130,21 +130,7 @@ def test_an_es256_client_gets_an_es256_id_token(env: Env) -> None:
     assert claims["at_hash"] == left_half_hash(token["access_token"])
 
 
-def test_a_client_registered_for_unsigned_id_tokens_gets_one(env: Env) -> None:
-    env.add_client("plain", secret="pl41n", id_token_signed_response_alg="none")
-
-    token = code_flow(env, client_id="plain", secret="pl41n")
-
-    header, claims = jwt_parts(token["id_token"])
-    assert header["alg"] == "none"
-    assert token["id_token"].endswith(".")
-    assert claims["iss"] == ISSUER
-    assert claims["aud"] == "plain"
-    assert claims["nonce"] == "n0nce"
-    assert "at_hash" not in claims  # no hash algorithm to take it with
-
-
-def test_unsigned_id_tokens_are_refused_unless_registered(env: Env) -> None:
+def test_an_unsigned_id_token_is_refused_as_hint(env: Env) -> None:
     header, claims = jwt_parts(code_flow(env)["id_token"])
     assert header["alg"] == "RS256"
     unsigned = f"{b64json({'alg': 'none'})}.{b64json(claims)}."

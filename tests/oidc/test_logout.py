@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+from jwcrypto import jwk, jws
+from jwcrypto.common import json_encode
 
 from .helpers import (
     ISSUER,
@@ -29,6 +34,15 @@ def id_token(env: Env) -> str:
     env.add_client("other", secret="0ther")
     token = str(code_flow(env)["id_token"])
     assert session_cookie(env)
+    return token
+
+
+@pytest.fixture
+def jwt_access_token(env: Env, id_token: str) -> str:
+    """A JWT access token (RFC 9068) for alice, from a client registered for them."""
+    env.add_client("api", secret="4pi", access_token_format="jwt", post_logout_redirect_uris=(BYE,))
+    token = str(code_flow(env, client_id="api", secret="4pi")["access_token"])
+    assert jwt_parts(token)[0]["typ"] == "at+jwt"
     return token
 
 
@@ -283,4 +297,77 @@ def test_state_alone_never_redirects(env: Env, id_token: str) -> None:
     )
     assert confirmed.status_code == 200
     assert "You are logged out" in confirmed.text
+    assert not still_logged_in(env)
+
+
+@pytest.mark.parametrize("redirect", [{}, {"post_logout_redirect_uri": BYE, "state": "s"}])
+def test_a_jwt_access_token_is_no_id_token_hint(
+    env: Env, jwt_access_token: str, redirect: dict[str, str]
+) -> None:
+    response = env.client.get("/logout", params={"id_token_hint": jwt_access_token, **redirect})
+
+    assert_error_page(response)
+    assert session_cookie(env)
+    assert still_logged_in(env)
+
+
+def _signed_by_us(env: Env, id_token: str, typ: str, change: Callable[[dict], dict]) -> str:
+    claims: dict[str, Any] = change(dict(jwt_parts(id_token)[1]))
+    return str(env.provider.keys.sign(claims, typ=typ))
+
+
+def _same(claims: dict) -> dict:
+    return claims
+
+
+def _without(name: str) -> Callable[[dict], dict]:
+    return lambda claims: {k: v for k, v in claims.items() if k != name}
+
+
+@pytest.mark.parametrize(
+    ("typ", "change"),
+    [
+        pytest.param("at+jwt", _same, id="typ-at+jwt"),
+        pytest.param("application/at+jwt", _same, id="typ-application/at+jwt"),
+        pytest.param("JWS", _same, id="typ-JWS"),
+        pytest.param(
+            "JWT", lambda c: {**c, "client_id": c["aud"], "scope": "openid"}, id="access-claims"
+        ),
+        pytest.param("JWT", lambda c: {**c, "scope": "openid"}, id="scope"),
+        pytest.param("JWT", _without("aud"), id="no-aud"),
+        pytest.param("JWT", _without("iat"), id="no-iat"),
+        pytest.param("JWT", lambda c: {**c, "aud": []}, id="empty-aud"),
+    ],
+)
+def test_only_an_id_token_is_taken_as_hint(
+    env: Env, id_token: str, typ: str, change: Callable[[dict], dict]
+) -> None:
+    hint = _signed_by_us(env, id_token, typ, change)
+
+    response = env.client.get("/logout", params={"id_token_hint": hint})
+
+    assert_error_page(response)
+    assert still_logged_in(env)
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "application/jwt"])
+def test_an_id_token_hint_of_type_jwt_logs_out_at_once(env: Env, id_token: str, typ: str) -> None:
+    hint = _signed_by_us(env, id_token, typ, _same)
+
+    response = env.client.get("/logout", params={"id_token_hint": hint})
+
+    assert "You are logged out" in response.text
+    assert not still_logged_in(env)
+
+
+def test_an_id_token_hint_without_typ_logs_out_at_once(env: Env, id_token: str) -> None:
+    header, claims = jwt_parts(id_token)
+    [key] = [k for k in env.store.list_keys() if k.kid == header["kid"]]
+    token = jws.JWS(json_encode(claims).encode())
+    protected = {"alg": header["alg"], "kid": header["kid"]}  # typ is optional (RFC 7515)
+    token.add_signature(jwk.JWK.from_json(key.private_jwk), protected=json_encode(protected))
+
+    response = env.client.get("/logout", params={"id_token_hint": token.serialize(compact=True)})
+
+    assert "You are logged out" in response.text
     assert not still_logged_in(env)

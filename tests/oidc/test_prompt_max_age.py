@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from idp.login.state import ACR_MFA, ACR_PASSWORD
+from idp.login.acr import ACR_MFA, ACR_PASSWORD
 
 from .helpers import (
     ISSUER,
@@ -161,6 +161,15 @@ def test_an_expired_id_token_hint_is_accepted(env: Env) -> None:
     expired = env.provider.keys.sign({**claims, "iat": 1, "exp": 2})
 
     assert silent_id_token(env, prompt="none", id_token_hint=expired)["sub"] == claims["sub"]
+
+
+def test_a_jwt_access_token_is_no_id_token_hint(env: Env) -> None:
+    env.add_client("api", secret="4pi", access_token_format="jwt")
+    access_token = code_flow(env, client_id="api", secret="4pi")["access_token"]
+
+    query = authorize_error(env, client_id="api", prompt="none", id_token_hint=access_token)
+
+    assert query["error"] == "invalid_request"
 
 
 # --- acr_values
