@@ -110,8 +110,13 @@ class Settings:
         return self.server.issuer
 
     @property
-    def secure_cookies(self) -> bool:
+    def https(self) -> bool:
+        """The issuer is https: TLS ends at this server or at a proxy in front of it."""
         return self.server.issuer.startswith("https://")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.https
 
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "plugins"}
