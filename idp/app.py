@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,6 +21,7 @@ from idp.factors import FactorPlugin
 from idp.login import consent, password
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
 from idp.provider import Provider
+from idp.security_headers import SecurityHeaders, security_headers
 from idp.settings import Settings
 from idp.store import Store
 
@@ -106,9 +108,19 @@ class IdPApp(Starlette):
     adapter catches every failure, and what it does not (a form that cannot be read) gets
     the same error handlers as through the router. The middleware stack and routing
     would add nothing but their time, about a tenth of such a request's.
+
+    The security headers are added outside both paths, so that every response has them.
     """
 
+    def __init__(self, *, https: bool, **starlette: Any) -> None:
+        super().__init__(**starlette)
+        #: every response, whichever path answers it, passes this wrapper first
+        self.outermost = SecurityHeaders(self.answer, security_headers(https))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.outermost(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = None
         if scope["type"] == "http" and scope["method"] == "POST":
             endpoint = OAUTH_ENDPOINTS.get(_route_path(scope))
@@ -142,6 +154,7 @@ def create_app(
         await provider.shut_down()
 
     app = IdPApp(
+        https=settings.https,
         routes=routes(provider, with_demo),
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,

@@ -7,6 +7,7 @@ file at once and fails with one line per problem, each naming the key.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import typing
@@ -23,11 +24,19 @@ class ServerSettings:
     issuer: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
-    #: trust X-Forwarded-For / -Proto from these proxy addresses ("*" for any)
-    forwarded_allow_ips: str = "127.0.0.1"
+    #: the proxies whose X-Forwarded-For / -Proto are trusted: comma-separated addresses
+    #: or networks ("*" for any client). Empty: none, every request's address is the one
+    #: that connected (a header from any local process would otherwise choose the address
+    #: the login throttle counts)
+    forwarded_allow_ips: str = ""
     #: log every HTTP request (costs about a third of the throughput of light endpoints;
     #: a TLS proxy in front usually keeps this log already)
     access_log: bool = False
+
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]:
+        """The entries of `forwarded_allow_ips`; none when it is empty."""
+        return tuple(part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,13 @@ class Settings:
         return self.server.issuer
 
     @property
-    def secure_cookies(self) -> bool:
+    def https(self) -> bool:
+        """The issuer is https: TLS ends at this server or at a proxy in front of it."""
         return self.server.issuer.startswith("https://")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.https
 
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "plugins"}
@@ -245,6 +259,14 @@ def _validate(s: Settings, problems: list[str]) -> None:
         problems.append("server.issuer: must have no query, fragment or trailing slash")
     if not 0 < s.server.port < 65536:
         problems.append("server.port: must be between 1 and 65535")
+    proxies = s.server.trusted_proxies
+    if "*" in proxies and len(proxies) > 1:
+        problems.append("server.forwarded_allow_ips: * (any client) stands alone")
+    for proxy in proxies:
+        if proxy != "*" and not _is_network(proxy):
+            problems.append(
+                f"server.forwarded_allow_ips: {proxy!r} is not an IP address or a network"
+            )
     if s.store.backend not in ("sqlite",):
         problems.append(f"store.backend: unknown backend {s.store.backend!r} (known: sqlite)")
     if s.keys.algorithm not in ("RS256", "ES256"):
@@ -263,3 +285,11 @@ def _validate(s: Settings, problems: list[str]) -> None:
         problems.append("login.device_cookie_ttl: must be positive")
     if s.passwords.memory_cost < 8 * 1024 or s.passwords.time_cost < 1:
         problems.append("passwords: memory_cost must be at least 8192 KiB and time_cost >= 1")
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text)  # as uvicorn reads it: no host bits in a network
+    except ValueError:
+        return False
+    return True

@@ -171,7 +171,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def _start(folder: Path, demo: bool, settings: Mapping[str, str]) -> LiveServer:
+def _start(folder: Path, demo: bool, settings: Mapping[str, str], log_level: str) -> LiveServer:
     port = free_port()
     issuer = f"http://{HOST}:{port}"
     environ = {**_environ(issuer, port, folder), **settings}
@@ -188,7 +188,7 @@ def _start(folder: Path, demo: bool, settings: Mapping[str, str]) -> LiveServer:
         "--port",
         str(port),
         "--log-level",
-        "warning",
+        log_level,
         "--no-access-log",
     ]
     if demo:
@@ -215,7 +215,11 @@ def _start(folder: Path, demo: bool, settings: Mapping[str, str]) -> LiveServer:
 
 @contextmanager
 def live_server(
-    folder: Path, *, demo: bool = False, settings: Mapping[str, str] | None = None
+    folder: Path,
+    *,
+    demo: bool = False,
+    settings: Mapping[str, str] | None = None,
+    log_level: str = "warning",
 ) -> Iterator[LiveServer]:
     """Run `idp serve` on a free 127.0.0.1 port with its store in `folder`.
 
@@ -223,7 +227,7 @@ def live_server(
     """
     folder.mkdir(parents=True, exist_ok=True)
     for _attempt in range(3):
-        server = _start(folder, demo, settings or {})
+        server = _start(folder, demo, settings or {}, log_level)
         assert server.process is not None
         if server.process.poll() is None:
             break

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -201,6 +203,18 @@ def test_a_bad_config_stops_with_one_line_naming_the_key(
     assert len(err) == 1 and "server.port" in err[0]
 
 
+@pytest.fixture
+def idp_logger_restored() -> Iterator[None]:
+    """`idp serve` sets up the process's logging; the `idp` logger is put back after."""
+    logger = logging.getLogger("idp")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+@pytest.mark.usefixtures("idp_logger_restored")
 def test_serve_tunes_the_process_and_runs_uvicorn_with_the_gathering_protocol(
     config: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -227,3 +241,23 @@ def test_serve_tunes_the_process_and_runs_uvicorn_with_the_gathering_protocol(
     assert frozen > 10_000  # what the loaded app holds, never walked again
     [options] = calls
     assert options["port"] == 8123 and options["http"] is GatheringHttpToolsProtocol
+    assert options["proxy_headers"] is False  # no proxy is trusted unless configured
+
+
+@pytest.mark.usefixtures("idp_logger_restored")
+def test_serve_trusts_the_configured_proxies_alone(
+    config: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setattr("idp.cli.serve.tune_for_serving", lambda: None)
+    monkeypatch.setenv("IDP_SERVER_FORWARDED_ALLOW_IPS", "10.0.0.5, 10.1.0.0/16")
+    with caplog.at_level(logging.INFO, logger="idp"):
+        assert run(config, "serve", monkeypatch=monkeypatch) == 0
+
+    [options] = calls
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == ["10.0.0.5", "10.1.0.0/16"]
+    assert "trusted from 10.0.0.5, 10.1.0.0/16" in caplog.text

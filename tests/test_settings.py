@@ -16,6 +16,13 @@ def test_the_shipped_example_loads() -> None:
     settings = load_settings(EXAMPLE, environ={})
     assert settings.issuer == "http://127.0.0.1:8000"
     assert settings.store.backend == "sqlite"
+    assert settings.server.trusted_proxies == ()  # no proxy unless one is configured
+
+
+def test_no_proxy_is_trusted_by_default() -> None:
+    assert load_settings(None, environ={}).server.trusted_proxies == ()
+    configured = load_settings(None, environ={"IDP_SERVER_FORWARDED_ALLOW_IPS": "10.0.0.5, ::1"})
+    assert configured.server.trusted_proxies == ("10.0.0.5", "::1")
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
@@ -42,6 +49,21 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("[nonsense]\n", {}, "[nonsense]: unknown section"),
         ("", {"IDP_SERVER_PORT": "http"}, "IDP_SERVER_PORT: expected a whole number"),
         ("[store]\nbackend = 'oracle'\n", {}, "store.backend: unknown backend 'oracle'"),
+        (
+            "[server]\nforwarded_allow_ips = 'proxy.lan'\n",
+            {},
+            "server.forwarded_allow_ips: 'proxy.lan' is not an IP address or a network",
+        ),
+        (
+            "",
+            {"IDP_SERVER_FORWARDED_ALLOW_IPS": "10.0.0.5/24"},
+            "server.forwarded_allow_ips: '10.0.0.5/24' is not an IP address or a network",
+        ),
+        (
+            "[server]\nforwarded_allow_ips = '10.0.0.5, *'\n",
+            {},
+            "server.forwarded_allow_ips: * (any client) stands alone",
+        ),
     ],
 )
 def test_bad_values_name_the_key(

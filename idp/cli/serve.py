@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
+import logging
+import logging.config
 import sys
 from pathlib import Path
+from typing import Any
 
-from idp.settings import Settings
+from idp.settings import ServerSettings, Settings
+
+log = logging.getLogger("idp")
 
 #: container objects allocated (net) before the youngest generation is collected
 GC_YOUNG_THRESHOLD = 10_000
@@ -34,6 +40,36 @@ def tune_for_serving() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
+def logging_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with the `idp` loggers on its console handler at `level`."""
+    from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["idp"] = {"handlers": ["default"], "level": LOG_LEVELS[level]}
+    return config
+
+
+def log_trusted_proxies(server: ServerSettings) -> None:
+    """Say once which proxies may set a request's address and scheme."""
+    proxies = server.trusted_proxies
+    if not proxies:
+        log.info(
+            "no proxy is trusted: X-Forwarded-For and X-Forwarded-Proto are ignored "
+            "(server.forwarded_allow_ips is empty)"
+        )
+    elif proxies == ("*",):
+        log.warning(
+            "every client is trusted as a proxy: any X-Forwarded-For sets the address a "
+            'request is taken for (server.forwarded_allow_ips = "*")'
+        )
+    else:
+        log.info(
+            "X-Forwarded-For and X-Forwarded-Proto are trusted from %s "
+            "(server.forwarded_allow_ips)",
+            ", ".join(proxies),
+        )
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -41,6 +77,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from idp.demo import ensure_demo
     from idp.http_protocol import GatheringHttpToolsProtocol
 
+    log_config = logging_config(args.log_level)
+    logging.config.dictConfig(log_config)
+    log_trusted_proxies(settings.server)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     app = create_app(settings, with_demo=args.demo)
@@ -58,15 +97,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             f"  Discovery:     {issuer}/.well-known/openid-configuration\n",
             flush=True,
         )
+    proxies = list(settings.server.trusted_proxies)
     tune_for_serving()
     uvicorn.run(
         app,
         host=host,
         port=port,
+        log_config=log_config,
         log_level=args.log_level,
         access_log=settings.server.access_log if args.access_log is None else args.access_log,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.server.forwarded_allow_ips,
+        # without trusted proxies, uvicorn leaves X-Forwarded-* alone
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         server_header=False,
         http=GatheringHttpToolsProtocol,
     )
