@@ -24,33 +24,38 @@ if TYPE_CHECKING:
     from idp.login.state import PendingLogin, SsoSession
     from idp.pages import Pages
     from idp.settings import Settings
-    from idp.store import Client, Store, User
+    from idp.store import Client, User
+    from idp.store.base import RecordView
 
 ENTRY_POINT_GROUP = "idp.factors"
 
 
 class FactorHost(Protocol):
-    """What the provider offers a plugin."""
+    """What the provider offers a plugin. Every method that reaches the store is a
+    coroutine; the plugin's own records are `records(name)`."""
 
-    store: Store
     pages: Pages
     settings: Settings
 
-    def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+    def records(self, namespace: str) -> RecordView:
+        """The plugin's own records and counters, kept apart under its name."""
+        ...
+
+    async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
         """The pending login of this browser, or None if it has expired or is foreign."""
         ...
 
-    def get_user(self, sub: str) -> User | None: ...
+    async def get_user(self, sub: str) -> User | None: ...
 
-    def session_user(self, request: Request) -> User | None:
-        """Blocking: the user of this browser's SSO session, if any (account pages)."""
+    async def session_user(self, request: Request) -> User | None:
+        """The user of this browser's SSO session, if any (account pages)."""
         ...
 
-    def session(self, request: Request) -> SsoSession | None:
-        """Blocking: this browser's SSO session (sub, auth_time, amr, acr), if any."""
+    async def session(self, request: Request) -> SsoSession | None:
+        """This browser's SSO session (sub, auth_time, amr, acr), if any."""
         ...
 
-    def get_client(self, client_id: str) -> Client | None: ...
+    async def get_client(self, client_id: str) -> Client | None: ...
 
     async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
         """The factor was passed with these methods: continue the login."""
@@ -82,20 +87,18 @@ class FactorPlugin(Protocol):
 
     def template_folders(self) -> Sequence[Path]: ...
 
-    def is_enrolled(self, user: User) -> bool:
-        """Blocking: called from a worker thread."""
-        ...
+    async def is_enrolled(self, user: User) -> bool: ...
 
     async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
         """Show the step's first page (enrollment if the user has no factor yet)."""
         ...
 
-    def methods(self, user: User) -> Sequence[EnrolledMethod]:
-        """Blocking: what the user has enrolled with this plugin (for admins and the user)."""
+    async def methods(self, user: User) -> Sequence[EnrolledMethod]:
+        """What the user has enrolled with this plugin (for admins and the user)."""
         ...
 
-    def reset(self, user: User) -> int:
-        """Blocking: remove everything the user enrolled; returns how many items."""
+    async def reset(self, user: User) -> int:
+        """Remove everything the user enrolled; returns how many items."""
         ...
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from idp.store.sqlite import SqliteStore
+from idp.store.sqlite import SqliteStore, _Thread
 
 
 class _CommitFails:
@@ -28,10 +28,16 @@ class _CommitFails:
 
 @contextmanager
 def commits_fail(store: SqliteStore, message: str = "database or disk is full") -> Iterator[None]:
-    """Within the block, commits made on this thread fail with `message`."""
-    real = store._conn()
-    store._local.conn = _CommitFails(real, message)
+    """Within the block, the commits of units of work fail with `message`, on every
+    thread."""
+    real = store._thread
+
+    def failing() -> _Thread:
+        state = real()
+        return _Thread(_CommitFails(state.writer, message), state.reader, state.lock)  # type: ignore[arg-type]
+
+    store._thread = failing  # type: ignore[method-assign]
     try:
         yield
     finally:
-        store._local.conn = real
+        del store._thread

@@ -4,15 +4,15 @@ Records (codes, tokens, sessions, pending logins, consents) follow node-oidc-pro
 adapter verbs: upsert, find, consume, destroy and revoke_by_grant_id. Users, clients and
 signing keys have their own small tables. Every backend passes tests/store/test_contract.py.
 
-The methods are synchronous and short (a single indexed statement each, tens of
-microseconds on sqlite): handlers call them in place, since handing them to a thread and
-back costs more than the call. Work that is long (argon2id) or signs runs in a worker
-thread (`idp.offload.run_sync`), and storage calls made there are just as safe.
+Every method is a coroutine: a networked backend awaits its round trips, and the embedded
+one simply runs in place. Writes that must land together (a code used up and the tokens
+issued for it; a refresh token rotated) go in one unit of work (`Store.unit`). Plugins
+see records only through a `RecordView` of their own (`Store.records`).
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -75,28 +75,11 @@ class SigningKey:
     retire_at: int | None = None
 
 
-class Store(Protocol):
-    # --- users
-    def add_user(self, user: User) -> None: ...
-    def update_user(self, user: User) -> None: ...
-    def get_user(self, sub: str) -> User | None: ...
-    def find_user(self, username: str) -> User | None: ...
-    def list_users(self) -> list[User]: ...
-    def remove_user(self, sub: str) -> bool: ...
+class RecordView(Protocol):
+    """Records with a lifetime and counters: the part of the store a plugin sees, under a
+    namespace of its own (Store.records)."""
 
-    # --- clients
-    def add_client(self, client: Client) -> None: ...
-    def get_client(self, client_id: str) -> Client | None: ...
-    def list_clients(self) -> list[Client]: ...
-    def remove_client(self, client_id: str) -> bool: ...
-
-    # --- signing keys
-    def add_key(self, key: SigningKey) -> None: ...
-    def update_key(self, key: SigningKey) -> None: ...
-    def list_keys(self) -> list[SigningKey]: ...
-
-    # --- records with a lifetime, keyed "model:id"
-    def upsert(
+    async def upsert(
         self,
         model: str,
         id: str,
@@ -105,67 +88,87 @@ class Store(Protocol):
         grant_id: str | None = None,
         sub: str | None = None,
     ) -> None:
-        """Keep a record (replacing one with that id), for `expires_in` seconds or for
-        good. Two indexes are explicit: `grant_id` (what revoke_by_grant_id removes) and
-        `sub`, the user the record belongs to (what find_by_sub lists)."""
+        """Keep a record (replacing one with that id, its indexes included), for
+        `expires_in` seconds or for good. Two indexes are explicit: `grant_id` (what
+        revoke_by_grant_id removes) and `sub`, the user the record belongs to (what
+        find_by_sub lists)."""
         ...
 
-    def find(self, model: str, id: str) -> JSON | None:
+    async def find(self, model: str, id: str) -> JSON | None:
         """The payload, with "consumed": true once consumed; None if absent or expired."""
         ...
 
-    def consume(self, model: str, id: str) -> JSON | None:
+    async def consume(self, model: str, id: str) -> JSON | None:
         """Atomically mark a record used; its payload the first time, None ever after."""
         ...
 
-    def destroy(self, model: str, id: str) -> None: ...
+    async def destroy(self, model: str, id: str) -> None: ...
 
-    def atomic(self) -> AbstractContextManager[None]:
-        """The writes made inside land together when it ends, or none of them does if it
-        ends with an exception. Nested use joins the outer one. Never hold it across an
-        `await`: it belongs to the calling thread."""
-        ...
-
-    def grouped(self) -> AbstractContextManager[None]:
-        """atomic(), whose commit may be shared with other grouped() blocks run on the
-        same event loop, and made after the block. Follow the block with
-        `await landed()` before telling anyone that its writes were made."""
-        ...
-
-    async def landed(self) -> None:
-        """Return once the grouped() writes made so far on this thread are committed;
-        raise idp.errors.StoreError if they could not be (none of them then was)."""
-        ...
-
-    def revoke_by_grant_id(self, grant_id: str) -> int: ...
-    def find_by_sub(self, model: str, sub: str) -> list[tuple[str, JSON]]:
+    async def find_by_sub(self, model: str, sub: str) -> list[tuple[str, JSON]]:
         """The user's live records of a model, (id, payload as find() has it), oldest
         first."""
         ...
 
-    def find_since(self, model: str, since: float) -> list[tuple[str, JSON]]:
+    async def find_since(self, model: str, since: float) -> list[tuple[str, JSON]]:
         """The live records of a model first kept at or after `since` (seconds since the
         epoch), (id, payload as find() has it), oldest first."""
         ...
 
     # --- counters (throttling); they survive a restart
-    def hit(self, key: str, window: int) -> int:
+    async def hit(self, key: str, window: int) -> int:
         """Count one event; returns the count within the window begun by the first one."""
         ...
 
-    def release(self, key: str) -> None:
+    async def release(self, key: str) -> None:
         """Give back one event counted by `hit` that did not happen after all (an attempt
         that was reserved and then refused before it ran); never below zero."""
         ...
 
-    def count(self, key: str) -> int: ...
-    def clear(self, key: str) -> None: ...
+    async def count(self, key: str) -> int: ...
+    async def clear(self, key: str) -> None: ...
+
+    def unit(self) -> AbstractAsyncContextManager[None]:
+        """A unit of work: the writes made inside land together when it ends, or none of
+        them does if it ends with an exception (or cannot be committed: StoreError).
+        Reads inside see its own writes. A unit nested in another joins it."""
+        ...
+
+
+class Store(RecordView, Protocol):
+    # --- users
+    async def add_user(self, user: User) -> None: ...
+    async def update_user(self, user: User) -> None: ...
+    async def get_user(self, sub: str) -> User | None: ...
+    async def find_user(self, username: str) -> User | None: ...
+    async def list_users(self) -> list[User]: ...
+    async def remove_user(self, sub: str) -> bool: ...
+
+    # --- clients
+    async def add_client(self, client: Client) -> None: ...
+    async def get_client(self, client_id: str) -> Client | None: ...
+    async def list_clients(self) -> list[Client]: ...
+    async def remove_client(self, client_id: str) -> bool: ...
+
+    # --- signing keys
+    async def add_key(self, key: SigningKey) -> None: ...
+    async def update_key(self, key: SigningKey) -> None: ...
+    async def list_keys(self) -> list[SigningKey]: ...
+
+    # --- records (and RecordView's)
+    async def revoke_by_grant_id(self, grant_id: str) -> int:
+        """Remove every record of the grant; how many there were."""
+        ...
+
+    def records(self, namespace: str) -> RecordView:
+        """The records and counters of one plugin: its model names and counter keys are
+        kept apart from everyone else's under `namespace`."""
+        ...
 
     # --- life
-    def start(self) -> None:
+    async def start(self) -> None:
         """A long-running server begins: start the backend's background upkeep, if any."""
         ...
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Stop any upkeep and let go of files and connections."""
         ...

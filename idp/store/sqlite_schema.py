@@ -54,12 +54,13 @@ UPDATE records SET sub = substr(key, instr(key, ':') + 1,
 UPDATE records SET sub = json_extract(payload, '$.sub')
     WHERE key LIKE 'pocket-device:%' OR key LIKE 'pocket-challenge:%';
 UPDATE records SET created_at = coalesce(json_extract(payload, '$.at'), 0)
-    WHERE key LIKE 'pocket_audit:%';
+    WHERE key GLOB 'pocket_audit:*';
 UPDATE records SET created_at = coalesce(json_extract(payload, '$.paired_at'), 0)
     WHERE key LIKE 'pocket-device:%';
 UPDATE records SET created_at = coalesce(json_extract(payload, '$.created_at'), 0)
     WHERE key LIKE 'pocket-challenge:%' OR key LIKE 'pocket-recovery:%';
-DELETE FROM records WHERE key LIKE 'pocket-user-device:%' OR key LIKE 'pocket-pending:%';
+DELETE FROM records WHERE key GLOB 'pocket-user-device:*' OR key GLOB 'pocket-pending:*';
+UPDATE records SET key = 'pocket-audit:' || substr(key, 14) WHERE key GLOB 'pocket_audit:*';
 """
 
 #: each step takes the schema from the version before it to its own number (1-based)

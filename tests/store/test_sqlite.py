@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from idp.store.sqlite import SqliteStore
 
+pytestmark = pytest.mark.anyio
 
-def test_maintenance_thread_checkpoints_and_sweeps(tmp_path: Path) -> None:
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_maintenance_thread_checkpoints_and_sweeps(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "kept.sqlite3")
-    store.start_maintenance(interval=0.05, sweep_every=0.05)
+    store.start_upkeep(interval=0.05, sweep_every=0.05)
     try:
-        store.upsert("code", "old", {}, expires_in=0)
-        store.upsert("code", "new", {}, expires_in=60)
+        await store.upsert("code", "old", {}, expires_in=0)
+        await store.upsert("code", "new", {}, expires_in=60)
         wal = tmp_path / "kept.sqlite3-wal"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -23,39 +33,41 @@ def test_maintenance_thread_checkpoints_and_sweeps(tmp_path: Path) -> None:
             raw.close()
             if rows == [("code:new",)]:
                 break
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         assert rows == [("code:new",)]
         assert wal.exists()
     finally:
-        store.close()
-    assert store.find("code", "new") == {}
+        store.close_now()
+    assert await store.find("code", "new") == {}
 
 
-def test_the_wal_starts_over_while_writes_keep_coming(tmp_path: Path) -> None:
+async def test_the_wal_starts_over_while_writes_keep_coming(tmp_path: Path) -> None:
     """Checkpoints must let the WAL start over under a steady stream of writes; else it
     grows by every commit (about 300 MB over these writes)."""
     store = SqliteStore(tmp_path / "busy.sqlite3")
-    store.start_maintenance(interval=0.02)
+    store.start_upkeep(interval=0.02)
     try:
         for n in range(20_000):
-            store.upsert("access_token", f"token-{n}", {"n": n}, expires_in=60, grant_id=f"g{n}")
+            await store.upsert(
+                "access_token", f"token-{n}", {"n": n}, expires_in=60, grant_id=f"g{n}"
+            )
         wal_bytes = (tmp_path / "busy.sqlite3-wal").stat().st_size
     finally:
-        store.close()
+        store.close_now()
     assert wal_bytes < 100_000_000
-    assert SqliteStore(tmp_path / "busy.sqlite3").find("access_token", "token-19999") == {
+    assert await SqliteStore(tmp_path / "busy.sqlite3").find("access_token", "token-19999") == {
         "n": 19999
     }
 
 
-def test_the_sweep_deletes_expired_rows_batch_after_batch(tmp_path: Path) -> None:
+async def test_the_sweep_deletes_expired_rows_batch_after_batch(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "swept.sqlite3")
     for n in range(1_200):  # more than two batches
-        store.upsert("code", f"old-{n}", {}, expires_in=0)
+        await store.upsert("code", f"old-{n}", {}, expires_in=0)
         if n % 400 == 0:
-            store.upsert("code", f"live-{n}", {}, expires_in=60)
-    store.hit("login-fail:gone", 0)
-    store.start_maintenance(interval=0.02, sweep_every=0.02)
+            await store.upsert("code", f"live-{n}", {}, expires_in=60)
+    await store.hit("login-fail:gone", 0)
+    store.start_upkeep(interval=0.02, sweep_every=0.02)
     try:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -65,8 +77,8 @@ def test_the_sweep_deletes_expired_rows_batch_after_batch(tmp_path: Path) -> Non
             raw.close()
             if len(keys) == 3 and counters == 0:
                 break
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
     finally:
-        store.close()
+        store.close_now()
     assert keys == ["code:live-0", "code:live-400", "code:live-800"]
     assert counters == 0

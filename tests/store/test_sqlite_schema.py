@@ -3,6 +3,7 @@ which carries every record over to the explicit indexes."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from idp.cli import main
 from idp.errors import SchemaOutdated
+from idp.store.base import RecordView
 from idp.store.sqlite import SqliteStore
 from idp.store.sqlite_schema import LATEST, MIGRATIONS
 
@@ -50,7 +52,7 @@ def config(tmp_path: Path) -> str:
 
 
 def test_a_new_file_gets_the_latest_schema(tmp_path: Path) -> None:
-    SqliteStore(tmp_path / "new.sqlite3").close()
+    SqliteStore(tmp_path / "new.sqlite3").close_now()
     conn = sqlite3.connect(tmp_path / "new.sqlite3")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
 
@@ -77,16 +79,24 @@ def test_upgrade_carries_every_record_over(
     assert main(["--config", config, "db", "upgrade"]) == 0
     assert f"from version 1 to {LATEST}" in capsys.readouterr().out
     store = SqliteStore(tmp_path / "old.sqlite3")
-    assert [i for i, _ in store.find_by_sub("consent", SUB)] == [f"{SUB}:rp"]
-    assert [i for i, _ in store.find_by_sub("pocket-recovery", SUB)] == [f"{SUB}:abc123"]
-    assert [i for i, _ in store.find_by_sub("pocket-device", SUB)] == ["dev_1"]
-    assert [i for i, _ in store.find_by_sub("pocket-challenge", SUB)] == ["ch_1"]
-    assert store.find("pocket-user-device", f"{SUB}:dev_1") is None
-    audit = store.find_since("pocket_audit", 1_700_000_003.0)
-    assert [p["event"] for _, p in audit] == ["push_denied"]
-    assert store.find_since("pocket_audit", 1_700_000_004.0) == []
-    assert store.find("code", "other") == {"n": 1}
-    store.close()
+    pocket = store.records("pocket")
+
+    async def ids(records: RecordView, model: str) -> list[str]:
+        return [i for i, _ in await records.find_by_sub(model, SUB)]
+
+    async def check() -> None:
+        assert await ids(store, "consent") == [f"{SUB}:rp"]
+        assert await ids(pocket, "recovery") == [f"{SUB}:abc123"]
+        assert await ids(pocket, "device") == ["dev_1"]
+        assert await ids(pocket, "challenge") == ["ch_1"]
+        assert await pocket.find("user-device", f"{SUB}:dev_1") is None
+        audit = await pocket.find_since("audit", 1_700_000_003.0)
+        assert [p["event"] for _, p in audit] == ["push_denied"]
+        assert await pocket.find_since("audit", 1_700_000_004.0) == []
+        assert await store.find("code", "other") == {"n": 1}
+
+    asyncio.run(check())
+    store.close_now()
     assert main(["--config", config, "db", "upgrade"]) == 0
     assert "nothing to upgrade" in capsys.readouterr().out
 
