@@ -126,7 +126,8 @@ def test_keys_rotated_by_another_process_are_published(
 ) -> None:
     # `idp keys rotate` runs beside the server on the same store; the server reloads
     monkeypatch.setattr("idp.keys.RELOAD_SECONDS", 0.05)
-    with TestClient(create_app(make_settings(tmp_path)), base_url=ISSUER) as client:
+    app = create_app(make_settings(tmp_path))
+    with TestClient(app, base_url=ISSUER, follow_redirects=False) as client:
         served = Env(client.app, client, env.settings)  # on the env's store: "rp" is there
         published = set(published_kids(served))
         other_process = SqliteStore(tmp_path / "idp.sqlite3")
