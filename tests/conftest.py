@@ -23,6 +23,8 @@ from idp.passwords import Passwords
 from idp.settings import PasswordSettings, Settings, load_settings
 from idp.store import Client, User
 
+pytest_plugins = ["pytester", "tests.servers.fixtures"]
+
 ISSUER = "https://idp.test"
 RP = "https://rp.test/cb"
 PASSWORD = "correct horse battery"
