@@ -26,6 +26,8 @@ from idp.passwords import Passwords
 from idp.settings import PasswordSettings, Settings, StoreSettings, load_settings
 from idp.store import Client, User, open_store
 
+pytest_plugins = ["pytester", "tests.servers.fixtures"]
+
 ISSUER = "https://idp.test"
 RP = "https://rp.test/cb"
 PASSWORD = "correct horse battery"
