@@ -38,12 +38,15 @@ async def ensure_account_client(store: Store, issuer: str) -> None:
         first_party=True,
         created_at=int(time.time()),
     )
-    existing = await store.get_client(ACCOUNT_CLIENT_ID)
-    if existing is None:
-        await store.add_client(wanted)
-    elif existing.redirect_uris != wanted.redirect_uris:
-        await store.remove_client(ACCOUNT_CLIENT_ID)
-        await store.add_client(wanted)
+    # servers starting at the same moment take turns (see Store.unit)
+    async with store.unit():
+        await store.hit("account-client:ensure", 60)
+        existing = await store.get_client(ACCOUNT_CLIENT_ID)
+        if existing is None:
+            await store.add_client(wanted)
+        elif existing.redirect_uris != wanted.redirect_uris:
+            await store.remove_client(ACCOUNT_CLIENT_ID)
+            await store.add_client(wanted)
 
 
 def _provider(request: Request) -> Provider:

@@ -31,6 +31,9 @@ ALGORITHMS = ("RS256", "ES256")
 
 log = logging.getLogger("idp")
 
+#: the counter whose hit orders servers that make their first keys at the same moment
+ENSURE_LOCK = "signing-keys:ensure"
+
 #: how often a running server looks for keys rotated by another process
 RELOAD_SECONDS = 30
 
@@ -69,12 +72,21 @@ class KeyRing:
 
     async def ensure(self) -> list[SigningKey]:
         """Create an active key for each algorithm that has none, and load the keys.
-        Returns the new keys."""
-        active = {k.alg for k in await self.store.list_keys() if k.rotated_at is None}
-        missing = [alg for alg in ALGORITHMS if alg not in active]
-        created = await run_sync(self._generate, missing)
-        for key in created:
-            await self.store.add_key(key)
+        Returns the new keys.
+
+        Servers that start at the same moment on one store each make candidates, but
+        only one of them keeps its own: the check and the additions are one unit of work
+        that begins by taking the same counter (ENSURE_LOCK), so a second such unit waits
+        for the first to end and then finds its keys."""
+        candidates = await run_sync(self._generate, list(ALGORITHMS))
+        created = []
+        async with self.store.unit():
+            await self.store.hit(ENSURE_LOCK, 60)
+            active = {k.alg for k in await self.store.list_keys() if k.rotated_at is None}
+            for key in candidates:
+                if key.alg not in active:
+                    await self.store.add_key(key)
+                    created.append(key)
         await self.load()
         return created
 

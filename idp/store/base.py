@@ -130,7 +130,11 @@ class RecordView(Protocol):
     def unit(self) -> AbstractAsyncContextManager[None]:
         """A unit of work: the writes made inside land together when it ends, or none of
         them does if it ends with an exception (or cannot be committed: StoreError).
-        Reads inside see its own writes. A unit nested in another joins it."""
+        Reads inside see its own writes. A unit nested in another joins it. Two units
+        that write the same record or counter never overlap: the second one's write
+        waits until the first unit has ended, and what it reads after that write sees
+        what the first one wrote (so a `hit` on an agreed counter orders units that
+        must not run side by side, in any process)."""
         ...
 
 

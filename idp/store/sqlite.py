@@ -230,7 +230,8 @@ class SqliteStore:
     async def get_client(self, client_id: str) -> Client | None:
         now = time.monotonic()
         cached = self._clients.get(client_id)
-        if cached is not None and cached[0] > now:
+        unit = self._unit()
+        if cached is not None and cached[0] > now and not (unit and unit.began):
             return cached[1]
         sql = "SELECT data FROM clients WHERE client_id = ?"
         row = self._reader().execute(sql, (client_id,)).fetchone()

@@ -80,7 +80,7 @@ def _is_empty(conn: sqlite3.Connection) -> bool:
 def prepare(conn: sqlite3.Connection, path: str) -> None:
     """Create the schema in a new file; refuse a file whose schema is older."""
     if _is_empty(conn):
-        upgrade(conn)
+        upgrade(conn)  # a new file (or one another process is making right now)
         return
     found = version(conn)
     # a file made before versions were numbered has the tables of step 1
@@ -97,12 +97,14 @@ def prepare(conn: sqlite3.Connection, path: str) -> None:
 
 
 def upgrade(conn: sqlite3.Connection) -> tuple[int, int]:
-    """Apply the missing steps in one transaction; the versions before and after."""
-    found = version(conn)
-    if found == 0 and not _is_empty(conn):
-        found = 1  # the tables of step 1, from before versions were numbered
+    """Apply the missing steps in one transaction; the versions before and after. The
+    version is read once the write lock is held, so two processes that create a new file
+    at the same moment take turns and the second finds the schema made."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        found = version(conn)
+        if found == 0 and not _is_empty(conn):
+            found = 1  # the tables of step 1, from before versions were numbered
         for number, step in enumerate(MIGRATIONS[found:], start=found + 1):
             for statement in _statements(step):
                 conn.execute(statement)

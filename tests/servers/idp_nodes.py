@@ -171,12 +171,10 @@ class IdpNodes:
         return self.nodes[index]
 
     def start(self) -> None:
-        """Start every node; returns once each serves discovery. The first starts alone:
-        a provider starting on an empty store makes its signing keys and built-in
-        clients, and two doing that at once clash. The others start together."""
-        self.start_node(0)
-        with ThreadPoolExecutor(max_workers=max(len(self.nodes) - 1, 1)) as pool:
-            for started in [pool.submit(self.start_node, i) for i in range(1, len(self.nodes))]:
+        """Start every node at once, as a deployment might; returns once each serves
+        discovery."""
+        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            for started in [pool.submit(self.start_node, i) for i in range(len(self.nodes))]:
                 started.result()
 
     def start_node(self, index: int) -> None:

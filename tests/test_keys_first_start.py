@@ -1,0 +1,88 @@
+"""Servers that start at the same moment on one empty store end up with one set of keys
+and one account client, whoever comes first."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
+from idp.keys import ALGORITHMS, KeyRing
+from idp.store import SigningKey
+from idp.store.sqlite import SqliteStore
+from tests.conftest import make_settings
+
+
+def _meet_after(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """Each of two servers, having read with `method`, waits (a little) for the other to
+    have read too: the moment a check-then-write race would strike."""
+    met = threading.Barrier(2)
+    read = getattr(SqliteStore, method)
+
+    async def read_then_meet(store: SqliteStore, *args: object) -> object:
+        found = await read(store, *args)
+        try:
+            met.wait(0.5)  # a server that the other holds back comes on its own
+        except threading.BrokenBarrierError:
+            pass
+        return found
+
+    monkeypatch.setattr(SqliteStore, method, read_then_meet)
+
+
+def _at_once(path: Path, start: object) -> list[object]:
+    """Run `start(store)` in two threads, each with a store of its own on `path` (as two
+    processes would), and return what each returned."""
+    results: list[object] = [None, None]
+
+    def server(index: int) -> None:
+        store = SqliteStore(path)
+        try:
+            results[index] = asyncio.run(start(store))  # type: ignore[operator]
+        finally:
+            store.close_now()
+
+    threads = [threading.Thread(target=server, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_two_servers_starting_at_once_make_one_key_per_algorithm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path)
+    both_ready = threading.Barrier(2)
+    generate = KeyRing._generate
+
+    def generate_together(ring: KeyRing, algs: list[str]) -> list[SigningKey]:
+        made = generate(ring, algs)
+        both_ready.wait(10)  # both have their candidates: now they race
+        return made
+
+    monkeypatch.setattr(KeyRing, "_generate", generate_together)
+    _meet_after(monkeypatch, "list_keys")
+    created = _at_once(tmp_path / "idp.sqlite3", lambda store: KeyRing(store, settings).ensure())
+
+    assert sorted(len(keys) for keys in created) == [0, len(ALGORITHMS)]  # type: ignore[arg-type]
+    store = SqliteStore(tmp_path / "idp.sqlite3")
+    active = [k.alg for k in asyncio.run(store.list_keys()) if k.rotated_at is None]
+    assert sorted(active) == sorted(ALGORITHMS)
+
+
+def test_two_servers_starting_at_once_make_one_account_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issuer = "https://idp.test"
+    SqliteStore(tmp_path / "idp.sqlite3").close_now()  # the file exists: the race is later
+    _meet_after(monkeypatch, "get_client")
+    _at_once(tmp_path / "idp.sqlite3", lambda store: ensure_account_client(store, issuer))
+
+    store = SqliteStore(tmp_path / "idp.sqlite3")
+    clients = asyncio.run(store.list_clients())
+    assert [c.client_id for c in clients] == [ACCOUNT_CLIENT_ID]
