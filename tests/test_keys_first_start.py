@@ -4,6 +4,7 @@ and one account client, whoever comes first."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 
@@ -24,10 +25,8 @@ def _meet_after(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
 
     async def read_then_meet(store: SqliteStore, *args: object) -> object:
         found = await read(store, *args)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             met.wait(0.5)  # a server that the other holds back comes on its own
-        except threading.BrokenBarrierError:
-            pass
         return found
 
     monkeypatch.setattr(SqliteStore, method, read_then_meet)
