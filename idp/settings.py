@@ -45,6 +45,11 @@ class StoreSettings:
     #: sqlite: the database file, relative to the working directory
     path: str = "var/idp.sqlite3"
 
+    @property
+    def networked(self) -> bool:
+        """Several processes may share this store."""
+        return self.backend != "sqlite"
+
 
 @dataclass(frozen=True)
 class KeySettings:

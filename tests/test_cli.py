@@ -265,3 +265,24 @@ def test_serve_trusts_the_configured_proxies_alone(
     assert options["proxy_headers"] is True
     assert options["forwarded_allow_ips"] == ["10.0.0.5", "10.1.0.0/16"]
     assert "trusted from 10.0.0.5, 10.1.0.0/16" in caplog.text
+
+
+def test_serve_refuses_several_workers_on_the_sqlite_file(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: pytest.fail("served"))
+    assert run(config, "serve", "--workers", "2", monkeypatch=monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "--workers 2 needs a store that several processes can share" in err
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_an_unknown_log_level(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        run(config, "serve", "--log-level", "loud", monkeypatch=monkeypatch)
+    assert exit.value.code == 2
+    assert "invalid choice: 'loud'" in capsys.readouterr().err

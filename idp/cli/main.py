@@ -28,7 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--demo", action="store_true", help="create and print a demo user/client")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (more than one needs a PostgreSQL store)",
+    )
     serve.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
@@ -110,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(config_path(args.config))
+        args.config_file = config_path(args.config)
+        settings = load_settings(args.config_file)
         if args.command == "serve":
             cmd_serve(args, settings)  # uvicorn runs the event loop
         else:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import copy
 import gc
 import logging
 import logging.config
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from idp.cli.common import CliError
 from idp.settings import ServerSettings, Settings
 
 log = logging.getLogger("idp")
@@ -100,19 +104,61 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
                 flush=True,
             )
 
-    app = create_app(settings, with_demo=args.demo, on_start=on_start)
+    workers = args.workers or 1
+    if workers > 1 and not settings.store.networked:
+        raise CliError(
+            f"--workers {workers} needs a store that several processes can share (a"
+            " PostgreSQL [store] url); the embedded sqlite file serves one process"
+        )
     proxies = list(settings.server.trusted_proxies)
-    tune_for_serving()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=log_config,
-        log_level=args.log_level,
-        access_log=settings.server.access_log if args.access_log is None else args.access_log,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": log_config,
+        "log_level": args.log_level,
+        "access_log": settings.server.access_log if args.access_log is None else args.access_log,
         # without trusted proxies, uvicorn leaves X-Forwarded-* alone
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-        server_header=False,
-        http=GatheringHttpToolsProtocol,
-    )
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+        "server_header": False,
+        "http": GatheringHttpToolsProtocol,
+    }
+    if workers == 1:
+        app = create_app(settings, with_demo=args.demo, on_start=on_start)
+        tune_for_serving()
+        uvicorn.run(app, **options)
+        return
+    if on_start is not None:
+        asyncio.run(_started_once(settings, on_start))
+    # each worker process builds its own app from the same configuration
+    if args.config_file:
+        os.environ["IDP_CONFIG"] = str(Path(args.config_file).resolve())
+    os.environ[_WORKER_DEMO] = "1" if args.demo else ""
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
+
+
+#: tells a worker process whether to serve the demo relying party
+_WORKER_DEMO = "POCKET_IDP_WORKER_DEMO"
+
+
+def worker_app() -> Any:
+    """The app of one of several worker processes (`idp serve --workers N`)."""
+    from idp.app import create_app
+    from idp.cli.common import config_path
+    from idp.settings import load_settings
+
+    app = create_app(load_settings(config_path(None)), with_demo=bool(os.environ.get(_WORKER_DEMO)))
+    tune_for_serving()
+    return app
+
+
+async def _started_once(settings: Settings, on_start: Callable[[Any], Awaitable[None]]) -> None:
+    """Run `on_start` once, before the worker processes start."""
+    from idp.provider import Provider
+
+    provider = Provider(settings)
+    await provider.start()
+    try:
+        await on_start(provider)
+    finally:
+        await provider.shut_down()
