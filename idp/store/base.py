@@ -16,6 +16,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from idp.store.wakeups import Wakeups
+
 JSON = dict[str, Any]
 
 
@@ -76,8 +78,11 @@ class SigningKey:
 
 
 class RecordView(Protocol):
-    """Records with a lifetime and counters: the part of the store a plugin sees, under a
-    namespace of its own (Store.records)."""
+    """Records with a lifetime, counters and wake-ups: the part of the store a plugin
+    sees, under a namespace of its own (Store.records)."""
+
+    #: wake tasks that wait for something to happen to a key, in any process
+    wakeups: Wakeups
 
     async def upsert(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 
 from idp.store.base import JSON, RecordView
+from idp.store.wakeups import NamespacedWakeups
 
 
 class NamespacedRecords:
@@ -16,6 +17,7 @@ class NamespacedRecords:
             raise ValueError(f"a namespace is a plain name, not {namespace!r}")
         self._records = records
         self._prefix = namespace + "-"
+        self.wakeups = NamespacedWakeups(records.wakeups, self._prefix)
 
     def _model(self, model: str) -> str:
         return self._prefix + model

@@ -26,6 +26,7 @@ from idp.store.base import JSON, Client, RecordView, SigningKey, User
 from idp.store.codec import dump_payload, dump_row, load_payload, load_row
 from idp.store.namespaced import NamespacedRecords
 from idp.store.sqlite_upkeep import Upkeep, sweep
+from idp.store.wakeups import LocalWakeups
 
 #: clients are read on every token request; a change made by another process (the `idp`
 #: command) is seen by a running server within this many seconds
@@ -66,6 +67,8 @@ class SqliteStore:
         self._writes = 0
         self._clients: dict[str, tuple[float, Client | None]] = {}
         self._upkeep = Upkeep(self.path)
+        #: one process uses the file: its wake-ups stay within it
+        self.wakeups = LocalWakeups()
         sqlite_schema.prepare(self._thread().writer, self.path)
 
     # --- plumbing

@@ -14,6 +14,7 @@ import pytest
 from idp.errors import Conflict
 from idp.store import Client, SigningKey, Store, User
 from idp.store.sqlite import SqliteStore
+from idp.store.wakeups import wait
 
 
 @dataclass
@@ -279,3 +280,17 @@ async def test_plugins_see_only_their_own_records(store: Store) -> None:
     assert await mine.hit("fail:u1", 60) == 1
     assert await theirs.count("fail:u1") == 0
     assert await store.count("fail:u1") == 0
+
+
+async def test_a_wake_up_reaches_whoever_listens_on_its_key(store: Store) -> None:
+    pocket = store.records("pocket")
+    async with (
+        pocket.wakeups.listen("answered:c1") as woken,
+        store.wakeups.listen("answered:c1") as other_namespace,
+    ):
+        await pocket.wakeups.wake("answered:c1")
+        assert await wait(woken, 2)
+        assert not other_namespace.is_set()
+    async with pocket.wakeups.listen("answered:c2") as unrelated:
+        await pocket.wakeups.wake("answered:c1")
+        assert not await wait(unrelated, 0.05)
