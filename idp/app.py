@@ -17,9 +17,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from idp import account, demo
+from idp.errors import StoreUnavailable
 from idp.factors import FactorPlugin
 from idp.login import consent, password
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
+from idp.oidc.adapter import NO_STORE, UNAVAILABLE
 from idp.provider import Provider
 from idp.security_headers import SecurityHeaders, security_headers
 from idp.settings import Settings
@@ -84,6 +86,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+#: what a client is told to wait before trying again while the store is unreachable
+RETRY_AFTER_SECONDS = 5
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """The store is down: 503 with Retry-After, in the form the caller reads."""
+    log.warning("%s %s: the store is unavailable: %s", request.method, request.url.path, exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _wants_json(request):
+        return JSONResponse(
+            {"error": "temporarily_unavailable", "error_description": UNAVAILABLE},
+            status_code=503,
+            headers={**headers, **NO_STORE},
+        )
+    provider: Provider = request.app.state.provider
+    page = provider.pages.error(
+        request, "error.unavailable.title", "error.unavailable.text", status_code=503
+    )
+    page.headers.update(headers)
+    return page
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if _wants_json(request):
@@ -133,6 +157,8 @@ class IdPApp(Starlette):
             response = await endpoint(request)
         except HTTPException as exc:
             response = await _http_error(request, exc)
+        except StoreUnavailable as exc:
+            response = await _unavailable(request, exc)
         except Exception as exc:
             response = await _server_error(request, exc)
         await response(scope, receive, send)
@@ -161,7 +187,11 @@ def create_app(
     app = IdPApp(
         https=settings.https,
         routes=routes(provider, with_demo),
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            StoreUnavailable: _unavailable,
+            Exception: _server_error,
+        },
         lifespan=lifespan,
     )
     app.state.provider = provider

@@ -21,6 +21,11 @@ class StoreError(IdpError):
     """The store could not keep what it was given; nothing of it was kept."""
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot be reached at the moment (a networked store that is down); the
+    request may be tried again in a little while."""
+
+
 class SchemaOutdated(IdpError):
     """The store's schema is not the one this version works with; the message says what
     to run."""

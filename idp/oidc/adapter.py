@@ -19,6 +19,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Req
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.errors import StoreUnavailable
 from idp.oidc.bridge import run_bridged
 from idp.store import Store
 
@@ -26,6 +27,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _NO_STORE_RAW = [(k.lower().encode(), v.encode()) for k, v in NO_STORE.items()]
 _JSON_RAW = (b"content-type", b"application/json")
 SERVER_ERROR = "The server could not complete the request; try again later."
+UNAVAILABLE = "The server cannot reach its store at the moment; try again shortly."
 
 log = logging.getLogger("idp")
 
@@ -153,6 +155,8 @@ async def oauth_response(
     try:
         async with store.unit():
             status, body, headers = await run_bridged(respond, oauth_request)
+    except StoreUnavailable:
+        raise  # answered as 503 with Retry-After by the app
     except Exception:
         # what was written is rolled back already (Store.unit); the client gets the
         # error in OAuth's form, and the operator the traceback in the log
