@@ -5,16 +5,14 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from idp.login.state import PendingLogin
-from idp.offload import run_slow
 from idp.pages import PAGE_HEADERS
 from idp.store import User
-from plugins.pocket_mfa.qr import qr_svg
+from plugins.pocket_mfa.qr import qr_code
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.totp import grouped, provisioning_uri
 
@@ -65,12 +63,6 @@ def csrf_failed(s: Services, request: Request, locale: str) -> Response:
 
 def see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
-
-
-async def qr_code(data: str, label: str) -> Markup:
-    """The QR code as inline SVG, drawn in a worker thread: it takes tens of milliseconds
-    of Python, too long for the event loop (long work, like password hashing)."""
-    return await run_slow(qr_svg, data, label)
 
 
 async def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """A provider with the Pocket plugin on, a client that requires a second factor, a user,
-and helpers that walk a browser-like client through the wizard."""
+and helpers that walk a browser-like client through the wizard.
+
+The plugin's methods are coroutines: a test runs them on the test client's event loop
+with `PocketEnv.run`."""
 
 from __future__ import annotations
 
@@ -7,11 +10,11 @@ import base64
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pyotp
 import pytest
@@ -32,6 +35,9 @@ from tests.conftest import (
     submit_password,
 )
 from tests.plugins.pocket_mfa.push.conftest import Phone
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 #: a fixed start time for the plugin's code checks, on a 30-second step boundary + 5 s
 T0 = 1_800_000_005.0
@@ -61,6 +67,15 @@ class PocketEnv(Env):
     def code(self, secret: str, offset: int = 0) -> str:
         """The app's code at the plugin's clock, `offset` steps away."""
         return pyotp.TOTP(secret).at(self.clock.now + 30 * offset)
+
+    def run(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the coroutine function to its end on the test client's event loop."""
+        assert self.client.portal is not None
+        return self.client.portal.call(lambda: fn(*args, **kwargs))
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The push audit trail, oldest first."""
+        return self.run(self.plugin.services.push.audit.events)
 
 
 def pocket_settings(tmp_path: Path, **env: str) -> Any:
@@ -175,7 +190,7 @@ def new_phone(env: PocketEnv) -> Phone:
 def paired_phone(env: PocketEnv, username: str = "alice", name: str = "Pixel 8") -> Phone:
     """A phone paired through the device API with a code made for the user."""
     user = env.store.find_user(username)
-    token, _ = env.plugin.services.push.pairing.create_pairing(user.sub)
+    token, _ = env.run(env.plugin.services.push.pairing.create_pairing, user.sub)
     phone = new_phone(env)
     response = phone.pair(token, name)
     assert response.status_code == 201, response.text
