@@ -9,9 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from idp.errors import StoreError
 from plugins.pocket_mfa.push.devices import DEVICE_MODEL
 from plugins.pocket_mfa.push.pairing import PAIRING_MODEL
 from plugins.pocket_mfa.push.protocol import API_PATH
+from tests.failing_commit import commits_fail
 from tests.plugins.pocket_mfa.push.conftest import ISSUER, PushEnv
 
 
@@ -72,6 +74,16 @@ def test_expired_pairing_token(push: PushEnv) -> None:
     unknown = push.phone().pair("pp_never-issued")
     assert unknown.json()["error"] == "expired_pairing_token"
     assert push.devices() == []
+
+
+def test_a_pairing_that_cannot_be_kept_uses_nothing(push: PushEnv) -> None:
+    token, _ = push.run(push.service.pairing.create_pairing, push.user.sub)
+    with commits_fail(push.store), pytest.raises(StoreError):
+        push.phone().pair(token)
+    # the token was not used up, and no half-paired device is left
+    assert push.devices() == []
+    assert push.phone().pair(token).status_code == 201
+    assert len(push.devices()) == 1
 
 
 def _jwk(push: PushEnv, kind: str = "ec") -> dict[str, Any]:
