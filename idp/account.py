@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 ACCOUNT_CLIENT_ID = "account"
 
 
-def ensure_account_client(store: Store, issuer: str) -> None:
+async def ensure_account_client(store: Store, issuer: str) -> None:
     wanted = Client(
         client_id=ACCOUNT_CLIENT_ID,
         name="Account",
@@ -38,12 +38,12 @@ def ensure_account_client(store: Store, issuer: str) -> None:
         first_party=True,
         created_at=int(time.time()),
     )
-    existing = store.get_client(ACCOUNT_CLIENT_ID)
+    existing = await store.get_client(ACCOUNT_CLIENT_ID)
     if existing is None:
-        store.add_client(wanted)
+        await store.add_client(wanted)
     elif existing.redirect_uris != wanted.redirect_uris:
-        store.remove_client(ACCOUNT_CLIENT_ID)
-        store.add_client(wanted)
+        await store.remove_client(ACCOUNT_CLIENT_ID)
+        await store.add_client(wanted)
 
 
 def _provider(request: Request) -> Provider:
@@ -59,10 +59,10 @@ def _csrf(provider: Provider, request: Request) -> str | None:
 
 async def account(request: Request) -> Response:
     provider = _provider(request)
-    user = provider.session_user(request)
+    user = await provider.session_user(request)
     if user is None:
         state = secrets.token_urlsafe(16)
-        provider.store.upsert("account_login", state, {}, 600)
+        await provider.store.upsert("account_login", state, {}, 600)
         _, challenge = new_pair()
         query = urlencode(
             {
@@ -77,15 +77,15 @@ async def account(request: Request) -> Response:
         )
         return RedirectResponse(f"/authorize?{query}", status_code=303, headers=PAGE_HEADERS)
 
-    def gather() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    async def gather() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         factors = [
-            {"plugin": name, "methods": list(plugin.methods(user))}
+            {"plugin": name, "methods": list(await plugin.methods(user))}
             for name, plugin in provider.plugins.items()
         ]
         consents = []
-        for key, data in provider.store.find_by_sub("consent", user.sub):
+        for key, data in await provider.store.find_by_sub("consent", user.sub):
             client_id = key.split(":", 1)[1]
-            client = provider.store.get_client(client_id)
+            client = await provider.store.get_client(client_id)
             consents.append(
                 {
                     "client_id": client_id,
@@ -95,7 +95,7 @@ async def account(request: Request) -> Response:
             )
         return factors, consents
 
-    factors, consents = gather()
+    factors, consents = await gather()
     return provider.pages.render(
         request,
         "account.html",
@@ -109,7 +109,7 @@ async def account(request: Request) -> Response:
 async def callback(request: Request) -> Response:
     provider = _provider(request)
     state = request.query_params.get("state", "")
-    if provider.store.consume("account_login", state) is None:
+    if await provider.store.consume("account_login", state) is None:
         return provider.expired(request)
     # the login opened the SSO session; the code itself is not needed and soon expires
     return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
@@ -117,7 +117,7 @@ async def callback(request: Request) -> Response:
 
 async def revoke_consent(request: Request) -> Response:
     provider = _provider(request)
-    user = provider.session_user(request)
+    user = await provider.session_user(request)
     form = await request.form()
     expected = _csrf(provider, request)
     submitted = form.get("csrf")
@@ -126,7 +126,7 @@ async def revoke_consent(request: Request) -> Response:
     if not hmac.compare_digest(expected, submitted):
         return provider.pages.error(request, "error.csrf.title", "error.csrf.text", status_code=403)
     client_id = str(form.get("client_id") or "")
-    provider.store.destroy("consent", f"{user.sub}:{client_id}")
+    await provider.store.destroy("consent", f"{user.sub}:{client_id}")
     return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
 
 

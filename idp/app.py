@@ -144,12 +144,17 @@ def create_app(
     store: Store | None = None,
     plugins: Mapping[str, FactorPlugin] | None = None,
     with_demo: bool = False,
+    on_start: Callable[[Provider], Awaitable[None]] | None = None,
 ) -> Starlette:
+    """The IdP as an ASGI app; `on_start` runs once the provider has started (in the
+    lifespan, before the first request)."""
     provider = Provider(settings, store=store, plugins=plugins)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        provider.start()
+        await provider.start()
+        if on_start is not None:
+            await on_start(provider)
         yield
         await provider.shut_down()
 

@@ -43,7 +43,7 @@ class DemoAccount:
     client_id: str
 
 
-def ensure_demo(provider: Provider, secrets_file: Path) -> DemoAccount:
+async def ensure_demo(provider: Provider, secrets_file: Path) -> DemoAccount:
     """Create the demo user and client if missing; the password is kept beside the store."""
     issuer = provider.settings.issuer
     store = provider.store
@@ -54,13 +54,13 @@ def ensure_demo(provider: Provider, secrets_file: Path) -> DemoAccount:
         secrets_file.parent.mkdir(parents=True, exist_ok=True)
         secrets_file.write_text(json.dumps({"password": password}))
         secrets_file.chmod(0o600)
-    user = store.find_user(DEMO_USERNAME)
+    user = await store.find_user(DEMO_USERNAME)
     if user is None or not provider.passwords.verify(user.password_hash, password):
         if user is not None:
-            store.remove_user(user.sub)
+            await store.remove_user(user.sub)
         now = int(time.time())
         with contextlib.suppress(Conflict):
-            store.add_user(
+            await store.add_user(
                 User(
                     sub=str(uuid.uuid4()),
                     username=DEMO_USERNAME,
@@ -75,8 +75,8 @@ def ensure_demo(provider: Provider, secrets_file: Path) -> DemoAccount:
                     updated_at=now,
                 )
             )
-    if store.get_client(DEMO_CLIENT_ID) is None:
-        store.add_client(
+    if await store.get_client(DEMO_CLIENT_ID) is None:
+        await store.add_client(
             Client(
                 client_id=DEMO_CLIENT_ID,
                 name="Pocket IdP demo",
@@ -106,7 +106,7 @@ async def start(request: Request) -> Response:
     issuer = provider.settings.issuer
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     verifier, challenge = new_pair()
-    provider.store.upsert("demo", state, {"nonce": nonce, "verifier": verifier}, 600)
+    await provider.store.upsert("demo", state, {"nonce": nonce, "verifier": verifier}, 600)
     query = {
         "response_type": "code",
         "client_id": DEMO_CLIENT_ID,
@@ -127,7 +127,7 @@ async def callback(request: Request) -> Response:
     provider = _provider(request)
     issuer = provider.settings.issuer
     params = request.query_params
-    pending = provider.store.consume("demo", params.get("state", ""))
+    pending = await provider.store.consume("demo", params.get("state", ""))
     if pending is None:
         return provider.expired(request)
     if "error" in params:

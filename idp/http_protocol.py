@@ -6,35 +6,14 @@ writes are gathered and handed to the socket together as soon as the response is
 complete, which for an ordinary response is a single `writev`. Writes that are not
 followed by the end of a response in the same turn of the event loop (a streamed
 body) leave at the end of that turn.
-
-The protocol also tells the app how many requests its server is handling at the moment
-(`requests_in_progress`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-#: per event loop: the tasks of the requests its server is handling (uvicorn's own set)
-_IN_PROGRESS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[asyncio.Task[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def requests_in_progress() -> int | None:
-    """How many requests the server on this event loop is handling now, the caller's
-    included: every request whose headers have arrived and whose handling has not
-    ended, whether it has begun to run or waits its turn. None where the app is not
-    served through GatheringHttpToolsProtocol (under a test client, say)."""
-    try:
-        tasks = _IN_PROGRESS.get(asyncio.get_running_loop())
-    except RuntimeError:
-        return None
-    return None if tasks is None else len(tasks)
 
 
 class GatheringTransport:
@@ -83,7 +62,6 @@ class GatheringHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        _IN_PROGRESS[self.loop] = self.tasks  # shared by every connection of the server
         self.transport = GatheringTransport(transport, self.loop)  # type: ignore[assignment]
 
     def on_response_complete(self) -> None:

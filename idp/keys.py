@@ -2,12 +2,18 @@
 
 One active key per algorithm signs; after `idp keys rotate` the old key stops signing
 but its public half stays in the JWKS until every token it signed has expired.
+
+The ring reads the keys from the store (`load`) and then works from what it read:
+signing and checking signatures need no trip to the store. A running server loads them
+again every 30 seconds (`keep_loaded`), so it picks up a rotation made by another
+process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
+import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -17,13 +23,16 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
 from idp.jws_sign import sign_compact
+from idp.offload import run_sync
 from idp.settings import Settings
 from idp.store import SigningKey, Store
 
 ALGORITHMS = ("RS256", "ES256")
 
+log = logging.getLogger("idp")
+
 #: how often a running server looks for keys rotated by another process
-_RELOAD_SECONDS = 30
+RELOAD_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -52,64 +61,58 @@ class KeyRing:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
 
     @property
     def default_alg(self) -> str:
         return self.settings.keys.algorithm
 
-    def ensure(self) -> list[SigningKey]:
-        """Create an active key for each algorithm that has none. Returns the new keys."""
-        active = {k.alg for k in self.store.list_keys() if k.rotated_at is None}
-        created = []
-        for alg in ALGORITHMS:
-            if alg not in active:
-                key = generate_key(alg, self.settings.keys.rsa_bits)
-                self.store.add_key(key)
-                created.append(key)
-        self._loaded = None
+    async def ensure(self) -> list[SigningKey]:
+        """Create an active key for each algorithm that has none, and load the keys.
+        Returns the new keys."""
+        active = {k.alg for k in await self.store.list_keys() if k.rotated_at is None}
+        missing = [alg for alg in ALGORITHMS if alg not in active]
+        created = await run_sync(self._generate, missing)
+        for key in created:
+            await self.store.add_key(key)
+        await self.load()
         return created
 
-    def rotate(self, algs: tuple[str, ...] = ALGORITHMS) -> list[SigningKey]:
+    def _generate(self, algs: list[str]) -> list[SigningKey]:
+        return [generate_key(alg, self.settings.keys.rsa_bits) for alg in algs]
+
+    async def rotate(self, algs: tuple[str, ...] = ALGORITHMS) -> list[SigningKey]:
         """Add a new active key per algorithm; keep the old ones published until expiry."""
         now = int(time.time())
         keep_for = max(self.settings.tokens.id_token_ttl, self.settings.tokens.access_token_ttl)
-        for key in self.store.list_keys():
-            if key.alg in algs and key.rotated_at is None:
-                self.store.update_key(replace(key, rotated_at=now, retire_at=now + keep_for + 60))
-        new = []
-        for alg in algs:
-            key = generate_key(alg, self.settings.keys.rsa_bits)
-            self.store.add_key(key)
-            new.append(key)
-        self._loaded = None
+        new = await run_sync(self._generate, list(algs))
+        async with self.store.unit():
+            for key in await self.store.list_keys():
+                if key.alg in algs and key.rotated_at is None:
+                    retired = replace(key, rotated_at=now, retire_at=now + keep_for + 60)
+                    await self.store.update_key(retired)
+            for key in new:
+                await self.store.add_key(key)
+        await self.load()
         return new
 
+    async def load(self) -> None:
+        """Read the keys from the store; what signs and checks from now on."""
+        self._loaded = _prepare(await self.store.list_keys())
+
+    async def keep_loaded(self) -> None:
+        """Load the keys again every RELOAD_SECONDS, until cancelled."""
+        while True:
+            await asyncio.sleep(RELOAD_SECONDS)
+            try:
+                await self.load()
+            except Exception:
+                log.exception("the signing keys could not be loaded again")
+
     def _load(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None and time.monotonic() - loaded.loaded_at < _RELOAD_SECONDS:
-            return loaded
-        with self._lock:
-            now = time.time()
-            signing: dict[str, tuple[str, Any]] = {}
-            public: dict[str, jwk.JWK] = {}
-            published = []
-            for key in self.store.list_keys():
-                if key.retire_at is not None and key.retire_at < now:
-                    continue
-                private = jwk.JWK.from_json(key.private_jwk)
-                public_json = json.loads(private.export_public())
-                public_json.update(kid=key.kid, use="sig", alg=key.alg)
-                public[key.kid] = jwk.JWK(**public_json)
-                published.append(public_json)
-                if key.rotated_at is None:
-                    signing[key.alg] = (key.kid, private.get_op_key("sign"))
-            # newest first, so a client that takes the first key takes the active one
-            published.reverse()
-            jwks_bytes = json.dumps({"keys": published}, separators=(",", ":")).encode()
-            self._loaded = _Loaded(signing, public, jwks_bytes, time.monotonic())
-            return self._loaded
+        if self._loaded is None:
+            raise RuntimeError("the signing keys have not been loaded (KeyRing.load)")
+        return self._loaded
 
     def jwks_bytes(self) -> bytes:
         return self._load().jwks_bytes
@@ -134,10 +137,28 @@ class KeyRing:
         return claims if isinstance(claims, dict) else None
 
     def sign(self, claims: dict[str, object], alg: str | None = None, typ: str = "JWT") -> str:
+        """A compact JWS; blocking (RSA signing takes about a millisecond)."""
         alg = alg or self.default_alg
-        entry = self._load().signing.get(alg)
-        if entry is None:
-            self.ensure()
-            entry = self._load().signing[alg]
-        kid, key = entry
+        kid, key = self._load().signing[alg]
         return sign_compact(key, {"alg": alg, "kid": kid, "typ": typ}, claims)
+
+
+def _prepare(keys: list[SigningKey]) -> _Loaded:
+    now = time.time()
+    signing: dict[str, tuple[str, Any]] = {}
+    public: dict[str, jwk.JWK] = {}
+    published = []
+    for key in keys:
+        if key.retire_at is not None and key.retire_at < now:
+            continue
+        private = jwk.JWK.from_json(key.private_jwk)
+        public_json = json.loads(private.export_public())
+        public_json.update(kid=key.kid, use="sig", alg=key.alg)
+        public[key.kid] = jwk.JWK(**public_json)
+        published.append(public_json)
+        if key.rotated_at is None:
+            signing[key.alg] = (key.kid, private.get_op_key("sign"))
+    # newest first, so a client that takes the first key takes the active one
+    published.reverse()
+    jwks_bytes = json.dumps({"keys": published}, separators=(",", ":")).encode()
+    return _Loaded(signing, public, jwks_bytes, time.monotonic())

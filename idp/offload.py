@@ -96,12 +96,6 @@ async def run_sync(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await _SHORT.run(functools.partial(fn, *args, **kwargs))
 
 
-def start_sync(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
-    """Like `run_sync`, but the call is queued before this returns, so that it runs while
-    the caller awaits something else first; await the future for its result."""
-    return _SHORT.submit(functools.partial(fn, *args, **kwargs))
-
-
 async def run_slow(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Like `run_sync`, for long work such as password hashing."""
     return await _SLOW.run(functools.partial(fn, *args, **kwargs))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -24,6 +25,7 @@ from idp.pages import Pages
 from idp.passwords import Passwords
 from idp.settings import Settings
 from idp.store import Client, Store, User, open_store
+from idp.store.base import RecordView
 
 log = logging.getLogger("idp")
 
@@ -40,8 +42,6 @@ class Provider:
         self.settings = settings
         self.store = store or open_store(settings.store)
         self.keys = KeyRing(self.store, settings)
-        self.keys.ensure()
-        ensure_account_client(self.store, settings.issuer)
         self.passwords = Passwords(settings.passwords)
         self.pages = Pages()
         self.state = LoginState(self.store, settings)
@@ -51,6 +51,7 @@ class Provider:
         self.oauth = OAuthServer(self.store, settings, self.minter)
         self.pipeline = LoginPipeline(self)
         self.discovery_bytes = discovery_bytes(settings.issuer)
+        self._key_reloads: asyncio.Task[None] | None = None
         self.plugins = load_plugins(settings.factors.enabled, plugins)
         for name, plugin in self.plugins.items():
             for folder in plugin.template_folders():
@@ -58,21 +59,24 @@ class Provider:
             plugin.setup(self, settings.plugins.get(name, {}))
 
     # --- FactorHost
-    def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
-        return self.state.load(request, login_id)
+    def records(self, namespace: str) -> RecordView:
+        return self.store.records(namespace)
 
-    def get_user(self, sub: str) -> User | None:
-        return self.store.get_user(sub)
+    async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+        return await self.state.load(request, login_id)
 
-    def session(self, request: Request) -> SsoSession | None:
-        return self.state.current_session(request)
+    async def get_user(self, sub: str) -> User | None:
+        return await self.store.get_user(sub)
 
-    def session_user(self, request: Request) -> User | None:
-        session = self.state.current_session(request)
-        return self.store.get_user(session.sub) if session else None
+    async def session(self, request: Request) -> SsoSession | None:
+        return await self.state.current_session(request)
 
-    def get_client(self, client_id: str) -> Client | None:
-        return self.store.get_client(client_id)
+    async def session_user(self, request: Request) -> User | None:
+        session = await self.state.current_session(request)
+        return await self.store.get_user(session.sub) if session else None
+
+    async def get_client(self, client_id: str) -> Client | None:
+        return await self.store.get_client(client_id)
 
     async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
         methods = [m for m in login.amr if m != "mfa"]
@@ -84,7 +88,7 @@ class Provider:
         return await self.pipeline.resume(request, login)
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
-        self.state.finish(login)
+        await self.state.finish(login)
         auth = login.request
         return error_redirect(
             auth.redirect_uri, AccessDeniedError(reason), auth.state, self.settings.issuer
@@ -95,13 +99,19 @@ class Provider:
             request, "error.expired.title", "error.expired.text", status_code=400, locale=locale
         )
 
-    def start(self) -> None:
-        """Background upkeep of a running server (the store's, where it has any)."""
-        self.store.start()
+    async def start(self) -> None:
+        """A server begins: the store's upkeep, the signing keys (made where missing, then
+        loaded again now and then), and the built-in account client."""
+        await self.store.start()
+        await self.keys.ensure()
+        self._key_reloads = asyncio.create_task(self.keys.keep_loaded())
+        await ensure_account_client(self.store, self.settings.issuer)
 
     async def shut_down(self) -> None:
         """At the server's end: each plugin finishes its background work (its optional
         `aclose`, see FactorPlugin), then the store closes."""
+        if self._key_reloads is not None:
+            self._key_reloads.cancel()
         for name, plugin in self.plugins.items():
             aclose = getattr(plugin, "aclose", None)
             if aclose is None:
@@ -110,7 +120,4 @@ class Provider:
                 await aclose()
             except Exception:
                 log.exception("plugin %s failed to shut down", name)
-        self.close()
-
-    def close(self) -> None:
-        self.store.close()
+        await self.store.close()

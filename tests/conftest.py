@@ -3,12 +3,15 @@ HTTP client that follows the login through the real endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import hashlib
+import inspect
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,10 @@ from starlette.testclient import TestClient
 from idp.app import create_app
 from idp.oidc.models import hash_secret
 from idp.passwords import Passwords
-from idp.settings import PasswordSettings, Settings, load_settings
-from idp.store import Client, User
+from idp.settings import PasswordSettings, Settings, StoreSettings, load_settings
+from idp.store import Client, User, open_store
+
+pytest_plugins = ["pytester", "tests.servers.fixtures"]
 
 ISSUER = "https://idp.test"
 RP = "https://rp.test/cb"
@@ -41,6 +46,39 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
     return load_settings(None, environ)
 
 
+class Blocking:
+    """An object whose coroutine methods run to their end when called, for test code that
+    runs no event loop: on the test client's loop while it is open (so the store is used
+    by the thread the app uses it from), else on a loop of their own."""
+
+    def __init__(self, target: Any, client: TestClient | None) -> None:
+        self._target = target
+        self._client = client
+
+    def _run(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        portal = getattr(self._client, "portal", None)
+        if portal is not None:
+            return portal.call(functools.partial(fn, *args, **kwargs))
+        return asyncio.run(_awaited(fn(*args, **kwargs)))
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if inspect.iscoroutinefunction(attr):
+            return functools.partial(self._run, attr)
+        if name == "records":
+            return lambda namespace: Blocking(attr(namespace), self._client)
+        return attr
+
+
+def open_blocking(settings: StoreSettings) -> Any:
+    """The store of these settings, for test code that runs no event loop."""
+    return Blocking(open_store(settings), None)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
 @dataclass
 class Env:
     app: Any
@@ -53,7 +91,12 @@ class Env:
 
     @property
     def store(self) -> Any:
-        return self.provider.store
+        """The provider's store, each call run to its end (see Blocking)."""
+        return Blocking(self.provider.store, self.client)
+
+    def run(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        """Await `fn(*args, **kwargs)` where the store is used, and return its result."""
+        return Blocking(None, self.client)._run(fn, *args, **kwargs)
 
     def add_user(self, username: str = "alice", password: str = PASSWORD, **fields: Any) -> User:
         now = int(time.time())

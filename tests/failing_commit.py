@@ -27,9 +27,11 @@ class _CommitFails:
 
 
 @contextmanager
-def commits_fail(store: SqliteStore, message: str = "database or disk is full") -> Iterator[None]:
+def commits_fail(store: Any, message: str = "database or disk is full") -> Iterator[None]:
     """Within the block, the commits of units of work fail with `message`, on every
-    thread."""
+    thread. `store` is a SqliteStore, or a test's Blocking view of one."""
+    store = getattr(store, "_target", store)
+    assert isinstance(store, SqliteStore)
     real = store._thread
 
     def failing() -> _Thread:

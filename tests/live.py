@@ -4,73 +4,54 @@
 port of 127.0.0.1 with its sqlite store in `folder`, waits until discovery answers,
 and stops it afterwards. Users and clients are provisioned through the `idp` command
 line too, with passwords on standard input, so the tests go through every public
-surface an operator or a relying party uses.
+surface an operator or a relying party uses. The process itself is an
+`tests.servers.idp_nodes.IdpNode`, as each node of a deployment is.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "config" / "idp.toml"
-HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 30.0
+from tests.servers.idp_nodes import ROOT, IdpNode, idp_environ, run_idp
 
-
-def free_port() -> int:
-    """A port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["ROOT", "LiveServer", "live_server"]
 
 
 @dataclass
 class LiveServer:
-    issuer: str
-    folder: Path
-    environ: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
+    node: IdpNode
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
+    def issuer(self) -> str:
+        return self.node.issuer
+
+    @property
     def url(self) -> str:
-        return self.issuer
+        return self.node.url
+
+    @property
+    def folder(self) -> Path:
+        return self.node.folder
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return {**self.node.environ, "IDP_SERVER_ISSUER": self.issuer}
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return self.node.log()
+
+    def logs(self) -> dict[str, str]:
+        return self.node.logs()
 
     def idp(self, *args: str, stdin: str | None = None) -> str:
         """Run `idp --config ... ARGS` against this server's store; returns stdout."""
-        result = subprocess.run(
-            [sys.executable, "-m", "idp.cli", "--config", str(CONFIG), *args],
-            input=stdin if stdin is not None else "",
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=self.environ,
-            timeout=60,
-        )
-        if result.returncode != 0:
-            raise AssertionError(
-                f"idp {' '.join(args)} exited with {result.returncode}:\n"
-                f"{result.stdout}{result.stderr}"
-            )
-        return result.stdout
+        return run_idp(self.environ, *args, stdin=stdin or "")
 
     def add_user(
         self,
@@ -133,86 +114,6 @@ class LiveServer:
         return created
 
 
-def _environ(issuer: str, port: int, folder: Path) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    environ.update(
-        {
-            "IDP_SERVER_ISSUER": issuer,
-            "IDP_SERVER_HOST": HOST,
-            "IDP_SERVER_PORT": str(port),
-            "IDP_STORE_PATH": str(folder / "idp.sqlite3"),
-            # cheap argon2id parameters: tests, not production
-            "IDP_PASSWORDS_TIME_COST": "1",
-            "IDP_PASSWORDS_MEMORY_COST": "8192",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return environ
-
-
-def _discovery_answers(issuer: str) -> bool:
-    try:
-        with urllib.request.urlopen(
-            f"{issuer}/.well-known/openid-configuration", timeout=2
-        ) as response:
-            return response.status == 200 and json.loads(response.read())["issuer"] == issuer
-    except (OSError, ValueError, KeyError, urllib.error.URLError):
-        return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _start(folder: Path, demo: bool, settings: Mapping[str, str], log_level: str) -> LiveServer:
-    port = free_port()
-    issuer = f"http://{HOST}:{port}"
-    environ = {**_environ(issuer, port, folder), **settings}
-    server = LiveServer(issuer, folder, environ, folder / "server.log")
-    command = [
-        sys.executable,
-        "-m",
-        "idp.cli",
-        "--config",
-        str(CONFIG),
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        log_level,
-        "--no-access-log",
-    ]
-    if demo:
-        command.append("--demo")
-    with open(server.log_path, "wb") as log:
-        server.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=server.environ,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            return server  # exited; the caller looks at why
-        if _discovery_answers(issuer):
-            return server
-        time.sleep(0.1)
-    _stop(server.process)
-    raise AssertionError(f"idp serve did not answer within {STARTUP_TIMEOUT}s:\n{server.log()}")
-
-
 @contextmanager
 def live_server(
     folder: Path,
@@ -226,18 +127,9 @@ def live_server(
     `settings` are extra IDP_<SECTION>_<KEY> variables for the server and the CLI.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    for _attempt in range(3):
-        server = _start(folder, demo, settings or {}, log_level)
-        assert server.process is not None
-        if server.process.poll() is None:
-            break
-        if "address already in use" not in server.log().lower():
-            raise AssertionError(
-                f"idp serve exited with {server.process.returncode}:\n{server.log()}"
-            )
-    else:
-        raise AssertionError(f"idp serve found no free port:\n{server.log()}")
+    node = IdpNode("server", folder, idp_environ(folder, settings), demo=demo, log_level=log_level)
+    node.start()
     try:
-        yield server
+        yield LiveServer(node)
     finally:
-        _stop(server.process)
+        node.stop()

@@ -13,7 +13,7 @@ import pytest
 from idp.cli import main
 from idp.passwords import Passwords
 from idp.settings import load_settings
-from idp.store import open_store
+from tests.conftest import open_blocking
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_user_lifecycle(
         == 0
     )
     settings = load_settings(config, environ={})
-    user = open_store(settings.store).find_user("carol")
+    user = open_blocking(settings.store).find_user("carol")
     assert user is not None
     assert Passwords(settings.passwords).verify(user.password_hash, "second password")
     assert not Passwords(settings.passwords).verify(user.password_hash, "first password")
@@ -182,6 +182,10 @@ def test_public_and_service_clients(
 def test_keys_rotate_keeps_the_old_key_published(
     config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert run(config, "keys", "list", monkeypatch=monkeypatch) == 0
+    assert "no signing keys yet" in capsys.readouterr().out
+    assert run(config, "keys", "rotate", monkeypatch=monkeypatch) == 0  # the first keys
+    capsys.readouterr()
     assert run(config, "keys", "list", monkeypatch=monkeypatch) == 0
     before = capsys.readouterr().out.split()
     assert run(config, "keys", "rotate", "--alg", "RS256", monkeypatch=monkeypatch) == 0

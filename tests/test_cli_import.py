@@ -9,7 +9,7 @@ import pytest
 
 from idp.passwords import Passwords
 from idp.settings import load_settings
-from idp.store import open_store
+from tests.conftest import open_blocking
 
 from .test_cli import config, run  # noqa: F401  (the fixture)
 
@@ -38,7 +38,7 @@ def test_users_are_imported_with_hashed_passwords(
 
     assert "imported 2 user(s)" in capsys.readouterr().out
     settings = load_settings(config, environ={})
-    store = open_store(settings.store)
+    store = open_blocking(settings.store)
     ann, ben = store.find_user("ann"), store.find_user("ben")
     assert ann is not None and ben is not None
     assert (ann.name, ann.locale, ben.email, ben.email_verified) == (
@@ -93,7 +93,7 @@ def test_a_file_with_a_mistake_adds_nobody(
 
     assert message in capsys.readouterr().err
     settings = load_settings(config, environ={})
-    assert open_store(settings.store).list_users() == []
+    assert open_blocking(settings.store).list_users() == []
 
 
 def test_an_existing_username_adds_nobody(
@@ -108,7 +108,7 @@ def test_an_existing_username_adds_nobody(
 
     assert "1 user(s) exist already: 'taken'; nothing was imported" in capsys.readouterr().err
     settings = load_settings(config, environ={})
-    assert [u.username for u in open_store(settings.store).list_users()] == ["taken"]
+    assert [u.username for u in open_blocking(settings.store).list_users()] == ["taken"]
 
 
 def test_an_unreadable_file_is_named(

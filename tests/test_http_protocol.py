@@ -16,9 +16,8 @@ from starlette.routing import Route
 from idp.http_protocol import (
     GatheringHttpToolsProtocol,
     GatheringTransport,
-    requests_in_progress,
 )
-from tests.served import request_held_open, serve
+from tests.served import serve
 
 
 class RecordingTransport:
@@ -92,18 +91,12 @@ async def _stream(request: Request) -> StreamingResponse:
     return StreamingResponse(chunks(), media_type="text/plain")
 
 
-async def _in_progress(request: Request) -> JSONResponse:
-    await request.body()
-    return JSONResponse({"in_progress": requests_in_progress()})
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     app = Starlette(
         routes=[
             Route("/json", _json),
             Route("/stream", _stream),
-            Route("/count", _in_progress, methods=["GET", "POST"]),
         ]
     )
     with serve(lambda url: app, http=GatheringHttpToolsProtocol) as url:
@@ -132,19 +125,3 @@ def test_uvicorn_sends_each_response_in_one_write(
     head, body = responses[0]  # status line and headers, then the body: one write
     assert head.endswith(b"\r\n\r\n")
     assert body == b'{"path":"/json"}'
-
-
-def test_the_app_learns_how_many_requests_its_server_is_handling(served: str) -> None:
-    with httpx.Client(base_url=served) as client:
-        assert client.get("/count").json() == {"in_progress": 1}  # its own
-        with request_held_open(served, "/count"):
-            assert client.get("/count").json() == {"in_progress": 2}
-        assert client.get("/count").json() == {"in_progress": 1}
-
-
-def test_outside_such_a_server_the_count_is_unknown() -> None:
-    async def main() -> int | None:
-        return requests_in_progress()
-
-    assert asyncio.run(main()) is None
-    assert requests_in_progress() is None

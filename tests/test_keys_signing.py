@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tests.conftest import make_settings
 @pytest.mark.parametrize("alg", ALGORITHMS)
 def test_signed_tokens_verify_against_the_published_jwks(tmp_path: Path, alg: str) -> None:
     ring = KeyRing(SqliteStore(tmp_path / "keys.sqlite3"), make_settings(tmp_path))
-    ring.ensure()
+    asyncio.run(ring.ensure())
     claims = {"iss": "https://idp.test", "sub": "ü-1", "aud": "rp", "n": 1}
     token = ring.sign(claims, alg, typ="at+jwt")
     keys = jwk.JWKSet.from_json(ring.jwks_bytes())

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from idp.offload import Workers, run_slow, run_sync, start_sync
+from idp.offload import Workers, run_slow, run_sync
 
 
 def test_a_call_runs_in_another_thread_and_returns_its_result() -> None:
@@ -66,15 +66,3 @@ def test_workers_run_as_batch_work_and_leave_the_loop_its_core() -> None:
 
     assert short == slow == os.SCHED_BATCH
     assert loop_thread == os.SCHED_OTHER
-
-
-def test_a_started_call_runs_before_it_is_awaited() -> None:
-    ran = threading.Event()
-
-    async def main() -> tuple[bool, None]:
-        future = start_sync(ran.set)
-        # the caller waits on something else first: the call has run meanwhile
-        seen = await asyncio.get_running_loop().run_in_executor(None, ran.wait, 5)
-        return seen, await future
-
-    assert asyncio.run(main()) == (True, None)

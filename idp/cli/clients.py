@@ -17,7 +17,7 @@ GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
 
-def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
+async def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
     store = open_store(settings.store)
     if args.action == "add":
         grants = tuple(args.grant or ["authorization_code", "refresh_token"])
@@ -52,7 +52,7 @@ def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
             id_token_signed_response_alg=args.id_token_alg,
             created_at=int(time.time()),
         )
-        store.add_client(client)
+        await store.add_client(client)
         shown_secret = secret if client.secret_hash else None
         if args.json:
             print(json.dumps({"client_id": client.client_id, "client_secret": shown_secret}))
@@ -61,7 +61,7 @@ def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
         if shown_secret:
             print(f"  client_secret: {shown_secret}\n  (the secret is shown only now; keep it)")
     elif args.action == "list":
-        clients = store.list_clients()
+        clients = await store.list_clients()
         if args.json:
             print(json.dumps([_client_json(c) for c in clients], indent=2))
             return
@@ -76,7 +76,7 @@ def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
         if not clients:
             print("no clients")
     elif args.action == "remove":
-        if not store.remove_client(args.client_id):
+        if not await store.remove_client(args.client_id):
             raise CliError(f"no client with id {args.client_id!r}")
         print(f"removed client {args.client_id}")
 

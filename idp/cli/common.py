@@ -41,8 +41,8 @@ def read_password(from_stdin: bool, confirm: bool = True) -> str:
     return password
 
 
-def user_named(store: Store, username: str) -> User:
-    user = store.find_user(username)
+async def user_named(store: Store, username: str) -> User:
+    user = await store.find_user(username)
     if user is None:
         raise CliError(f"no user named {username!r}")
     return user

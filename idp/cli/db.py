@@ -8,7 +8,7 @@ from idp.settings import Settings
 from idp.store import upgrade_store
 
 
-def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
+async def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
     where, before, after = upgrade_store(settings.store)
     if before == after:
         print(f"{where}: schema version {after}, nothing to upgrade")

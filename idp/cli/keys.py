@@ -10,18 +10,19 @@ from idp.settings import Settings
 from idp.store import open_store
 
 
-def cmd_keys(args: argparse.Namespace, settings: Settings) -> None:
+async def cmd_keys(args: argparse.Namespace, settings: Settings) -> None:
     store = open_store(settings.store)
     ring = KeyRing(store, settings)
     if args.action == "rotate":
-        ring.ensure()
-        for key in ring.rotate(tuple(args.alg or ALGORITHMS)):
+        for key in await ring.rotate(tuple(args.alg or ALGORITHMS)):
             print(f"new active {key.alg} key {key.kid}")
         print("old keys stay published until the tokens they signed have expired")
     else:
-        ring.ensure()
         now = time.time()
-        for key in store.list_keys():
+        keys = await store.list_keys()
+        if not keys:
+            print("no signing keys yet: `idp serve` makes them when it first starts")
+        for key in keys:
             if key.retire_at and key.retire_at < now:
                 status = "retired"
             elif key.rotated_at:

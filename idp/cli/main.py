@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -110,14 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(config_path(args.config))
-        handler = {
-            "serve": cmd_serve,
-            "users": cmd_users,
-            "clients": cmd_clients,
-            "keys": cmd_keys,
-            "db": cmd_db,
-        }[args.command]
-        handler(args, settings)
+        if args.command == "serve":
+            cmd_serve(args, settings)  # uvicorn runs the event loop
+        else:
+            command = {
+                "users": cmd_users,
+                "clients": cmd_clients,
+                "keys": cmd_keys,
+                "db": cmd_db,
+            }[args.command]
+            asyncio.run(command(args, settings))
     except ConfigError as exc:
         print(f"idp: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -76,27 +76,31 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from idp.app import create_app
     from idp.demo import ensure_demo
     from idp.http_protocol import GatheringHttpToolsProtocol
+    from idp.provider import Provider
 
     log_config = logging_config(args.log_level)
     logging.config.dictConfig(log_config)
     log_trusted_proxies(settings.server)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    app = create_app(settings, with_demo=args.demo)
+    on_start = None
     if args.demo:
-        provider = app.state.provider
-        secrets_file = Path(settings.store.path).with_name("demo-account.json")
-        account = ensure_demo(provider, secrets_file)
-        issuer = settings.issuer
-        print(
-            "\n  Pocket IdP is starting at " + issuer + "\n\n"
-            f"  Try a login:   open {issuer}/demo in a browser\n"
-            f"  Demo user:     {account.username}\n"
-            f"  Password:      {account.password}\n"
-            f"  Demo client:   {account.client_id} (public, PKCE)\n"
-            f"  Discovery:     {issuer}/.well-known/openid-configuration\n",
-            flush=True,
-        )
+
+        async def on_start(provider: Provider) -> None:
+            secrets_file = Path(settings.store.path).with_name("demo-account.json")
+            account = await ensure_demo(provider, secrets_file)
+            issuer = settings.issuer
+            print(
+                "\n  Pocket IdP is starting at " + issuer + "\n\n"
+                f"  Try a login:   open {issuer}/demo in a browser\n"
+                f"  Demo user:     {account.username}\n"
+                f"  Password:      {account.password}\n"
+                f"  Demo client:   {account.client_id} (public, PKCE)\n"
+                f"  Discovery:     {issuer}/.well-known/openid-configuration\n",
+                flush=True,
+            )
+
+    app = create_app(settings, with_demo=args.demo, on_start=on_start)
     proxies = list(settings.server.trusted_proxies)
     tune_for_serving()
     uvicorn.run(

@@ -20,7 +20,7 @@ from idp.store import User, open_store
 PUSH_DEVICE_KIND = "pocket"
 
 
-def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
+async def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
     store = open_store(settings.store)
     passwords = Passwords(settings.passwords)
     if args.action == "add":
@@ -39,7 +39,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
             created_at=now,
             updated_at=now,
         )
-        store.add_user(user)
+        await store.add_user(user)
         print(f"added user {user.username} (sub {user.sub})")
     elif args.action == "import":
         if args.file == "-":
@@ -50,10 +50,10 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
                     entries = read_entries(lines)
             except OSError as exc:
                 raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
-        added = import_users(store, passwords, entries)
+        added = await import_users(store, passwords, entries)
         print(f"imported {len(added)} user(s)")
     elif args.action == "list":
-        users = store.list_users()
+        users = await store.list_users()
         if args.json:
             print(json.dumps([_user_json(u) for u in users], indent=2))
             return
@@ -62,7 +62,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
         if not users:
             print("no users")
     elif args.action == "show":
-        user = user_named(store, args.username)
+        user = await user_named(store, args.username)
         shown = _user_json(user)
         shown["second_factors"] = [
             {
@@ -72,15 +72,15 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
                 "enrolled_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.created_at)),
             }
             for name, plugin in enabled_plugins(settings, store).items()
-            for m in plugin.methods(user)
+            for m in await plugin.methods(user)
         ]
         print(json.dumps(shown, indent=2, ensure_ascii=False))
     elif args.action == "devices":
-        user = user_named(store, args.username)
+        user = await user_named(store, args.username)
         devices = [
             (name, m)
             for name, plugin in enabled_plugins(settings, store).items()
-            for m in plugin.methods(user)
+            for m in await plugin.methods(user)
             if m.kind == PUSH_DEVICE_KIND
         ]
         if args.json:
@@ -92,20 +92,22 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
         if not devices:
             print(f"{user.username} has no paired push devices")
     elif args.action == "reset-mfa":
-        user = user_named(store, args.username)
-        removed = sum(plugin.reset(user) for plugin in enabled_plugins(settings, store).values())
+        user = await user_named(store, args.username)
+        removed = sum(
+            await plugin.reset(user) for plugin in enabled_plugins(settings, store).values()
+        )
         print(
             f"removed {removed} second-factor item(s) of {user.username}; "
             "they enroll again at their next login"
         )
     elif args.action == "remove":
-        user = user_named(store, args.username)
-        store.remove_user(user.sub)
+        user = await user_named(store, args.username)
+        await store.remove_user(user.sub)
         print(f"removed user {user.username}")
     elif args.action == "set-password":
-        user = user_named(store, args.username)
+        user = await user_named(store, args.username)
         password = read_password(args.password_stdin)
-        store.update_user(
+        await store.update_user(
             replace(user, password_hash=passwords.hash(password), updated_at=int(time.time()))
         )
         print(f"password of {user.username} changed")

@@ -68,9 +68,11 @@ def read_entries(lines: Iterable[str]) -> list[dict[str, Any]]:
     return entries
 
 
-def import_users(store: Store, passwords: Passwords, entries: list[dict[str, Any]]) -> list[User]:
+async def import_users(
+    store: Store, passwords: Passwords, entries: list[dict[str, Any]]
+) -> list[User]:
     """Add every entry as a user, or none of them; returns the users added."""
-    taken = [e["username"] for e in entries if store.find_user(e["username"]) is not None]
+    taken = [e["username"] for e in entries if await store.find_user(e["username"]) is not None]
     if taken:
         shown = ", ".join(repr(name) for name in taken[:5]) + (" ..." if len(taken) > 5 else "")
         raise CliError(f"{len(taken)} user(s) exist already: {shown}; nothing was imported")
@@ -89,7 +91,7 @@ def import_users(store: Store, passwords: Passwords, entries: list[dict[str, Any
         )
         for entry, password_hash in zip(entries, hashes, strict=True)
     ]
-    with store.atomic():
+    async with store.unit():
         for user in users:
-            store.add_user(user)
+            await store.add_user(user)
     return users

@@ -15,20 +15,20 @@ if TYPE_CHECKING:
     from idp.provider import Provider
 
 
-def remember_consent(provider: Provider, sub: str, client_id: str, scope: list[str]) -> None:
+async def remember_consent(provider: Provider, sub: str, client_id: str, scope: list[str]) -> None:
     """Add the allowed scopes to what this user allowed this client before."""
     key = f"{sub}:{client_id}"
-    before = provider.store.find("consent", key) or {}
+    before = await provider.store.find("consent", key) or {}
     granted = list(dict.fromkeys([*before.get("scope", []), *scope]))
-    provider.store.upsert("consent", key, {"client_id": client_id, "scope": granted}, sub=sub)
+    await provider.store.upsert("consent", key, {"client_id": client_id, "scope": granted}, sub=sub)
 
 
 async def consent_page(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = provider.state.load(request, request.path_params["login_id"])
+    login = await provider.state.load(request, request.path_params["login_id"])
     if login is None or login.sub is None:
         return provider.expired(request)
-    client = provider.store.get_client(login.request.client_id)
+    client = await provider.store.get_client(login.request.client_id)
     return provider.pages.render(
         request,
         "consent.html",
@@ -41,7 +41,7 @@ async def consent_page(request: Request) -> Response:
 
 async def consent_submit(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = provider.state.load(request, request.path_params["login_id"])
+    login = await provider.state.load(request, request.path_params["login_id"])
     if login is None or login.sub is None:
         return provider.expired(request)
     form = await request.form()
@@ -51,13 +51,13 @@ async def consent_submit(request: Request) -> Response:
         )
     auth = login.request
     if form.get("action") != "allow":
-        provider.state.finish(login)
+        await provider.state.finish(login)
         return error_redirect(
             auth.redirect_uri,
             AccessDeniedError("The user declined."),
             auth.state,
             provider.settings.issuer,
         )
-    remember_consent(provider, login.sub, auth.client_id, auth.scope)
+    await remember_consent(provider, login.sub, auth.client_id, auth.scope)
     login.consented = True
     return await provider.pipeline.resume(request, login)

@@ -43,27 +43,29 @@ class KnownBrowsers:
         self.ttl = settings.login.device_cookie_ttl
         self.secure = settings.secure_cookies
 
-    def device_id(self, request: Request, username: str) -> str | None:
+    async def device_id(self, request: Request, username: str) -> str | None:
         """The id of this browser's device record if it has logged in as `username`."""
         value = request.cookies.get(DEVICE_COOKIE)
         if not value:
             return None
         device_id = _digest(value)
-        record = self.store.find(DEVICE_MODEL, device_id)
+        record = await self.store.find(DEVICE_MODEL, device_id)
         if record is None or account_name(username) not in record.get("accounts", ()):
             return None
         return device_id
 
-    def remember(self, request: Request, response: Response, username: str) -> None:
+    async def remember(self, request: Request, response: Response, username: str) -> None:
         """After a correct password: this browser is known to the account from now on."""
         value = request.cookies.get(DEVICE_COOKIE)
-        record = self.store.find(DEVICE_MODEL, _digest(value)) if value else None
+        record = await self.store.find(DEVICE_MODEL, _digest(value)) if value else None
         if value is None or record is None:
             value = secrets.token_urlsafe(32)
             record = {"accounts": []}
         accounts = [a for a in record.get("accounts", ()) if a != account_name(username)]
         accounts = [*accounts, account_name(username)][-MAX_ACCOUNTS:]
-        self.store.upsert(DEVICE_MODEL, _digest(value), {"accounts": accounts}, expires_in=self.ttl)
+        await self.store.upsert(
+            DEVICE_MODEL, _digest(value), {"accounts": accounts}, expires_in=self.ttl
+        )
         response.set_cookie(
             DEVICE_COOKIE,
             value,

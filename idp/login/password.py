@@ -36,7 +36,7 @@ async def _render(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    client = provider.store.get_client(login.request.client_id)
+    client = await provider.store.get_client(login.request.client_id)
     return provider.pages.render(
         request,
         "login.html",
@@ -51,7 +51,7 @@ async def _render(
 
 async def login_page(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = provider.state.load(request, request.path_params["login_id"])
+    login = await provider.state.load(request, request.path_params["login_id"])
     if login is None:
         return provider.expired(request)
     return await _render(provider, request, login)
@@ -59,7 +59,7 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    login = provider.state.load(request, request.path_params["login_id"])
+    login = await provider.state.load(request, request.path_params["login_id"])
     if login is None:
         return provider.expired(request)
     form = await request.form()
@@ -68,7 +68,7 @@ async def login_submit(request: Request) -> Response:
             request, "error.csrf.title", "error.csrf.text", status_code=403, locale=login.locale
         )
     if form.get("action") == "cancel":
-        provider.state.finish(login)
+        await provider.state.finish(login)
         auth = login.request
         return error_redirect(
             auth.redirect_uri,
@@ -85,8 +85,8 @@ async def login_submit(request: Request) -> Response:
             provider, request, login, username=username, status_code=400, error=t("login.missing")
         )
     throttle = provider.throttle
-    device_id = provider.known_browsers.device_id(request, username)
-    attempt = throttle.admit(username, client_address(request), device_id)
+    device_id = await provider.known_browsers.device_id(request, username)
+    attempt = await throttle.admit(username, client_address(request), device_id)
     if attempt.refused:
         return await _render(
             provider,
@@ -99,23 +99,23 @@ async def login_submit(request: Request) -> Response:
     if attempt.delay:
         await asyncio.sleep(attempt.delay)
 
-    user = provider.store.find_user(username)
+    user = await provider.store.find_user(username)
     ok = await provider.passwords.verify_async(user.password_hash if user else None, password)
     if not ok or user is None:
         return await _render(
             provider, request, login, username=username, status_code=401, error=t("login.failed")
         )
-    throttle.succeeded(attempt)
+    await throttle.succeeded(attempt)
     if provider.passwords.needs_rehash(user.password_hash):
         # the argon2id settings were raised since this hash was made: upgrade it now,
         # while the password is at hand
         new_hash = await provider.passwords.hash_async(password)
-        provider.store.update_user(replace(user, password_hash=new_hash))
+        await provider.store.update_user(replace(user, password_hash=new_hash))
     login.sub = user.sub
     login.auth_time = int(time.time())
     login.amr = ["pwd"]
     login.factor_done = False
     login.fresh = True
     response = await provider.pipeline.resume(request, login)
-    provider.known_browsers.remember(request, response, username)
+    await provider.known_browsers.remember(request, response, username)
     return response

@@ -53,7 +53,7 @@ class LoginPipeline:
             return False
         return not (auth.id_token_hint_sub and auth.id_token_hint_sub != session.sub)
 
-    def _factor_needed(self, login: PendingLogin, client: Client, user: User) -> str | None:
+    async def _factor_needed(self, login: PendingLogin, client: Client, user: User) -> str | None:
         """The plugin that must run now, or None."""
         plugins = self.p.plugins
         if not plugins or login.factor_done:
@@ -63,25 +63,25 @@ class LoginPipeline:
         if not (step_up or required):
             return None
         for name, plugin in plugins.items():
-            if plugin.is_enrolled(user):
+            if await plugin.is_enrolled(user):
                 return name
         return next(iter(plugins))
 
-    def _consent_needed(self, login: PendingLogin, client: Client, user: User) -> bool:
+    async def _consent_needed(self, login: PendingLogin, client: Client, user: User) -> bool:
         if client.first_party or login.consented:
             return False
         if "consent" in login.request.prompt:
             return True
-        granted = self.p.store.find("consent", f"{user.sub}:{client.client_id}")
+        granted = await self.p.store.find("consent", f"{user.sub}:{client.client_id}")
         return not (granted and set(login.request.scope) <= set(granted.get("scope", [])))
 
-    def decide(self, request: Request, login: PendingLogin) -> Step:
+    async def decide(self, request: Request, login: PendingLogin) -> Step:
         store = self.p.store
-        client = store.get_client(login.request.client_id)
+        client = await store.get_client(login.request.client_id)
         if client is None:
             return Step("gone")
         if login.sub is None:
-            session = self.p.state.current_session(request)
+            session = await self.p.state.current_session(request)
             if session is not None and self._session_usable(session, login):
                 login.sub = session.sub
                 login.auth_time = session.auth_time
@@ -89,30 +89,30 @@ class LoginPipeline:
                 login.factor_done = session.acr == ACR_MFA
             else:
                 return Step("login", client=client, error=LoginRequiredError())
-        user = store.get_user(login.sub)
+        user = await store.get_user(login.sub)
         if user is None:
             login.sub = None
             return Step("login", client=client, error=LoginRequiredError())
-        plugin = self._factor_needed(login, client, user)
+        plugin = await self._factor_needed(login, client, user)
         if plugin is not None:
             return Step("factor", user, client, plugin, InteractionRequiredError())
-        if self._consent_needed(login, client, user):
+        if await self._consent_needed(login, client, user):
             return Step("consent", user, client, error=ConsentRequiredError())
         return Step("respond", user, client)
 
     # --- acting
     async def resume(self, request: Request, login: PendingLogin) -> Response:
-        step = self.decide(request, login)
+        step = await self.decide(request, login)
         auth = login.request
         if step.name == "gone":
             return self.p.pages.error(
                 request, "error.client_gone.title", "error.client_gone.text", locale=login.locale
             )
         if step.name != "respond" and "none" in auth.prompt and step.error is not None:
-            self.p.state.finish(login)
+            await self.p.state.finish(login)
             return error_redirect(auth.redirect_uri, step.error, auth.state, self.p.settings.issuer)
         if step.name != "respond":
-            self.p.state.save(login)
+            await self.p.state.save(login)
         if step.name == "login":
             return RedirectResponse(f"/login/{login.id}", status_code=303, headers=PAGE_HEADERS)
         if step.name == "factor":
@@ -121,13 +121,13 @@ class LoginPipeline:
         if step.name == "consent":
             return RedirectResponse(f"/consent/{login.id}", status_code=303, headers=PAGE_HEADERS)
         assert step.user is not None and step.client is not None
-        return self.respond(request, login, step.user, step.client)
+        return await self.respond(request, login, step.user, step.client)
 
-    def respond(
+    async def respond(
         self, request: Request, login: PendingLogin, user: User, client: Client
     ) -> Response:
         """Issue the authorization code and send the browser back (RFC 6749 4.1.2)."""
-        if not self.p.state.finish(login):
+        if not await self.p.state.finish(login):
             return self.p.pages.error(
                 request, "error.login_used.title", "error.login_used.text", locale=login.locale
             )
@@ -136,9 +136,9 @@ class LoginPipeline:
         response = redirect(
             auth.redirect_uri, {"code": code, "state": auth.state, "iss": self.p.settings.issuer}
         )
-        session = self._session_for(request, response, login, user)
+        session = await self._session_for(request, response, login, user)
         grant_id = uuid.uuid4().hex
-        self.p.store.upsert(
+        await self.p.store.upsert(
             "code",
             token_id(code),
             {
@@ -163,11 +163,11 @@ class LoginPipeline:
         )
         return response
 
-    def _session_for(
+    async def _session_for(
         self, request: Request, response: Response, login: PendingLogin, user: User
     ) -> SsoSession:
         """The SSO session this login continues, or a new one if it proved something new."""
-        session = self.p.state.current_session(request)
+        session = await self.p.state.current_session(request)
         if (
             session is not None
             and session.sub == user.sub
@@ -176,8 +176,8 @@ class LoginPipeline:
         ):
             return session
         if session is not None:
-            self.p.state.end_session(request)
-        return self.p.state.open_session(
+            await self.p.state.end_session(request)
+        return await self.p.state.open_session(
             response,
             user.sub,
             login.auth_time or int(time.time()),

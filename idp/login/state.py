@@ -145,14 +145,14 @@ class LoginState:
             created_at=int(time.time()),
         )
 
-    def save(self, login: PendingLogin) -> None:
+    async def save(self, login: PendingLogin) -> None:
         login.stored = True
         remaining = login.created_at + self.settings.session.login_ttl - int(time.time())
-        self.store.upsert("login", login.id, login.to_json(), expires_in=max(remaining, 1))
+        await self.store.upsert("login", login.id, login.to_json(), expires_in=max(remaining, 1))
 
-    def load(self, request: Request, login_id: str) -> PendingLogin | None:
+    async def load(self, request: Request, login_id: str) -> PendingLogin | None:
         """The pending login, if it exists and belongs to this browser."""
-        data = self.store.find("login", login_id)
+        data = await self.store.find("login", login_id)
         if data is None or data.get("consumed"):
             return None
         login = PendingLogin.from_json(data)
@@ -161,27 +161,27 @@ class LoginState:
             return None
         return login
 
-    def finish(self, login: PendingLogin) -> bool:
+    async def finish(self, login: PendingLogin) -> bool:
         """Mark the pending login used; False if another request finished it first."""
-        return not login.stored or self.store.consume("login", login.id) is not None
+        return not login.stored or await self.store.consume("login", login.id) is not None
 
     # --- SSO sessions
-    def current_session(self, request: Request) -> SsoSession | None:
+    async def current_session(self, request: Request) -> SsoSession | None:
         """This browser's SSO session, looked up once per request."""
         cache = request.scope.setdefault("state", {})
         if _SESSION_KEY not in cache:
-            cache[_SESSION_KEY] = self._find_session(request.cookies.get(self.cookie_name))
+            cache[_SESSION_KEY] = await self._find_session(request.cookies.get(self.cookie_name))
         session: SsoSession | None = cache[_SESSION_KEY]
         return session
 
-    def _find_session(self, sid: str | None) -> SsoSession | None:
-        data = self.store.find("session", _digest(sid)) if sid else None
+    async def _find_session(self, sid: str | None) -> SsoSession | None:
+        data = await self.store.find("session", _digest(sid)) if sid else None
         if data is None:
             return None
         data.pop("consumed", None)
         return SsoSession(**data)
 
-    def open_session(
+    async def open_session(
         self, response: Response, sub: str, auth_time: int, amr: list[str], acr: str
     ) -> SsoSession:
         cookie_value = secrets.token_urlsafe(32)
@@ -189,7 +189,7 @@ class LoginState:
             sid=secrets.token_urlsafe(12), sub=sub, auth_time=auth_time, amr=amr, acr=acr
         )
         ttl = self.settings.session.ttl
-        self.store.upsert("session", _digest(cookie_value), session.to_json(), expires_in=ttl)
+        await self.store.upsert("session", _digest(cookie_value), session.to_json(), expires_in=ttl)
         response.set_cookie(
             self.cookie_name,
             cookie_value,
@@ -201,11 +201,11 @@ class LoginState:
         )
         return session
 
-    def end_session(self, request: Request, response: Response | None = None) -> None:
+    async def end_session(self, request: Request, response: Response | None = None) -> None:
         """Forget this browser's SSO session; with a response, clear its cookie too."""
         sid = request.cookies.get(self.cookie_name)
         if sid:
-            self.store.destroy("session", _digest(sid))
+            await self.store.destroy("session", _digest(sid))
         request.scope.setdefault("state", {})[_SESSION_KEY] = None
         if response is not None:
             response.delete_cookie(self.cookie_name, path="/")

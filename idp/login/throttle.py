@@ -53,7 +53,7 @@ class LoginThrottle:
     def address_key(address: str) -> str:
         return f"login-fail:addr:{address}"
 
-    def admit(self, username: str, address: str, device_id: str | None = None) -> Attempt:
+    async def admit(self, username: str, address: str, device_id: str | None = None) -> Attempt:
         """Count an attempt before its password is checked; `refused` if over a limit.
 
         `device_id` names a browser that has logged in to this account before (its own
@@ -61,12 +61,12 @@ class LoginThrottle:
         """
         s = self.settings
         account_key, address_key = self.account_key(username, device_id), self.address_key(address)
-        account = self.store.hit(account_key, s.window)
-        address_count = self.store.hit(address_key, s.window)
+        account = await self.store.hit(account_key, s.window)
+        address_count = await self.store.hit(address_key, s.window)
         minutes = max(1, -(-s.window // 60))
         if account > s.account_limit or address_count > s.address_limit:
-            self.store.release(account_key)
-            self.store.release(address_key)
+            await self.store.release(account_key)
+            await self.store.release(address_key)
             return Attempt(account_key, address_key, True, 0.0, minutes)
         # an account slows down after `slow_after` earlier attempts; an address, which may
         # be a shared office or NAT, only after as many as one account may have in all
@@ -75,8 +75,8 @@ class LoginThrottle:
         delay = min(MAX_DELAY, s.delay_step * (excess + 1)) if excess >= 0 else 0.0
         return Attempt(account_key, address_key, False, delay, minutes)
 
-    def succeeded(self, attempt: Attempt) -> None:
+    async def succeeded(self, attempt: Attempt) -> None:
         """The password was right: the account starts afresh in this kind of browser, and
         the address keeps only its failures."""
-        self.store.clear(attempt.account_key)
-        self.store.release(attempt.address_key)
+        await self.store.clear(attempt.account_key)
+        await self.store.release(attempt.address_key)

@@ -1,8 +1,8 @@
 """The Starlette side of authlib: a framework request in, a framework response out.
 
 authlib is synchronous; this is the one place where it meets the event loop. The form is
-read here, the grant runs in place, and the tokens it leaves unsigned are signed in a
-worker thread.
+read here, and the authlib call runs in a greenlet (idp.oidc.bridge) within one unit of
+work, so that what a grant writes lands together or not at all.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Req
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.http_protocol import requests_in_progress
-from idp.offload import start_sync
-from idp.oidc.pending import PendingJWT, sign_all
+from idp.oidc.bridge import run_bridged
 from idp.store import Store
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -141,14 +139,8 @@ async def oauth_response(
     respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]],
     store: Store,
 ) -> Response:
-    """Read the form, run `respond` (an authlib server call), translate back.
-
-    The call runs in place: a few dictionary look-ups and sqlite statements, whose
-    commit is shared with the other requests of this turn of the event loop
-    (Store.grouped), unless the server has no other request at the moment; the answer
-    waits for the commit. Tokens the call leaves unsigned are signed together in one
-    trip to a worker thread (RSA and EC signing release the GIL).
-    """
+    """Read the form, run `respond` (an authlib server call) in one unit of work, and
+    translate its answer back; the answer leaves only once the unit's writes landed."""
     oauth_request = StarletteOAuth2Request(request, await read_form(request))
     repeated = oauth_request.payload.repeated()
     if repeated:
@@ -158,29 +150,11 @@ async def oauth_response(
         # RFC 6749 2.3: a client must not use more than one authentication method at once
         error = InvalidRequestError("More than one client authentication method was used.")
         return to_response(error())
-    # a request the server handles alone has nobody to share a commit with: it commits
-    # at once instead of at the end of the loop's turn, which would only delay its answer
-    alone = requests_in_progress() == 1
     try:
-        with store.atomic() if alone else store.grouped():
-            status, body, headers = respond(oauth_request)
-        pending: dict[str, PendingJWT] = {}
-        if isinstance(body, dict):
-            pending = {k: v for k, v in body.items() if isinstance(v, PendingJWT)}
-        if pending:
-            # nothing stored waits for a signature, so the tokens are signed while the
-            # commit lands; the answer waits for both (for the signing even when the
-            # commit failed, so that nothing is left running for nobody)
-            signing = start_sync(sign_all, list(pending.values()))
-            try:
-                await store.landed()
-            finally:
-                signed = await signing
-            body.update(zip(pending, signed, strict=True))
-        else:
-            await store.landed()
+        async with store.unit():
+            status, body, headers = await run_bridged(respond, oauth_request)
     except Exception:
-        # what was written is rolled back already (Store.grouped); the client gets the
+        # what was written is rolled back already (Store.unit); the client gets the
         # error in OAuth's form, and the operator the traceback in the log
         log.exception("%s %s failed", request.method, request.url.path)
         return to_response(

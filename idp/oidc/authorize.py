@@ -137,7 +137,7 @@ async def authorize(request: Request) -> Response:
     locale = negotiate(params.get("ui_locales"), request.headers.get("accept-language"))
 
     client_id = params.get("client_id")
-    client = provider.store.get_client(client_id) if client_id else None
+    client = await provider.store.get_client(client_id) if client_id else None
     if client is None:
         return pages.error(
             request, "error.bad_client.title", "error.bad_client.text", locale=locale

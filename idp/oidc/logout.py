@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 _LOGOUT_TTL = 600
 
 
-def _finish(
+async def _finish(
     provider: Provider, request: Request, uri: str | None, state: str | None, locale: str
 ) -> Response:
     response = (
@@ -33,7 +33,7 @@ def _finish(
         if uri
         else provider.pages.render(request, "logged_out.html", locale=locale)
     )
-    provider.state.end_session(request, response)
+    await provider.state.end_session(request, response)
     return response
 
 
@@ -62,19 +62,19 @@ async def end_session(request: Request) -> Response:
 
     uri = params.get("post_logout_redirect_uri")
     if uri:
-        client = provider.store.get_client(client_id) if client_id else None
+        client = await provider.store.get_client(client_id) if client_id else None
         if client is None or uri not in client.post_logout_redirect_uris:
             return _bad(provider, request, "bad_logout_redirect", locale)
     state = params.get("state")
 
-    session = provider.state.current_session(request)
+    session = await provider.state.current_session(request)
     if session is None or (hint is not None and hint.get("sub") == session.sub):
-        return _finish(provider, request, uri, state, locale)
+        return await _finish(provider, request, uri, state, locale)
 
     # ask first: the request may not come from the user's own relying party
     browser, new_cookie = provider.state.browser_for(request)
     logout_id = secrets.token_urlsafe(18)
-    provider.store.upsert(
+    await provider.store.upsert(
         "logout",
         logout_id,
         {"browser": browser, "uri": uri, "state": state, "locale": locale},
@@ -90,11 +90,11 @@ async def confirm_logout(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     form = await request.form()
     logout_id = str(form.get("logout_id") or "")
-    pending = provider.store.consume("logout", logout_id) if logout_id else None
+    pending = await provider.store.consume("logout", logout_id) if logout_id else None
     browser = provider.state.browser_id(request)
     if pending is None or browser is None or not hmac.compare_digest(browser, pending["browser"]):
         return provider.expired(request)
     locale = pending["locale"]
     if form.get("action") != "logout":
         return provider.pages.render(request, "still_logged_in.html", locale=locale)
-    return _finish(provider, request, pending["uri"], pending["state"], locale)
+    return await _finish(provider, request, pending["uri"], pending["state"], locale)

@@ -1,15 +1,17 @@
 """authlib's authorization server with this provider's grants, endpoints and storage hooks.
 
-Everything here is synchronous, as authlib is, and runs in place on the event loop:
-tokens that need a signature come out pending (pending.py), and the adapter
-(adapter.py) has them signed in a worker thread.
+Everything here is synchronous, as authlib is: the adapter runs it in a greenlet on the
+event loop, and a hook waits for the store with `wait_for` (idp.oidc.bridge).
 """
 
 from __future__ import annotations
 
+import base64
 import time
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
     InvalidClientError,
@@ -28,8 +30,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.keys import KeyRing
+from idp.oidc.bridge import wait_for
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, new_token, token_id
-from idp.oidc.pending import PendingJWT
 from idp.oidc.tokens import JWT_ACCESS_TOKEN, TokenMinter
 from idp.settings import Settings
 from idp.store import Store, User
@@ -55,6 +57,27 @@ def access_token_keys(value: str, keys: KeyRing) -> tuple[str, ...]:
     return (token_id(jti), token_id(value))
 
 
+def jwt_id(value: str) -> str | None:
+    """The jti of a JWT access token this server has just signed; None for an opaque one."""
+    if value.count(".") != 2:
+        return None
+    payload = value.split(".")[1]
+    claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    jti = claims.get("jti") if isinstance(claims, dict) else None
+    return jti if isinstance(jti, str) else None
+
+
+@dataclass(frozen=True)
+class TokenWrite:
+    """A token's record, kept once the grant has signed everything."""
+
+    model: str
+    key: str
+    payload: dict[str, Any]
+    expires_in: int
+    grant_id: str | None
+
+
 class OAuthServer(AuthorizationServer):
     def __init__(self, store: Store, settings: Settings, minter: TokenMinter) -> None:
         super().__init__(scopes_supported=None)
@@ -78,7 +101,7 @@ class OAuthServer(AuthorizationServer):
             return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))
         # what a grant writes (a code or refresh token used up, the tokens issued for it)
         # lands all together or, should the server fail midway, not at all: the adapter
-        # runs every call of this server in Store.grouped()
+        # runs every call of this server in a unit of work (Store.unit)
         return super().create_token_response(request)
 
     # --- authlib hooks
@@ -86,7 +109,7 @@ class OAuthServer(AuthorizationServer):
         return request  # built by the adapter already
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        client = self.store.get_client(client_id) if client_id else None
+        client = wait_for(self.store.get_client(client_id)) if client_id else None
         return OAuthClient(client) if client else None
 
     def handle_response(self, status: int, body: Any, headers: Any) -> tuple[int, Any, list]:
@@ -151,40 +174,60 @@ class OAuthServer(AuthorizationServer):
         }
         ttl = int(token["expires_in"])
         access_token = token["access_token"]
-        # a JWT access token is stored under its jti: it is not signed yet (access_token_keys)
-        if isinstance(access_token, PendingJWT):
-            access_key = token_id(access_token.claims["jti"])
-        else:
-            access_key = token_id(access_token)
-        self.store.upsert(
-            ACCESS, access_key, {**base, "expires_at": now + ttl}, expires_in=ttl, grant_id=grant_id
-        )
+        # a JWT access token is stored under its jti (access_token_keys)
+        jti = jwt_id(access_token)
+        records = [
+            TokenWrite(
+                ACCESS,
+                token_id(jti if jti is not None else access_token),
+                {**base, "expires_at": now + ttl},
+                ttl,
+                grant_id,
+            )
+        ]
         if "refresh_token" in token:
             rttl = self.settings.tokens.refresh_token_ttl
-            self.store.upsert(
-                REFRESH,
-                token_id(token["refresh_token"]),
-                {**base, "expires_at": now + rttl, "auth": auth},
-                expires_in=rttl,
-                grant_id=grant_id,
+            records.append(
+                TokenWrite(
+                    REFRESH,
+                    token_id(token["refresh_token"]),
+                    {**base, "expires_at": now + rttl, "auth": auth},
+                    rttl,
+                    grant_id,
+                )
+            )
+        # written by the grant once every token is signed (write_tokens)
+        request.token_writes = records
+
+    def write_tokens(self, request: OAuth2Request) -> None:
+        """Keep the records of the tokens save_token made."""
+        for record in request.token_writes:
+            wait_for(
+                self.store.upsert(
+                    record.model,
+                    record.key,
+                    record.payload,
+                    expires_in=record.expires_in,
+                    grant_id=record.grant_id,
+                )
             )
 
-    def find_token(self, value: str, hint: str | None = None) -> TokenRecord | None:
+    async def find_token(self, value: str, hint: str | None = None) -> TokenRecord | None:
         """An access or refresh token, looked for first as the hint says."""
         if hint == "refresh_token":
-            return self.find_refresh_token(value) or self.find_access_token(value)
-        return self.find_access_token(value) or self.find_refresh_token(value)
+            return await self.find_refresh_token(value) or await self.find_access_token(value)
+        return await self.find_access_token(value) or await self.find_refresh_token(value)
 
-    def find_access_token(self, value: str) -> TokenRecord | None:
+    async def find_access_token(self, value: str) -> TokenRecord | None:
         for key in access_token_keys(value, self.minter.keys):
-            data = self.store.find(ACCESS, key)
+            data = await self.store.find(ACCESS, key)
             if data is not None:
                 return TokenRecord(ACCESS, key, data)
         return None
 
-    def find_refresh_token(self, value: str) -> TokenRecord | None:
+    async def find_refresh_token(self, value: str) -> TokenRecord | None:
         key = token_id(value)
-        data = self.store.find(REFRESH, key)
+        data = await self.store.find(REFRESH, key)
         return TokenRecord(REFRESH, key, data) if data is not None else None
 
 
@@ -202,22 +245,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client: OAuthClient) -> CodeRecord | None:
         store = self.server.store
         code_id = token_id(code)
-        data = store.find(CODE, code_id)
+        data = wait_for(store.find(CODE, code_id))
         if data is None or data.get("client_id") != client.client_id:
             return None
         if data.get("consumed"):
             # RFC 6749 4.1.2: a code used twice revokes what it was exchanged for
-            store.revoke_by_grant_id(data["grant_id"])
+            wait_for(store.revoke_by_grant_id(data["grant_id"]))
             return None
         return CodeRecord(code_id, data)
 
     def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
-        # consumed already (create_token_response); the record stays until it expires so
+        # consumed in create_token_response instead; the record stays until it expires so
         # that reuse is noticed
         pass
 
     def authenticate_user(self, authorization_code: CodeRecord) -> User | None:
-        return self.server.store.get_user(authorization_code.data["sub"])
+        return wait_for(self.server.store.get_user(authorization_code.data["sub"]))
 
     def generate_token(
         self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
@@ -227,14 +270,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return super().generate_token(user, scope, grant_type, expires_in, include)
 
     def create_token_response(self):  # type: ignore[no-untyped-def]
-        # the code is used up only once the request has passed every check (redirect_uri,
-        # PKCE), so that a failed exchange leaves it to the client that holds the verifier
+        # The code is used up only once the request has passed every check (redirect_uri,
+        # PKCE), so that a failed exchange leaves it to the client that holds the
+        # verifier. Every token is signed before anything is written: the writes (the
+        # code used up, the tokens kept) then follow one another in the unit of work.
         code: CodeRecord = self.request.authorization_code
-        store = self.server.store
-        if store.consume(CODE, code.code_id) is None:
-            # used by a concurrent request in the meantime: treat as reuse
-            store.revoke_by_grant_id(code.data["grant_id"])
-            raise InvalidGrantError("The code has been used already.")
         status, token, headers = super().create_token_response()
         if "openid" in scope_to_list(token.get("scope", "")):
             token["id_token"] = self.server.minter.id_token(
@@ -245,6 +285,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 requested_claims=code.data.get("claims", {}).get("id_token"),
                 nonce=code.data.get("nonce"),
             )
+        store = self.server.store
+        if wait_for(store.consume(CODE, code.code_id)) is None:
+            # used by a concurrent request in the meantime: treat as reuse
+            wait_for(store.revoke_by_grant_id(code.data["grant_id"]))
+            raise InvalidGrantError("The code has been used already.")
+        self.server.write_tokens(self.request)
         return status, token, headers
 
 
@@ -258,26 +304,25 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> TokenRecord | None:
         store = self.server.store
         key = token_id(refresh_token)
-        data = store.find(REFRESH, key)
+        data = wait_for(store.find(REFRESH, key))
         if data is None:
             return None
         if data.get("consumed"):
-            store.revoke_by_grant_id(data["grant_id"])
+            wait_for(store.revoke_by_grant_id(data["grant_id"]))
             return None
         return TokenRecord(REFRESH, key, data)
 
     def authenticate_user(self, refresh_token: TokenRecord) -> User | None:
-        return self.server.store.get_user(refresh_token.sub) if refresh_token.sub else None
+        return (
+            wait_for(self.server.store.get_user(refresh_token.sub)) if refresh_token.sub else None
+        )
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
-        pass  # consumed before the new token was issued, in create_token_response
+        pass  # consumed with the new tokens' writes, in create_token_response
 
     def create_token_response(self):  # type: ignore[no-untyped-def]
+        # signed first, then written together (see AuthorizationCodeGrant)
         old: TokenRecord = self.request.refresh_token
-        if self.server.store.consume(REFRESH, old.record_id) is None:
-            # a concurrent request won the race: treat as reuse
-            self.server.store.revoke_by_grant_id(old.grant_id)
-            raise InvalidGrantError("The refresh token has been used already.")
         status, token, headers = super().create_token_response()
         if "openid" in scope_to_list(token.get("scope", "")):
             token["id_token"] = self.server.minter.id_token(
@@ -286,6 +331,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 auth=old.data.get("auth", {}),
                 access_token=token["access_token"],
             )
+        store = self.server.store
+        if wait_for(store.consume(REFRESH, old.record_id)) is None:
+            # a concurrent request won the race: treat as reuse
+            wait_for(store.revoke_by_grant_id(old.grant_id))
+            raise InvalidGrantError("The refresh token has been used already.")
+        self.server.write_tokens(self.request)
         return status, token, headers
 
 
@@ -304,6 +355,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         scope = " ".join(s for s in scope_to_list(allowed) if s not in ("openid", "offline_access"))
         token = self.generate_token(scope=scope, include_refresh_token=False)
         self.save_token(token)
+        self.server.write_tokens(self.request)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
@@ -334,9 +386,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         key = f"{claims['sub']}:{jti}"
-        if self.store.find("assertion_jti", key) is not None:
+        if wait_for(self.store.find("assertion_jti", key)) is not None:
             return False
-        self.store.upsert("assertion_jti", key, {}, expires_in=3600)
+        wait_for(self.store.upsert("assertion_jti", key, {}, expires_in=3600))
         return True
 
     def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
@@ -356,7 +408,7 @@ class TokenLookup:
             raise InvalidRequestError("Missing 'token'.")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
-        return self.server.find_token(token_string, token_type_hint)
+        return wait_for(self.server.find_token(token_string, token_type_hint))
 
 
 class Revocation(TokenLookup, RevocationEndpoint):
@@ -364,9 +416,9 @@ class Revocation(TokenLookup, RevocationEndpoint):
 
     def revoke_token(self, token: TokenRecord, request: OAuth2Request) -> None:
         if token.kind == REFRESH:
-            self.server.store.revoke_by_grant_id(token.grant_id)
+            wait_for(self.server.store.revoke_by_grant_id(token.grant_id))
         else:
-            self.server.store.destroy(token.kind, token.record_id)
+            wait_for(self.server.store.destroy(token.kind, token.record_id))
 
 
 class Introspection(TokenLookup, IntrospectionEndpoint):
@@ -388,7 +440,7 @@ class Introspection(TokenLookup, IntrospectionEndpoint):
         }
         if data.get("sub"):
             payload["sub"] = data["sub"]
-            user = self.server.store.get_user(data["sub"])
+            user = wait_for(self.server.store.get_user(data["sub"]))
             if user:
                 payload["username"] = user.username
         return payload

@@ -46,15 +46,15 @@ async def _token_from(request: Request) -> str | bool | None:
     return found[0] if found else None
 
 
-def _claims_for(provider: Provider, token: str) -> dict[str, Any] | str:
-    record = provider.oauth.find_access_token(token)
+async def _claims_for(provider: Provider, token: str) -> dict[str, Any] | str:
+    record = await provider.oauth.find_access_token(token)
     data = record.data if record is not None else {}
     if data.get("expires_at", 0) < time.time() or not data.get("sub"):
         return "invalid_token"
     scopes = data.get("scope", "").split()
     if "openid" not in scopes:
         return "insufficient_scope"
-    user = provider.store.get_user(data["sub"])
+    user = await provider.store.get_user(data["sub"])
     if user is None:
         return "invalid_token"
     return user_claims(user, scopes, requested=data.get("userinfo_claims", []))
@@ -70,7 +70,7 @@ async def userinfo(request: Request) -> Response:
             status_code=401,
             headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="userinfo"'},
         )
-    result = _claims_for(provider, str(token))
+    result = await _claims_for(provider, str(token))
     if result == "invalid_token":
         return _bearer_error(401, "invalid_token", "The access token is not valid.")
     if result == "insufficient_scope":

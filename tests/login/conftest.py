@@ -44,21 +44,21 @@ class CodePlugin:
     def template_folders(self) -> Sequence[Path]:
         return []
 
-    def is_enrolled(self, user: User) -> bool:
+    async def is_enrolled(self, user: User) -> bool:
         return not user.username.startswith("new")
 
-    def methods(self, user: User) -> Sequence[Method]:
+    async def methods(self, user: User) -> Sequence[Method]:
         return [Method("code", "Test code", 1)] if self.is_enrolled(user) else []
 
-    def reset(self, user: User) -> int:
+    async def reset(self, user: User) -> int:
         return 0
 
     async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
-        kind = "verify" if self.is_enrolled(user) else "enroll"
+        kind = "verify" if await self.is_enrolled(user) else "enroll"
         return HTMLResponse(f"<p>{kind}</p><form action='/factors/testcode/{login.id}'></form>")
 
     async def submit(self, request: Request) -> Response:
-        login = self.host.load_login(request, request.path_params["login_id"])
+        login = await self.host.load_login(request, request.path_params["login_id"])
         if login is None:
             return self.host.expired(request)
         form = await request.form()

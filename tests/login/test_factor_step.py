@@ -112,9 +112,9 @@ def app_with_closing_plugin(tmp_path: Path, events: list[str], fail: bool = Fals
     store = app.state.provider.store
     close = store.close
 
-    def recording_close() -> None:
+    async def recording_close() -> None:
         events.append("store")
-        close()
+        await close()
 
     store.close = recording_close
     return app

@@ -172,14 +172,15 @@ def test_a_refresh_that_fails_midway_leaves_the_old_token_usable(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = code_flow(env, scope=ALL_SCOPES)
-    upsert = env.store.upsert
+    store = env.provider.store
+    upsert = store.upsert
 
-    def failing_upsert(model: str, *args: object, **kwargs: object) -> None:
+    async def failing_upsert(model: str, *args: object, **kwargs: object) -> None:
         if model == "refresh_token":
             raise OSError("disk full")
-        upsert(model, *args, **kwargs)
+        await upsert(model, *args, **kwargs)
 
-    monkeypatch.setattr(env.store, "upsert", failing_upsert)
+    monkeypatch.setattr(store, "upsert", failing_upsert)
     failed = refresh(env, first["refresh_token"])
     monkeypatch.undo()
 
