@@ -1,8 +1,7 @@
 """A provider with the Pocket plugin on, a client that requires a second factor, a user,
 and helpers that walk a browser-like client through the wizard.
 
-The plugin's methods are coroutines: a test runs them on the test client's event loop
-with `PocketEnv.run`."""
+The plugin's methods are coroutines: a test runs them to their end with `Env.run`."""
 
 from __future__ import annotations
 
@@ -10,11 +9,11 @@ import base64
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import pyotp
 import pytest
@@ -35,9 +34,6 @@ from tests.conftest import (
     submit_password,
 )
 from tests.plugins.pocket_mfa.push.conftest import Phone
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 #: a fixed start time for the plugin's code checks, on a 30-second step boundary + 5 s
 T0 = 1_800_000_005.0
@@ -68,14 +64,10 @@ class PocketEnv(Env):
         """The app's code at the plugin's clock, `offset` steps away."""
         return pyotp.TOTP(secret).at(self.clock.now + 30 * offset)
 
-    def run(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run the coroutine function to its end on the test client's event loop."""
-        assert self.client.portal is not None
-        return self.client.portal.call(lambda: fn(*args, **kwargs))
-
     def audit(self) -> list[dict[str, Any]]:
         """The push audit trail, oldest first."""
-        return self.run(self.plugin.services.push.audit.events)
+        events: list[dict[str, Any]] = self.run(self.plugin.services.push.audit.events)
+        return events
 
 
 def pocket_settings(tmp_path: Path, **env: str) -> Any:
