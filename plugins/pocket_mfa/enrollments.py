@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from idp.store import Store
+from idp.store.base import RecordView
 from plugins.pocket_mfa.recovery import RecoveryCodes
 from plugins.pocket_mfa.secrets_at_rest import SecretBox
 
-TOTP_MODEL = "pocket-totp"
+TOTP_MODEL = "totp"
 
 
 @dataclass(frozen=True)
@@ -25,30 +25,30 @@ class Method:
 
 
 class Enrollments:
-    def __init__(self, store: Store, box: SecretBox, recovery: RecoveryCodes) -> None:
-        self.store = store
+    def __init__(self, records: RecordView, box: SecretBox, recovery: RecoveryCodes) -> None:
+        self.records = records
         self.box = box
         self.recovery = recovery
 
-    def has_totp(self, sub: str) -> bool:
-        return self.store.find(TOTP_MODEL, sub) is not None
+    async def has_totp(self, sub: str) -> bool:
+        return await self.records.find(TOTP_MODEL, sub) is not None
 
-    def save_totp(self, sub: str, secret: str, label: str = "Authenticator app") -> None:
+    async def save_totp(self, sub: str, secret: str, label: str = "Authenticator app") -> None:
         """Enroll (or replace) the user's authenticator app."""
         payload = {
             "secret": self.box.seal(secret, sub),
             "label": label,
             "created_at": int(time.time()),
         }
-        self.store.upsert(TOTP_MODEL, sub, payload)
+        await self.records.upsert(TOTP_MODEL, sub, payload)
 
-    def totp_secret(self, sub: str) -> str | None:
-        record = self.store.find(TOTP_MODEL, sub)
+    async def totp_secret(self, sub: str) -> str | None:
+        record = await self.records.find(TOTP_MODEL, sub)
         return self.box.open(record["secret"], sub) if record else None
 
-    def methods(self, sub: str) -> list[Method]:
+    async def methods(self, sub: str) -> list[Method]:
         found: list[Method] = []
-        record = self.store.find(TOTP_MODEL, sub)
+        record = await self.records.find(TOTP_MODEL, sub)
         if record is not None:
             found.append(
                 Method(
@@ -57,14 +57,16 @@ class Enrollments:
                     int(record.get("created_at", 0)),
                 )
             )
-        left, issued = self.recovery.remaining(sub)
+        left, issued = await self.recovery.remaining(sub)
         if left:
             found.append(Method("recovery codes", f"{left} recovery codes left", issued))
         return found
 
-    def remove_all(self, sub: str) -> int:
+    async def remove_all(self, sub: str) -> int:
+        """Remove the authenticator app and the recovery codes, together."""
         removed = 0
-        if self.store.find(TOTP_MODEL, sub) is not None:
-            self.store.destroy(TOTP_MODEL, sub)
-            removed += 1
-        return removed + self.recovery.remove(sub)
+        async with self.records.unit():
+            if await self.records.find(TOTP_MODEL, sub) is not None:
+                await self.records.destroy(TOTP_MODEL, sub)
+                removed += 1
+            return removed + await self.recovery.remove(sub)

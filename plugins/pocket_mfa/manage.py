@@ -15,13 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.offload import run_sync
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
 from plugins.pocket_mfa.services import Services
 
-PAGE_MODEL = "pocket-page"
+PAGE_MODEL = "page"
 PAGE_TTL = 30 * 60
 MANAGE_URL = f"{views.PREFIX}/manage"
 #: a user with a phone but no code to type may change factors this long after a push login
@@ -50,21 +49,23 @@ class Manage:
     def _locale(self, request: Request) -> str:
         return self.s.host.pages.locale_for(request)
 
-    def _new_token(self, sub: str) -> str:
+    async def _new_token(self, sub: str) -> str:
         token = secrets.token_urlsafe(18)
-        self.s.store.upsert(PAGE_MODEL, token, {"sub": sub}, expires_in=PAGE_TTL)
+        await self.s.records.upsert(PAGE_MODEL, token, {"sub": sub}, expires_in=PAGE_TTL)
         return token
 
-    def _token_ok(self, token: object, sub: str) -> bool:
+    async def _token_ok(self, token: object, sub: str) -> bool:
         if not isinstance(token, str) or not token:
             return False
-        record = self.s.store.consume(PAGE_MODEL, token)
-        self.s.store.destroy(PAGE_MODEL, token)
+        records = self.s.records
+        async with records.unit():
+            record = await records.consume(PAGE_MODEL, token)
+            await records.destroy(PAGE_MODEL, token)
         return record is not None and record.get("sub") == sub
 
     async def _checked_form(self, request: Request, user: User) -> dict[str, str] | Response:
         form = await request.form()
-        if not await run_sync(self._token_ok, form.get("csrf"), user.sub):
+        if not await self._token_ok(form.get("csrf"), user.sub):
             return views.csrf_failed(self.s, request, self._locale(request))
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -79,7 +80,7 @@ class Manage:
     # --- the overview
     async def overview(self, request: Request) -> Response:
         s = self.s
-        user = await run_sync(s.host.session_user, request)
+        user = await s.host.session_user(request)
         if user is None:
             return self._no_session(request)
         if request.method != "POST":
@@ -91,27 +92,26 @@ class Manage:
         action = "remove" if form.get("remove") else form.get("action")
         if action not in ("codes", "app", "pocket", "remove"):
             return views.see_other(MANAGE_URL)
-        if await run_sync(s.has_factor, user.sub):
+        if await s.has_factor(user.sub):
             refused = await self._current_factor_refused(request, user, form)
             if refused is not None:
                 return refused
         if action == "codes":
-            codes = await run_sync(s.recovery.issue, user.sub, s.config.recovery_codes)
+            codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
             return self._codes_page(request, codes)
         if action == "remove":
             device_id = form["remove"]
-            removed = await run_sync(s.push.devices.remove, user.sub, device_id)
-            if removed:
-                await run_sync(
-                    s.push.audit.record, "device_removed", sub=user.sub, device_id=device_id
-                )
+            async with s.records.unit():
+                removed = await s.push.devices.remove(user.sub, device_id)
+                if removed:
+                    await s.push.audit.record("device_removed", sub=user.sub, device_id=device_id)
             return views.see_other(f"{MANAGE_URL}?done={'removed' if removed else 'none'}")
         if action == "pocket":
             setup_id = secrets.token_urlsafe(18)
-            await run_sync(s.pairings.open, setup_id, user.sub)
+            await s.pairings.open(setup_id, user.sub)
             return views.see_other(f"{MANAGE_URL}/pair/{setup_id}")
         setup_id = secrets.token_urlsafe(18)
-        await run_sync(s.setups.open, setup_id, user.sub)
+        await s.setups.open(setup_id, user.sub)
         return views.see_other(f"{MANAGE_URL}/app/{setup_id}")
 
     async def _current_factor_refused(
@@ -121,22 +121,22 @@ class Manage:
         exists takes a code from it (an app code or a recovery code). A user with only a
         phone and no code left passes with a push login of the last few minutes."""
         s = self.s
-        if not await run_sync(s.has_code, user.sub):
-            if await run_sync(self._fresh_push, request, user.sub):
+        if not await s.has_code(user.sub):
+            if await self._fresh_push(request, user.sub):
                 return None
             t = s.host.pages.translator(self._locale(request))
             error = t("pocket.manage.fresh_push", minutes=FRESH_PUSH // 60)
             return await self._overview_page(request, user, error, 403)
-        result = await run_sync(s.checker.check_login, user.sub, form.get("current", ""))
+        result = await s.checker.check_login(user.sub, form.get("current", ""))
         if result.ok:
             return None
         error = views.refusal(s, self._locale(request), result.retry_minutes)
         status = 429 if result.retry_minutes else 400
         return await self._overview_page(request, user, error, status)
 
-    def _fresh_push(self, request: Request, sub: str) -> bool:
-        """Blocking: this browser's SSO session began with a push login just now."""
-        session = self.s.host.session(request)
+    async def _fresh_push(self, request: Request, sub: str) -> bool:
+        """This browser's SSO session began with a push login just now."""
+        session = await self.s.host.session(request)
         return (
             session is not None
             and session.sub == sub
@@ -148,11 +148,11 @@ class Manage:
         self, request: Request, user: User, error: str | None = None, status: int = 200
     ) -> Response:
         s = self.s
-        methods = await run_sync(s.enrollments.methods, user.sub)
+        methods = await s.enrollments.methods(user.sub)
         totp = next((m for m in methods if m.kind == "totp"), None)
-        codes_left, codes_date = await run_sync(s.recovery.remaining, user.sub)
-        devices = await run_sync(s.push.devices.list, user.sub)
-        token = await run_sync(self._new_token, user.sub)
+        codes_left, codes_date = await s.recovery.remaining(user.sub)
+        devices = await s.push.devices.list(user.sub)
+        token = await self._new_token(user.sub)
         return views.render(
             s,
             request,
@@ -174,11 +174,11 @@ class Manage:
     # --- adding or replacing the authenticator app
     async def app(self, request: Request) -> Response:
         s = self.s
-        user = await run_sync(s.host.session_user, request)
+        user = await s.host.session_user(request)
         if user is None:
             return self._no_session(request)
         setup_id = request.path_params["setup_id"]
-        secret = await run_sync(s.setups.secret, setup_id, user.sub)
+        secret = await s.setups.secret(setup_id, user.sub)
         if secret is None:
             return views.see_other(MANAGE_URL)
         locale = self._locale(request)
@@ -188,16 +188,17 @@ class Manage:
             if isinstance(form, Response):
                 return form
             if form.get("action") != "next":
-                await run_sync(s.setups.drop, setup_id)
+                await s.setups.drop(setup_id)
                 return views.see_other(MANAGE_URL)
-            result = await run_sync(s.checker.check_totp, user.sub, secret, form.get("code", ""))
+            result = await s.checker.check_totp(user.sub, secret, form.get("code", ""))
             if result.ok:
                 return await self._save(request, user, setup_id, secret)
             error = views.refusal(s, locale, result.retry_minutes)
             status = 429 if result.retry_minutes else 400
         if unsupported(request):
             return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
-        token = await run_sync(self._new_token, user.sub)
+        token = await self._new_token(user.sub)
+        view = await views.totp_view(s, user, secret, locale)
         return views.render(
             s,
             request,
@@ -208,21 +209,18 @@ class Manage:
             csrf=token,
             wizard=False,
             error=error,
-            **views.totp_view(s, user, secret, locale),
+            **view,
         )
 
     async def _save(self, request: Request, user: User, setup_id: str, secret: str) -> Response:
         s = self.s
-
-        def save() -> list[str] | None:
-            if not s.setups.close(setup_id):
-                return None
-            s.enrollments.save_totp(user.sub, secret)
-            if s.recovery.remaining(user.sub)[0]:
-                return []
-            return s.recovery.issue(user.sub, s.config.recovery_codes)
-
-        codes = await run_sync(save)
+        codes: list[str] = []
+        async with s.records.unit():
+            if await s.setups.close(setup_id):
+                await s.enrollments.save_totp(user.sub, secret)
+                left, _ = await s.recovery.remaining(user.sub)
+                if not left:
+                    codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
         if codes:
             return self._codes_page(request, codes)
         return views.see_other(f"{MANAGE_URL}?done=app")

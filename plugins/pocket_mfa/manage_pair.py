@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.offload import run_sync
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
@@ -25,11 +24,11 @@ class ManagePairing(Manage):
 
     async def pair(self, request: Request) -> Response:
         s = self.s
-        user = await run_sync(s.host.session_user, request)
+        user = await s.host.session_user(request)
         if user is None:
             return self._no_session(request)
         setup_id = request.path_params["setup_id"]
-        if await run_sync(s.pairings.current, setup_id, user.sub) is None:
+        if await s.pairings.current(setup_id, user.sub) is None:
             return views.see_other(MANAGE_URL)
         claimed = await self._claim(request, user, setup_id)
         if claimed is not None:
@@ -41,13 +40,14 @@ class ManagePairing(Manage):
             if isinstance(form, Response):
                 return form
             if form.get("action") != "check":
-                await run_sync(s.pairings.drop, setup_id)
+                await s.pairings.drop(setup_id)
                 return views.see_other(MANAGE_URL)
             notice = s.host.pages.translator(locale)("pocket.pair.not_yet")
         if unsupported(request):
             return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
-        setup = await run_sync(s.pairings.open, setup_id, user.sub)
-        token = await run_sync(self._new_token, user.sub)
+        setup = await s.pairings.open(setup_id, user.sub)
+        token = await self._new_token(user.sub)
+        view = await views.pair_view(s, setup.uri, locale)
         url = f"{MANAGE_URL}/pair/{setup_id}"
         return views.render(
             s,
@@ -59,22 +59,19 @@ class ManagePairing(Manage):
             csrf=token,
             wizard=False,
             notice=notice,
-            **views.pair_view(s, setup.uri, locale),
+            **view,
         )
 
     async def _claim(self, request: Request, user: User, setup_id: str) -> Response | None:
         s = self.s
-
-        def claim() -> list[str] | None:
-            if s.pairings.paired(setup_id, user.sub) is None or not s.pairings.claim(setup_id):
-                return None
-            if s.recovery.remaining(user.sub)[0]:
-                return []
-            return s.recovery.issue(user.sub, s.config.recovery_codes)
-
-        if await run_sync(s.pairings.paired, setup_id, user.sub) is None:
+        if await s.pairings.paired(setup_id, user.sub) is None:
             return None
-        codes = await run_sync(claim)
+        codes: list[str] = []
+        async with s.records.unit():
+            if await s.pairings.claim(setup_id):
+                left, _ = await s.recovery.remaining(user.sub)
+                if not left:
+                    codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
         if codes:
             return self._codes_page(request, codes)
         return views.see_other(f"{MANAGE_URL}?done=pocket")
@@ -83,10 +80,10 @@ class ManagePairing(Manage):
         s = self.s
         setup_id = request.path_params["setup_id"]
         page = f"{MANAGE_URL}/pair/{setup_id}"
-        user = await run_sync(s.host.session_user, request)
+        user = await s.host.session_user(request)
         if user is None:
             return views.wait_json(True, page)
-        setup = await run_sync(s.pairings.current, setup_id, user.sub)
+        setup = await s.pairings.current(setup_id, user.sub)
         if setup is None:
             return views.wait_json(True, page)
         clock = s.push.pairing.clock

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idp.store import Store
+from idp.store.base import RecordView
 from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.pairing import PairingService
 from plugins.pocket_mfa.secrets_at_rest import SecretBox
 
-MODEL = "pocket-pair-setup"
+MODEL = "pair-setup"
 
 
 @dataclass(frozen=True)
@@ -26,55 +26,57 @@ class PairingSetup:
 
 
 class Pairings:
-    def __init__(self, store: Store, box: SecretBox, pairing: PairingService) -> None:
-        self.store = store
+    def __init__(self, records: RecordView, box: SecretBox, pairing: PairingService) -> None:
+        self.records = records
         self.box = box
         self.pairing = pairing
 
-    def _find(self, setup_id: str, sub: str) -> PairingSetup | None:
-        record = self.store.find(MODEL, setup_id)
+    async def _find(self, setup_id: str, sub: str) -> PairingSetup | None:
+        record = await self.records.find(MODEL, setup_id)
         if record is None or record.get("consumed") or record.get("sub") != sub:
             return None
         token = self.box.open(record["token"], sub)
         return PairingSetup(token, record["uri"], float(record["expires_at"]))
 
-    def open(self, setup_id: str, sub: str) -> PairingSetup:
-        """Blocking: this page's pairing code; a new one if there is none or it expired,
-        unless the old one has paired a device already (then that one, to be claimed)."""
-        found = self._find(setup_id, sub)
+    async def open(self, setup_id: str, sub: str) -> PairingSetup:
+        """This page's pairing code; a new one if there is none or it expired, unless the
+        old one has paired a device already (then that one, to be claimed)."""
+        found = await self._find(setup_id, sub)
         if found is not None and (
-            found.expires_at > self.pairing.clock() or self.pairing.paired_device(found.token)
+            found.expires_at > self.pairing.clock() or await self.pairing.paired_device(found.token)
         ):
             return found
-        token, uri = self.pairing.create_pairing(sub)
-        expires_at = self.pairing.clock() + self.pairing.ttl
-        payload = {
-            "sub": sub,
-            "token": self.box.seal(token, sub),
-            "uri": uri,
-            "expires_at": expires_at,
-        }
-        # the setup outlives its token a little, so a late answer is still claimed here
-        self.store.upsert(MODEL, setup_id, payload, expires_in=self.pairing.ttl + 600)
+        async with self.records.unit():
+            token, uri = await self.pairing.create_pairing(sub)
+            expires_at = self.pairing.clock() + self.pairing.ttl
+            payload = {
+                "sub": sub,
+                "token": self.box.seal(token, sub),
+                "uri": uri,
+                "expires_at": expires_at,
+            }
+            # the setup outlives its token a little, so a late answer is still claimed here
+            await self.records.upsert(MODEL, setup_id, payload, expires_in=self.pairing.ttl + 600)
         return PairingSetup(token, uri, expires_at)
 
-    def current(self, setup_id: str, sub: str) -> PairingSetup | None:
-        """Blocking: the setup as it is, without making a new code."""
-        return self._find(setup_id, sub)
+    async def current(self, setup_id: str, sub: str) -> PairingSetup | None:
+        """The setup as it is, without making a new code."""
+        return await self._find(setup_id, sub)
 
-    def paired(self, setup_id: str, sub: str) -> Device | None:
-        """Blocking: the device that paired with this page's code, if one has."""
-        found = self._find(setup_id, sub)
+    async def paired(self, setup_id: str, sub: str) -> Device | None:
+        """The device that paired with this page's code, if one has."""
+        found = await self._find(setup_id, sub)
         if found is None:
             return None
-        device = self.pairing.paired_device(found.token)
+        device = await self.pairing.paired_device(found.token)
         return device if device is not None and device.sub == sub else None
 
-    def claim(self, setup_id: str) -> bool:
-        """Blocking: end the setup once; False if another request ended it first."""
-        done = self.store.consume(MODEL, setup_id) is not None
-        self.store.destroy(MODEL, setup_id)
+    async def claim(self, setup_id: str) -> bool:
+        """End the setup once; False if another request ended it first."""
+        async with self.records.unit():
+            done = await self.records.consume(MODEL, setup_id) is not None
+            await self.records.destroy(MODEL, setup_id)
         return done
 
-    def drop(self, setup_id: str) -> None:
-        self.store.destroy(MODEL, setup_id)
+    async def drop(self, setup_id: str) -> None:
+        await self.records.destroy(MODEL, setup_id)

@@ -14,7 +14,6 @@ from starlette.staticfiles import StaticFiles
 from idp.factors import EnrolledMethod, FactorHost
 from idp.i18n import add_messages
 from idp.login.state import PendingLogin
-from idp.offload import run_sync
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.config import load_config, resolve_key
@@ -49,7 +48,7 @@ class PocketFactor:
     def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
         settings = load_config(config)
         key = resolve_key(settings, host.settings.store.path)
-        self._services = Services.build(host, settings, key)
+        self._services = Services.build(host, self.name, settings, key)
         add_messages(HERE / "locales")
 
     def routes(self) -> Sequence[BaseRoute]:
@@ -75,27 +74,29 @@ class PocketFactor:
         if self._services is not None:
             await self._services.push.aclose()
 
-    def is_enrolled(self, user: User) -> bool:
-        return self.services.has_factor(user.sub)
+    async def is_enrolled(self, user: User) -> bool:
+        return await self.services.has_factor(user.sub)
 
     async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
         """Push if the user has a phone, else a code, else the enrollment wizard."""
-        return views.see_other(await run_sync(factor_url, self.services, user.sub, login.id))
+        return views.see_other(await factor_url(self.services, user.sub, login.id))
 
-    def methods(self, user: User) -> Sequence[EnrolledMethod]:
+    async def methods(self, user: User) -> Sequence[EnrolledMethod]:
         """The authenticator app, each Pocket device (kind "pocket"), the recovery codes."""
         s = self.services
-        found: list[EnrolledMethod] = list(s.enrollments.methods(user.sub))
+        found: list[EnrolledMethod] = list(await s.enrollments.methods(user.sub))
         at = next((i for i, m in enumerate(found) if m.kind == "recovery codes"), len(found))
-        found[at:at] = s.push.devices.list(user.sub)
+        found[at:at] = await s.push.devices.list(user.sub)
         return found
 
-    def reset(self, user: User) -> int:
+    async def reset(self, user: User) -> int:
+        """Everything the user enrolled goes, together, and so does a lockout."""
         s = self.services
-        devices = s.push.devices.reset(user.sub)
-        if devices:
-            s.push.audit.record("devices_reset", sub=user.sub, count=devices)
-        removed = s.enrollments.remove_all(user.sub) + devices
-        # a fresh start: the user can enroll again without waiting out a lockout
-        s.checker.unlock(user.sub)
+        async with s.records.unit():
+            devices = await s.push.devices.reset(user.sub)
+            if devices:
+                await s.push.audit.record("devices_reset", sub=user.sub, count=devices)
+            removed = await s.enrollments.remove_all(user.sub) + devices
+            # a fresh start: the user can enroll again without waiting out a lockout
+            await s.checker.unlock(user.sub)
         return removed

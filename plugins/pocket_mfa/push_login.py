@@ -24,7 +24,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from idp.login.state import PendingLogin
-from idp.offload import run_sync
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import describe
@@ -34,7 +33,7 @@ from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.wizard import AMR_PUSH, factor_url, push_url, verify_url
 
 #: login id -> the challenge of its current push attempt
-ATTEMPT_MODEL = "pocket-login-push"
+ATTEMPT_MODEL = "login-push"
 ATTEMPT_TTL = 30 * 60
 #: how long one long-poll of the waiting page is held open, in seconds
 WAIT = 25.0
@@ -53,8 +52,8 @@ class PushLogin:
     async def _load(self, request: Request) -> tuple[PendingLogin, User] | Response:
         return await views.load_login(self.s, request)
 
-    def _attempt(self, login_id: str, sub: str) -> str | None:
-        record = self.s.store.find(ATTEMPT_MODEL, login_id)
+    async def _attempt(self, login_id: str, sub: str) -> str | None:
+        record = await self.s.records.find(ATTEMPT_MODEL, login_id)
         if record is None or record.get("consumed") or record.get("sub") != sub:
             return None
         return str(record["challenge"])
@@ -66,8 +65,8 @@ class PushLogin:
             return loaded
         login, user = loaded
         s = self.s
-        if not await run_sync(s.has_devices, user.sub):
-            return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
+        if not await s.has_devices(user.sub):
+            return views.see_other(await factor_url(s, user.sub, login.id))
         send = False
         if request.method == "POST":
             form = await request.form()
@@ -75,32 +74,32 @@ class PushLogin:
                 return views.csrf_failed(s, request, login.locale)
             action = form.get("action")
             if action == "stop":
-                await run_sync(s.store.destroy, ATTEMPT_MODEL, login.id)
+                await s.records.destroy(ATTEMPT_MODEL, login.id)
                 return await s.host.fail(request, login, "The user cancelled the second factor.")
             send = action == "send"
-        challenge_id = await run_sync(self._attempt, login.id, user.sub)
+        challenge_id = await self._attempt(login.id, user.sub)
         if challenge_id is None:
             return await self._send(request, login, user)
-        if send and await run_sync(self._over, challenge_id):
+        if send and await self._over(challenge_id):
             return await self._send(request, login, user)
-        outcome = await run_sync(s.push.challenges.outcome, challenge_id)
+        outcome = await s.push.challenges.outcome(challenge_id)
         if outcome is Outcome.APPROVED:
             return await self._approved(request, login)
         if outcome is Outcome.FRAUD:
             return await self._fraud(request, login)
         if outcome is Outcome.PENDING:
-            challenge = await run_sync(s.push.challenges.get, challenge_id)
+            challenge = await s.push.challenges.get(challenge_id)
             assert challenge is not None
             return await self._render(request, login, user, "pending", challenge=challenge)
         return await self._render(request, login, user, outcome.value)
 
-    def _over(self, challenge_id: str) -> bool:
-        """Blocking: the attempt has ended (a new push may be sent on request)."""
-        return self.s.push.challenges.outcome(challenge_id) is not Outcome.PENDING
+    async def _over(self, challenge_id: str) -> bool:
+        """The attempt has ended (a new push may be sent on request)."""
+        return await self.s.push.challenges.outcome(challenge_id) is not Outcome.PENDING
 
     async def _send(self, request: Request, login: PendingLogin, user: User) -> Response:
         s = self.s
-        client = await run_sync(s.host.get_client, login.request.client_id)
+        client = await s.host.get_client(login.request.client_id)
         context = PushContext(
             client_name=client.name if client else login.request.client_id,
             ip=request.client.host if request.client else "",
@@ -112,22 +111,24 @@ class PushLogin:
             minutes = -(-e.window // 60)
             return await self._render(request, login, user, "limit", minutes=minutes, status=429)
         except NoDeviceError:
-            return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
+            return views.see_other(await factor_url(s, user.sub, login.id))
         payload = {"sub": user.sub, "challenge": challenge.id}
-        await run_sync(s.store.upsert, ATTEMPT_MODEL, login.id, payload, expires_in=ATTEMPT_TTL)
+        await s.records.upsert(ATTEMPT_MODEL, login.id, payload, expires_in=ATTEMPT_TTL)
         return views.see_other(push_url(login.id))
 
     async def _approved(self, request: Request, login: PendingLogin) -> Response:
         s = self.s
-        if await run_sync(s.store.consume, ATTEMPT_MODEL, login.id) is None:
+        async with s.records.unit():
+            used = await s.records.consume(ATTEMPT_MODEL, login.id) is not None
+            await s.records.destroy(ATTEMPT_MODEL, login.id)
+        if not used:
             return s.host.expired(request, login.locale)
-        await run_sync(s.store.destroy, ATTEMPT_MODEL, login.id)
         return await s.host.finish(request, login, AMR_PUSH)
 
     async def _fraud(self, request: Request, login: PendingLogin) -> Response:
         """The user said "this was not me": end the login, and tell the browser plainly."""
         s = self.s
-        await run_sync(s.store.destroy, ATTEMPT_MODEL, login.id)
+        await s.records.destroy(ATTEMPT_MODEL, login.id)
         back = await s.host.fail(request, login, "The login was denied and reported as fraud.")
         return views.render(
             s,
@@ -150,7 +151,7 @@ class PushLogin:
         **ctx: Any,
     ) -> Response:
         s = self.s
-        client = await run_sync(s.host.get_client, login.request.client_id)
+        client = await s.host.get_client(login.request.client_id)
         return views.render(
             s,
             request,
@@ -165,7 +166,7 @@ class PushLogin:
             number=challenge.number if challenge and challenge.numbers else None,
             client_name=client.name if client else login.request.client_id,
             wait_url=push_url(login.id, "wait") if challenge else None,
-            code_url=verify_url(login.id) if await run_sync(s.has_code, user.sub) else None,
+            code_url=verify_url(login.id) if await s.has_code(user.sub) else None,
             **ctx,
         )
 
@@ -176,7 +177,7 @@ class PushLogin:
         if isinstance(loaded, Response):
             return views.wait_json(True, page)
         login, user = loaded
-        challenge_id = await run_sync(self._attempt, login.id, user.sub)
+        challenge_id = await self._attempt(login.id, user.sub)
         if challenge_id is None:
             return views.wait_json(True, page)
         outcome = await self.s.push.challenges.wait_for_answer(challenge_id, WAIT)

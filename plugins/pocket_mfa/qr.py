@@ -1,4 +1,7 @@
-"""QR codes as inline SVG (no image request, no script), for otpauth:// URIs."""
+"""QR codes as inline SVG (no image request, no script), for otpauth:// and pocket://
+URIs. Drawing one takes tens of milliseconds of pure Python, so pages have it drawn in a
+worker thread (`qr_code`) with the long work such as password hashing, never on the event
+loop."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import qrcode
 import qrcode.constants
 from markupsafe import Markup
 from qrcode.image.svg import SvgPathFillImage
+
+from idp.offload import run_slow
 
 
 def qr_svg(data: str, label: str) -> Markup:
@@ -24,3 +29,8 @@ def qr_svg(data: str, label: str) -> Markup:
     head = " ".join(p for p in head.split(" ") if not p.startswith(("width=", "height=")))
     attrs = f' role="img" aria-label="{Markup.escape(label)}" shape-rendering="crispEdges"'
     return Markup(head + attrs + ">" + rest)
+
+
+async def qr_code(data: str, label: str) -> Markup:
+    """`qr_svg`, drawn in a worker thread."""
+    return await run_slow(qr_svg, data, label)

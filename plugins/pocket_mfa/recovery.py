@@ -12,9 +12,9 @@ import hmac
 import secrets
 import time
 
-from idp.store import Store
+from idp.store.base import RecordView
 
-MODEL = "pocket-recovery"
+MODEL = "recovery"
 #: no 0/o, 1/l/i: easy to read back from paper
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 LENGTH = 10
@@ -30,43 +30,48 @@ def looks_like_recovery_code(code: str) -> bool:
 
 
 class RecoveryCodes:
-    def __init__(self, store: Store, pepper: bytes) -> None:
-        self.store = store
+    def __init__(self, records: RecordView, pepper: bytes) -> None:
+        self.records = records
         self._pepper = hashlib.sha256(b"pocket recovery codes\x00" + pepper).digest()
 
     def _id(self, sub: str, code: str) -> str:
         mac = hmac.new(self._pepper, f"{sub}\x00{normalize(code)}".encode(), hashlib.sha256)
         return f"{sub}:{mac.hexdigest()}"
 
-    def issue(self, sub: str, count: int) -> list[str]:
-        """Replace the user's codes with `count` new ones; the plain codes are returned once."""
-        self.remove(sub)
+    async def issue(self, sub: str, count: int) -> list[str]:
+        """Replace the user's codes with `count` new ones, all at once; the plain codes are
+        returned once."""
         now = int(time.time())
         codes = []
-        for _ in range(count):
-            raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-            code = f"{raw[:5]}-{raw[5:]}"
-            self.store.upsert(MODEL, self._id(sub, code), {"created_at": now}, sub=sub)
-            codes.append(code)
+        async with self.records.unit():
+            await self.remove(sub)
+            for _ in range(count):
+                raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+                code = f"{raw[:5]}-{raw[5:]}"
+                await self.records.upsert(MODEL, self._id(sub, code), {"created_at": now}, sub=sub)
+                codes.append(code)
         return codes
 
-    def use(self, sub: str, code: str) -> bool:
+    async def use(self, sub: str, code: str) -> bool:
         """True once for a valid code; the code is gone afterwards."""
         if not looks_like_recovery_code(code):
             return False
         record_id = self._id(sub, code)
-        if self.store.consume(MODEL, record_id) is None:
-            return False
-        self.store.destroy(MODEL, record_id)
+        async with self.records.unit():
+            if await self.records.consume(MODEL, record_id) is None:
+                return False
+            await self.records.destroy(MODEL, record_id)
         return True
 
-    def remaining(self, sub: str) -> tuple[int, int]:
+    async def remaining(self, sub: str) -> tuple[int, int]:
         """How many unused codes the user has, and when they were issued (0 if none)."""
-        rows = [p for _, p in self.store.find_by_sub(MODEL, sub) if not p.get("consumed")]
+        found = await self.records.find_by_sub(MODEL, sub)
+        rows = [p for _, p in found if not p.get("consumed")]
         return len(rows), min((int(p.get("created_at", 0)) for p in rows), default=0)
 
-    def remove(self, sub: str) -> int:
-        rows = self.store.find_by_sub(MODEL, sub)
-        for record_id, _ in rows:
-            self.store.destroy(MODEL, record_id)
+    async def remove(self, sub: str) -> int:
+        rows = await self.records.find_by_sub(MODEL, sub)
+        async with self.records.unit():
+            for record_id, _ in rows:
+                await self.records.destroy(MODEL, record_id)
         return len(rows)

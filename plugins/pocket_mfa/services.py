@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.factors import FactorHost
-from idp.store import Store
+from idp.store.base import RecordView
 from plugins.pocket_mfa.checker import CodeChecker
 from plugins.pocket_mfa.config import PocketConfig
 from plugins.pocket_mfa.enrollments import Enrollments
@@ -20,6 +20,8 @@ from plugins.pocket_mfa.totp import TotpParams
 @dataclass(frozen=True)
 class Services:
     host: FactorHost
+    #: the plugin's own records, under its name
+    records: RecordView
     config: PocketConfig
     box: SecretBox
     enrollments: Enrollments
@@ -29,10 +31,6 @@ class Services:
     pairings: Pairings
 
     @property
-    def store(self) -> Store:
-        return self.host.store
-
-    @property
     def params(self) -> TotpParams:
         return self.checker.params
 
@@ -40,30 +38,36 @@ class Services:
     def recovery(self) -> RecoveryCodes:
         return self.enrollments.recovery
 
-    def has_devices(self, sub: str) -> bool:
-        """Blocking: whether the user has a paired Pocket device."""
-        return bool(self.push.devices.list(sub))
+    async def has_devices(self, sub: str) -> bool:
+        """Whether the user has a paired Pocket device."""
+        return bool(await self.push.devices.list(sub))
 
-    def has_factor(self, sub: str) -> bool:
-        """Blocking: an authenticator app or a Pocket device (recovery codes alone are not)."""
-        return self.enrollments.has_totp(sub) or self.has_devices(sub)
+    async def has_factor(self, sub: str) -> bool:
+        """An authenticator app or a Pocket device (recovery codes alone are not)."""
+        return await self.enrollments.has_totp(sub) or await self.has_devices(sub)
 
-    def has_code(self, sub: str) -> bool:
-        """Blocking: can the user type a code instead (app code or a recovery code left)?"""
-        return self.enrollments.has_totp(sub) or self.recovery.remaining(sub)[0] > 0
+    async def has_code(self, sub: str) -> bool:
+        """Can the user type a code instead (app code or a recovery code left)?"""
+        if await self.enrollments.has_totp(sub):
+            return True
+        left, _ = await self.recovery.remaining(sub)
+        return left > 0
 
     @classmethod
-    def build(cls, host: FactorHost, config: PocketConfig, key: bytes) -> Services:
+    def build(cls, host: FactorHost, namespace: str, config: PocketConfig, key: bytes) -> Services:
+        """The parts, keeping their records under `namespace` (the plugin's name)."""
+        records = host.records(namespace)
         box = SecretBox(key)
-        enrollments = Enrollments(host.store, box, RecoveryCodes(host.store, key))
-        push = PushService.build(host.store, host.settings.issuer, config.push)
+        enrollments = Enrollments(records, box, RecoveryCodes(records, key))
+        push = PushService.build(records, host, host.settings.issuer, config.push)
         return cls(
             host=host,
+            records=records,
             config=config,
             box=box,
             enrollments=enrollments,
-            setups=Setups(host.store, box, config.setup_ttl),
-            checker=CodeChecker(host.store, config, enrollments),
+            setups=Setups(records, box, config.setup_ttl),
+            checker=CodeChecker(records, config, enrollments),
             push=push,
-            pairings=Pairings(host.store, box, push.pairing),
+            pairings=Pairings(records, box, push.pairing),
         )

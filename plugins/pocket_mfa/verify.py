@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.offload import run_sync
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.wizard import AMR_TOTP, factor_url, push_url
@@ -24,12 +23,12 @@ class Verification:
     async def verify(self, request: Request) -> Response:
         s = self.s
         host = s.host
-        login = await run_sync(host.load_login, request, request.path_params["login_id"])
+        login = await host.load_login(request, request.path_params["login_id"])
         if login is None or login.sub is None:
             return host.expired(request)
         sub = login.sub
-        if not await run_sync(s.has_code, sub):
-            return views.see_other(await run_sync(factor_url, s, sub, login.id))
+        if not await s.has_code(sub):
+            return views.see_other(await factor_url(s, sub, login.id))
         error, status = None, 200
         if request.method == "POST":
             form = await request.form()
@@ -38,9 +37,7 @@ class Verification:
             if form.get("action") == "stop":
                 return await host.fail(request, login, "The user cancelled the second factor.")
             code = form.get("code")
-            result = await run_sync(
-                s.checker.check_login, sub, code if isinstance(code, str) else ""
-            )
+            result = await s.checker.check_login(sub, code if isinstance(code, str) else "")
             if result.ok:
                 return await host.finish(request, login, AMR_TOTP)
             error = views.refusal(s, login.locale, result.retry_minutes)
@@ -56,6 +53,6 @@ class Verification:
             steps=2,
             error=error,
             digits=s.params.digits,
-            has_app=await run_sync(s.enrollments.has_totp, sub),
-            push_url=push_url(login.id) if await run_sync(s.has_devices, sub) else None,
+            has_app=await s.enrollments.has_totp(sub),
+            push_url=push_url(login.id) if await s.has_devices(sub) else None,
         )

@@ -10,10 +10,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from idp.login.state import PendingLogin
-from idp.offload import run_sync
 from idp.pages import PAGE_HEADERS
 from idp.store import User
-from plugins.pocket_mfa.qr import qr_svg
+from plugins.pocket_mfa.qr import qr_code
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.totp import grouped, provisioning_uri
 
@@ -43,10 +42,10 @@ def render(
 async def load_login(s: Services, request: Request) -> tuple[PendingLogin, User] | Response:
     """The pending login named in the path and its user, or the expired page."""
     host = s.host
-    login = await run_sync(host.load_login, request, request.path_params["login_id"])
+    login = await host.load_login(request, request.path_params["login_id"])
     if login is None or login.sub is None:
         return host.expired(request)
-    user = await run_sync(host.get_user, login.sub)
+    user = await host.get_user(login.sub)
     if user is None:
         return host.expired(request, login.locale)
     return login, user
@@ -66,14 +65,14 @@ def see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
 
 
-def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[str, Any]:
+async def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[str, Any]:
     """The QR code and the typed-in key of a new authenticator setup."""
     issuer = s.config.issuer_name
     account = user.username
     uri = provisioning_uri(secret, account, issuer, s.params)
     t = s.host.pages.translator(locale)
     return {
-        "qr": qr_svg(uri, t("pocket.app.qr_label")),
+        "qr": await qr_code(uri, t("pocket.app.qr_label")),
         "secret_text": grouped(secret),
         "account": account,
         "issuer": issuer,
@@ -96,10 +95,10 @@ def help_route(s: Services) -> Route:
     return Route("/help", help_page, methods=["GET"])
 
 
-def pair_view(s: Services, uri: str, locale: str) -> dict[str, Any]:
+async def pair_view(s: Services, uri: str, locale: str) -> dict[str, Any]:
     """The QR code of a Pocket pairing URI (one-time pairing token and the issuer)."""
     t = s.host.pages.translator(locale)
-    return {"qr": qr_svg(uri, t("pocket.pair.qr_label")), "pairing_uri": uri}
+    return {"qr": await qr_code(uri, t("pocket.pair.qr_label")), "pairing_uri": uri}
 
 
 def wait_json(done: bool, next_url: str) -> Response:

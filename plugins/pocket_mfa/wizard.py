@@ -16,13 +16,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from idp.login.state import PendingLogin
-from idp.offload import run_sync
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
 from plugins.pocket_mfa.services import Services
 
-PROOF_MODEL = "pocket-proof"
+PROOF_MODEL = "proof"
 #: password, choose, authenticator app or Pocket app, done
 STEPS = 4
 #: RFC 8176 methods of each way through the wizard (see README, "amr")
@@ -42,11 +41,11 @@ def push_url(login_id: str, page: str = "") -> str:
     return f"{views.PREFIX}/push/{login_id}" + (f"/{page}" if page else "")
 
 
-def factor_url(s: Services, sub: str, login_id: str) -> str:
-    """Blocking: where the factor step of this user's login goes: push, a code, or enroll."""
-    if s.has_devices(sub):
+async def factor_url(s: Services, sub: str, login_id: str) -> str:
+    """Where the factor step of this user's login goes: push, a code, or enroll."""
+    if await s.has_devices(sub):
         return push_url(login_id)
-    if s.enrollments.has_totp(sub):
+    if await s.enrollments.has_totp(sub):
         return verify_url(login_id)
     return enroll_url(login_id)
 
@@ -74,7 +73,7 @@ class Wizard:
 
     async def stop(self, request: Request, login: PendingLogin) -> Response:
         """Leave the wizard: nothing is saved, the login ends (access_denied to the app)."""
-        await run_sync(self.s.setups.drop, login.id)
+        await self.s.setups.drop(login.id)
         return await self.s.host.fail(request, login, "The user stopped the 2FA enrollment.")
 
     def _page(
@@ -104,8 +103,8 @@ class Wizard:
         if isinstance(loaded, Response):
             return loaded
         login, user = loaded
-        if await run_sync(self.s.has_factor, user.sub):
-            return views.see_other(await run_sync(factor_url, self.s, user.sub, login.id))
+        if await self.s.has_factor(user.sub):
+            return views.see_other(await factor_url(self.s, user.sub, login.id))
         error = None
         if request.method == "POST":
             form = await self._form(request, login)
@@ -135,8 +134,8 @@ class Wizard:
             return loaded
         login, user = loaded
         s = self.s
-        if await run_sync(s.has_factor, user.sub):
-            return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
+        if await s.has_factor(user.sub):
+            return views.see_other(await factor_url(s, user.sub, login.id))
         error, status = None, 200
         if request.method == "POST":
             form = await self._form(request, login)
@@ -147,18 +146,17 @@ class Wizard:
                 return await self.stop(request, login)
             if action == "back":
                 return views.see_other(enroll_url(login.id))
-            secret = await run_sync(s.setups.secret, login.id, user.sub)
+            secret = await s.setups.secret(login.id, user.sub)
             if secret is not None:
-                result = await run_sync(
-                    s.checker.check_totp, user.sub, secret, form.get("code", "")
-                )
+                result = await s.checker.check_totp(user.sub, secret, form.get("code", ""))
                 if result.ok:
                     return await self._enroll(login, user, secret)
                 error = views.refusal(s, login.locale, result.retry_minutes)
                 status = 429 if result.retry_minutes else 400
         if unsupported(request):
             return self._page(request, login, "pocket/unsupported.html", 3)
-        secret = await run_sync(s.setups.open, login.id, user.sub)
+        secret = await s.setups.open(login.id, user.sub)
+        view = await views.totp_view(s, user, secret, login.locale)
         return self._page(
             request,
             login,
@@ -169,32 +167,30 @@ class Wizard:
             wizard=True,
             error=error,
             status_code=status,
-            **views.totp_view(s, user, secret, login.locale),
+            **view,
         )
 
     async def _enroll(self, login: PendingLogin, user: User, secret: str) -> Response:
         s = self.s
-
-        def save() -> bool:
+        async with s.records.unit():
             # a second tab, or another login of the same user, may have enrolled meanwhile
-            if not s.setups.close(login.id) or s.has_factor(user.sub):
-                return False
-            s.enrollments.save_totp(user.sub, secret)
-            self.prove(login, user, AMR_TOTP)
-            return True
-
-        if await run_sync(save):
+            saved = await s.setups.close(login.id) and not await s.has_factor(user.sub)
+            if saved:
+                await s.enrollments.save_totp(user.sub, secret)
+                await self.prove(login, user, AMR_TOTP)
+        if saved:
             return views.see_other(enroll_url(login.id, "done"))
-        return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
+        return views.see_other(await factor_url(s, user.sub, login.id))
 
-    def prove(self, login: PendingLogin, user: User, amr: list[str]) -> None:
-        """Blocking: the first enrollment of this login is made; its recovery codes are
-        issued now and shown once on the done page, which finishes with `amr`."""
+    async def prove(self, login: PendingLogin, user: User, amr: list[str]) -> None:
+        """The first enrollment of this login is made; its recovery codes are issued now
+        and shown once on the done page, which finishes with `amr`. Called inside the
+        unit of work that enrolls, so that all of it lands together."""
         s = self.s
-        codes = s.recovery.issue(user.sub, s.config.recovery_codes)
+        codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
         sealed = s.box.seal(json.dumps(codes), user.sub)
         payload = {"sub": user.sub, "codes": sealed, "amr": amr}
-        s.store.upsert(PROOF_MODEL, login.id, payload, expires_in=s.config.setup_ttl)
+        await s.records.upsert(PROOF_MODEL, login.id, payload, expires_in=s.config.setup_ttl)
 
     # --- step 4: done
     async def done(self, request: Request) -> Response:
@@ -203,16 +199,18 @@ class Wizard:
             return loaded
         login, user = loaded
         s = self.s
-        proof = await run_sync(s.store.find, PROOF_MODEL, login.id)
+        proof = await s.records.find(PROOF_MODEL, login.id)
         if proof is None or proof.get("consumed") or proof.get("sub") != user.sub:
-            return views.see_other(await run_sync(factor_url, s, user.sub, login.id))
+            return views.see_other(await factor_url(s, user.sub, login.id))
         if request.method == "POST":
             form = await self._form(request, login)
             if isinstance(form, Response):
                 return form
-            if await run_sync(s.store.consume, PROOF_MODEL, login.id) is None:
+            async with s.records.unit():
+                used = await s.records.consume(PROOF_MODEL, login.id) is not None
+                await s.records.destroy(PROOF_MODEL, login.id)
+            if not used:
                 return s.host.expired(request, login.locale)
-            await run_sync(s.store.destroy, PROOF_MODEL, login.id)
             return await s.host.finish(request, login, proof.get("amr") or AMR_TOTP)
         codes = json.loads(s.box.open(proof["codes"], user.sub))
         pocket = proof.get("amr") == AMR_PUSH

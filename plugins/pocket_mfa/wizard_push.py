@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from idp.login.state import PendingLogin
-from idp.offload import run_sync
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
@@ -38,8 +37,8 @@ class PushWizard:
 
     async def _enrolled(self, login: PendingLogin, user: User) -> Response | None:
         """Where a user goes who has a factor already (another tab finished the wizard)."""
-        if await run_sync(self.s.has_factor, user.sub):
-            return views.see_other(await run_sync(factor_url, self.s, user.sub, login.id))
+        if await self.s.has_factor(user.sub):
+            return views.see_other(await factor_url(self.s, user.sub, login.id))
         return None
 
     # --- step 3a: install the app
@@ -85,7 +84,7 @@ class PushWizard:
                 return form
             action = form.get("action")
             if action == "stop":
-                await run_sync(s.pairings.drop, login.id)
+                await s.pairings.drop(login.id)
                 return await self.w.stop(request, login)
             if action == "back":
                 return views.see_other(enroll_url(login.id, "install"))
@@ -93,7 +92,8 @@ class PushWizard:
             notice = s.host.pages.translator(login.locale)("pocket.pair.not_yet")
         if unsupported(request):
             return self.w._page(request, login, "pocket/unsupported.html", 3)
-        setup = await run_sync(s.pairings.open, login.id, user.sub)
+        setup = await s.pairings.open(login.id, user.sub)
+        view = await views.pair_view(s, setup.uri, login.locale)
         return self.w._page(
             request,
             login,
@@ -104,24 +104,17 @@ class PushWizard:
             csrf=login.csrf,
             wizard=True,
             notice=notice,
-            **views.pair_view(s, setup.uri, login.locale),
+            **view,
         )
 
     async def _claim(self, login: PendingLogin, user: User) -> Response | None:
         """Once the phone has paired: enroll, and on to the done page (only once)."""
         s = self.s
-
-        def claim() -> bool | None:
-            if s.pairings.paired(login.id, user.sub) is None:
-                return None
-            if not s.pairings.claim(login.id):
-                return False
-            self.w.prove(login, user, AMR_PUSH)
-            return True
-
-        claimed = await run_sync(claim)
-        if claimed is None:
+        if await s.pairings.paired(login.id, user.sub) is None:
             return None
+        async with s.records.unit():
+            if await s.pairings.claim(login.id):
+                await self.w.prove(login, user, AMR_PUSH)
         return views.see_other(enroll_url(login.id, "done"))
 
     # --- the long-poll of the pairing page
@@ -133,7 +126,7 @@ class PushWizard:
         login, user = loaded
         s = self.s
         page = enroll_url(login.id, "pair")
-        setup = await run_sync(s.pairings.current, login.id, user.sub)
+        setup = await s.pairings.current(login.id, user.sub)
         if setup is None:
             return views.wait_json(True, page)
         left = setup.expires_at - s.push.pairing.clock()

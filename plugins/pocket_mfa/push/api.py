@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from idp.offload import run_sync
 from plugins.pocket_mfa.push import device_keys
 from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.errors import DeviceApiError, InvalidRequest, NotAPairingCodeError
@@ -58,8 +57,7 @@ class DeviceApi:
                 return await handler(request)
             except DeviceApiError as e:
                 device: Device | None = request.scope.get("pocket.device")
-                await run_sync(
-                    self.s.audit.record,
+                await self.s.audit.record(
                     e.error,
                     description=e.description,
                     path=request.url.path,
@@ -73,7 +71,7 @@ class DeviceApi:
 
     async def _device(self, request: Request) -> Device:
         header = request.headers.get("authorization")
-        device = await run_sync(self.s.tokens.authenticate, header)
+        device = await self.s.tokens.authenticate(header)
         request.scope["pocket.device"] = device
         return device
 
@@ -93,9 +91,9 @@ class DeviceApi:
         if "public_key" not in body:
             raise InvalidRequest("public_key is required")
         key, alg = device_keys.public_jwk(body["public_key"])
-        device = await run_sync(self.s.pairing.pair, token, key, alg, name.strip(), push_address)
+        device = await self.s.pairing.pair(token, key, alg, name.strip(), push_address)
         request.scope["pocket.device"] = device
-        account = await run_sync(self.s.username, device.sub)
+        account = await self.s.username(device.sub)
         payload = {"device_id": device.device_id, "issuer": self.s.issuer, "account": account}
         return JSONResponse(payload, status_code=201, headers=NO_STORE)
 
@@ -117,17 +115,18 @@ class DeviceApi:
         device = await self._device(request)
         body = await _json(request)
         challenge_id = request.path_params["id"]
-        outcome = await run_sync(self.s.answers.answer, device, challenge_id, body)
+        outcome = await self.s.answers.answer(device, challenge_id, body)
         return JSONResponse({"status": outcome.value}, headers=NO_STORE)
 
     # --- GET, DELETE /device
     async def device(self, request: Request) -> Response:
         device = await self._device(request)
         if request.method == "DELETE":
-            await run_sync(self.s.devices.remove, device.sub, device.device_id)
-            await run_sync(
-                self.s.audit.record, "device_unpaired", sub=device.sub, device_id=device.device_id
-            )
+            async with self.s.records.unit():
+                await self.s.devices.remove(device.sub, device.device_id)
+                await self.s.audit.record(
+                    "device_unpaired", sub=device.sub, device_id=device.device_id
+                )
             return Response(status_code=204, headers=NO_STORE)
         return JSONResponse(device.info(), headers=NO_STORE)
 

@@ -2,7 +2,8 @@
 
 Claims (RFC 7519 section 4.1): iss = device id, aud = the device API's URL, iat, exp
 (at most MAX_TOKEN_LIFETIME seconds after iat) and jti, which is accepted once: it is
-remembered as a counter until the token expires.
+remembered as a counter until the token expires. The signature is checked in place on
+the event loop, like a device's answer (answers.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWS
 
-from idp.store import Store
+from idp.store.base import RecordView
 from plugins.pocket_mfa.push.device_keys import load_key
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
 from plugins.pocket_mfa.push.errors import InvalidDeviceToken
@@ -25,35 +26,35 @@ from plugins.pocket_mfa.push.protocol import MAX_TOKEN_LIFETIME, api_base
 SCHEME = "device"
 #: clock difference between phone and server that is tolerated, in seconds
 LEEWAY = 30
-JTI_COUNTER = "pocket-jti"
+JTI_COUNTER = "jti"
 
 
 class DeviceTokens:
     def __init__(
         self,
-        store: Store,
+        records: RecordView,
         devices: DeviceRegistry,
         issuer: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.records = records
         self.devices = devices
         self.audience = api_base(issuer)
         self.clock = clock
 
-    def authenticate(self, authorization: str | None) -> Device:
-        """Blocking: the device that signed this header; InvalidDeviceToken otherwise."""
+    async def authenticate(self, authorization: str | None) -> Device:
+        """The device that signed this header; InvalidDeviceToken otherwise."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != SCHEME or not token.strip():
             raise InvalidDeviceToken("send Authorization: Device <JWT signed by the device key>")
         token = token.strip()
         device_id = _unverified_claims(token).get("iss")
-        device = self.devices.get(device_id) if isinstance(device_id, str) else None
+        device = await self.devices.get(device_id) if isinstance(device_id, str) else None
         if device is None:
             raise InvalidDeviceToken("unknown device")
         claims = self._verified_claims(token, device)
-        self._check_claims(claims, device)
-        return self.devices.touch(device)
+        await self._check_claims(claims, device)
+        return await self.devices.touch(device)
 
     def _verified_claims(self, token: str, device: Device) -> dict[str, Any]:
         jws = JWS()
@@ -71,7 +72,7 @@ class DeviceTokens:
             raise InvalidDeviceToken("the token claims are not a JSON object")
         return claims
 
-    def _check_claims(self, claims: dict[str, Any], device: Device) -> None:
+    async def _check_claims(self, claims: dict[str, Any], device: Device) -> None:
         now = self.clock()
         iat, exp, jti = claims.get("iat"), claims.get("exp"), claims.get("jti")
         if claims.get("aud") != self.audience:
@@ -83,7 +84,7 @@ class DeviceTokens:
         if exp < now or iat > now + LEEWAY:
             raise InvalidDeviceToken("the token has expired or is not valid yet")
         window = int(exp - now) + LEEWAY + 1
-        if self.store.hit(f"{JTI_COUNTER}:{device.device_id}:{jti}", window) > 1:
+        if await self.records.hit(f"{JTI_COUNTER}:{device.device_id}:{jti}", window) > 1:
             raise InvalidDeviceToken("the token was used already (jti replay)")
 
 

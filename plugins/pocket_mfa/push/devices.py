@@ -7,11 +7,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from idp.store import Store
-from idp.store.base import JSON
+from idp.store.base import JSON, RecordView
 
-#: a device record is indexed by its user (Store.find_by_sub)
-DEVICE_MODEL = "pocket-device"
+#: a device record is indexed by its user (RecordView.find_by_sub)
+DEVICE_MODEL = "device"
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,11 @@ class Device:
 
 
 class DeviceRegistry:
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
+    def __init__(self, records: RecordView, clock: Callable[[], float] = time.time) -> None:
+        self.records = records
         self.clock = clock
 
-    def add(
+    async def add(
         self,
         sub: str,
         name: str,
@@ -74,37 +73,38 @@ class DeviceRegistry:
             last_used=now,
             push_address=push_address,
         )
-        self.store.upsert(DEVICE_MODEL, device.device_id, asdict(device), sub=sub)
+        await self.records.upsert(DEVICE_MODEL, device.device_id, asdict(device), sub=sub)
         return device
 
-    def get(self, device_id: str) -> Device | None:
-        record = self.store.find(DEVICE_MODEL, device_id)
+    async def get(self, device_id: str) -> Device | None:
+        record = await self.records.find(DEVICE_MODEL, device_id)
         return None if record is None else _device(record)
 
-    def list(self, sub: str) -> list[Device]:
-        found = [_device(record) for _, record in self.store.find_by_sub(DEVICE_MODEL, sub)]
+    async def list(self, sub: str) -> list[Device]:
+        found = [_device(record) for _, record in await self.records.find_by_sub(DEVICE_MODEL, sub)]
         return sorted(found, key=lambda d: (d.paired_at, d.device_id))
 
-    def touch(self, device: Device) -> Device:
+    async def touch(self, device: Device) -> Device:
         """Note that the device was just used."""
         used = Device(**{**asdict(device), "last_used": int(self.clock())})
-        if self.store.find(DEVICE_MODEL, device.device_id) is not None:
-            self.store.upsert(DEVICE_MODEL, device.device_id, asdict(used), sub=device.sub)
+        if await self.records.find(DEVICE_MODEL, device.device_id) is not None:
+            await self.records.upsert(DEVICE_MODEL, device.device_id, asdict(used), sub=device.sub)
         return used
 
-    def remove(self, sub: str, device_id: str) -> bool:
+    async def remove(self, sub: str, device_id: str) -> bool:
         """Unpair one of the user's devices; False if it is not theirs."""
-        device = self.get(device_id)
+        device = await self.get(device_id)
         if device is None or device.sub != sub:
             return False
-        self.store.destroy(DEVICE_MODEL, device_id)
+        await self.records.destroy(DEVICE_MODEL, device_id)
         return True
 
-    def reset(self, sub: str) -> int:
-        """Unpair all of the user's devices (the admin reset); returns how many."""
-        found = self.store.find_by_sub(DEVICE_MODEL, sub)
-        for device_id, _ in found:
-            self.store.destroy(DEVICE_MODEL, device_id)
+    async def reset(self, sub: str) -> int:
+        """Unpair all of the user's devices (the admin reset), together; returns how many."""
+        found = await self.records.find_by_sub(DEVICE_MODEL, sub)
+        async with self.records.unit():
+            for device_id, _ in found:
+                await self.records.destroy(DEVICE_MODEL, device_id)
         return len(found)
 
 

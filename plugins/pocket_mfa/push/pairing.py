@@ -13,8 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from idp.offload import run_sync
-from idp.store import Store
+from idp.store.base import RecordView
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
 from plugins.pocket_mfa.push.errors import (
     ExpiredPairingToken,
@@ -29,9 +28,9 @@ from plugins.pocket_mfa.push.protocol import (
 )
 from plugins.pocket_mfa.push.waiters import Waiters, wait
 
-PAIRING_MODEL = "pocket-pairing"
+PAIRING_MODEL = "pairing"
 #: pairing token hash -> the device it paired, for the waiting wizard page
-PAIRED_MODEL = "pocket-paired"
+PAIRED_MODEL = "paired"
 #: records outlive their token by this much, so a late use is told "expired", not "unknown"
 GRACE = 3600
 
@@ -43,60 +42,63 @@ def token_hash(token: str) -> str:
 class PairingService:
     def __init__(
         self,
-        store: Store,
+        records: RecordView,
         devices: DeviceRegistry,
         issuer: str,
         ttl: int,
         waiters: Waiters,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.records = records
         self.devices = devices
         self.issuer = issuer
         self.ttl = ttl
         self.waiters = waiters
         self.clock = clock
 
-    def create_pairing(self, sub: str) -> tuple[str, str]:
-        """Blocking: a fresh pairing token for the user and the URI for its QR code."""
+    async def create_pairing(self, sub: str) -> tuple[str, str]:
+        """A fresh pairing token for the user and the URI for its QR code."""
         token = PAIRING_PREFIX + secrets.token_urlsafe(24)
         payload = {"sub": sub, "expires_at": self.clock() + self.ttl}
-        self.store.upsert(PAIRING_MODEL, token_hash(token), payload, expires_in=self.ttl + GRACE)
+        key = token_hash(token)
+        await self.records.upsert(PAIRING_MODEL, key, payload, expires_in=self.ttl + GRACE)
         return token, pairing_uri(self.issuer, token)
 
-    def pair(
+    async def pair(
         self, token: str, public_key: dict[str, str], alg: str, name: str, push_address: str = ""
     ) -> Device:
-        """Blocking: use the token once and keep the device; DeviceApiError if it cannot."""
+        """Use the token once and keep the device, together; DeviceApiError if it cannot.
+        The waiting page is woken once the device is kept."""
         if not is_pairing_token(token):
             raise NotAPairingCodeError(str(NotAPairingCode()))
         key = token_hash(token)
-        record = self.store.find(PAIRING_MODEL, key)
+        record = await self.records.find(PAIRING_MODEL, key)
         if record is None:
             raise ExpiredPairingToken("the pairing code is unknown or has expired; scan a new one")
         if record.get("consumed"):
             raise UsedPairingToken("the pairing code was used already; scan a new one")
         if float(record["expires_at"]) < self.clock():
             raise ExpiredPairingToken("the pairing code has expired; scan a new one")
-        if self.store.consume(PAIRING_MODEL, key) is None:
-            raise UsedPairingToken("the pairing code was used already; scan a new one")
-        device = self.devices.add(record["sub"], name, public_key, alg, push_address)
-        paired = {"device_id": device.device_id, "sub": device.sub}
-        self.store.upsert(PAIRED_MODEL, key, paired, expires_in=self.ttl + GRACE)
+        async with self.records.unit():
+            if await self.records.consume(PAIRING_MODEL, key) is None:
+                raise UsedPairingToken("the pairing code was used already; scan a new one")
+            device = await self.devices.add(record["sub"], name, public_key, alg, push_address)
+            paired = {"device_id": device.device_id, "sub": device.sub}
+            await self.records.upsert(PAIRED_MODEL, key, paired, expires_in=self.ttl + GRACE)
         self.waiters.notify(_topic(key))
         return device
 
-    def paired_device(self, token: str) -> Device | None:
-        """Blocking: the device that used this token, once it has."""
-        record = self.store.find(PAIRED_MODEL, token_hash(token))
-        return self.devices.get(record["device_id"]) if record else None
+    async def paired_device(self, token: str) -> Device | None:
+        """The device that used this token, once it has."""
+        record = await self.records.find(PAIRED_MODEL, token_hash(token))
+        return await self.devices.get(record["device_id"]) if record else None
 
     async def wait_for_pairing(self, token: str, timeout: float) -> Device | None:
         """The paired device as soon as the phone pairs, or None after `timeout` seconds."""
         async with self.waiters.listen(_topic(token_hash(token))) as paired:
-            device = await run_sync(self.paired_device, token)
+            device = await self.paired_device(token)
             if device is None and await wait(paired, timeout):
-                device = await run_sync(self.paired_device, token)
+                device = await self.paired_device(token)
             return device
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from idp.store import Store
+from idp.store import User
+from idp.store.base import RecordView
 from plugins.pocket_mfa.push.answers import AnswerChecker
 from plugins.pocket_mfa.push.audit import Audit
 from plugins.pocket_mfa.push.challenges import ChallengeService
@@ -19,9 +21,16 @@ from plugins.pocket_mfa.push.waiters import Waiters
 from plugins.pocket_mfa.push.webhook import WebhookNotifier
 
 
+class Accounts(Protocol):
+    """Where the users are: the plugin's host, or a store in tests."""
+
+    async def get_user(self, sub: str) -> User | None: ...
+
+
 @dataclass(frozen=True)
 class PushService:
-    store: Store
+    records: RecordView
+    accounts: Accounts
     issuer: str
     config: PushConfig
     audit: Audit
@@ -34,7 +43,8 @@ class PushService:
     @classmethod
     def build(
         cls,
-        store: Store,
+        records: RecordView,
+        accounts: Accounts,
         issuer: str,
         config: PushConfig | None = None,
         notifiers: Sequence[Notifier] | None = None,
@@ -47,24 +57,25 @@ class PushService:
             if config.webhook_url:
                 notifiers.append(WebhookNotifier(config.webhook_url, config.webhook_secret))
         waiters = Waiters()
-        audit = Audit(store, config.audit_retention, clock)
-        devices = DeviceRegistry(store, clock)
-        challenges = ChallengeService(store, devices, config, waiters, audit, notifiers, clock)
+        audit = Audit(records, config.audit_retention, clock)
+        devices = DeviceRegistry(records, clock)
+        challenges = ChallengeService(records, devices, config, waiters, audit, notifiers, clock)
         return cls(
-            store=store,
+            records=records,
+            accounts=accounts,
             issuer=issuer,
             config=config,
             audit=audit,
             devices=devices,
-            pairing=PairingService(store, devices, issuer, config.pairing_ttl, waiters, clock),
+            pairing=PairingService(records, devices, issuer, config.pairing_ttl, waiters, clock),
             challenges=challenges,
             answers=AnswerChecker(challenges),
-            tokens=DeviceTokens(store, devices, issuer, clock),
+            tokens=DeviceTokens(records, devices, issuer, clock),
         )
 
-    def username(self, sub: str) -> str:
-        """Blocking: the account name the phone shows after pairing."""
-        user = self.store.get_user(sub)
+    async def username(self, sub: str) -> str:
+        """The account name the phone shows after pairing."""
+        user = await self.accounts.get_user(sub)
         return user.username if user else ""
 
     async def aclose(self) -> None:

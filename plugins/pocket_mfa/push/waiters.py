@@ -1,8 +1,9 @@
 """In-process wake-ups: a waiter on a key is woken the moment something happens to it.
 
-`notify` may be called from any thread (store work runs in worker threads); each waiter
-is woken on its own event loop. A waiter registers before it checks the store, so a
-notification between the check and the wait is never lost.
+`notify` may be called from any thread, and each waiter is woken on its own event loop
+(a test client, say, runs the app on a loop of its own while the test awaits on another).
+A waiter registers before it checks the store, so a notification between the check and
+the wait is never lost; a writer notifies once its writes have landed.
 """
 
 from __future__ import annotations

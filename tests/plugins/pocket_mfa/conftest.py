@@ -1,5 +1,7 @@
 """A provider with the Pocket plugin on, a client that requires a second factor, a user,
-and helpers that walk a browser-like client through the wizard."""
+and helpers that walk a browser-like client through the wizard.
+
+The plugin's methods are coroutines: a test runs them to their end with `Env.run`."""
 
 from __future__ import annotations
 
@@ -61,6 +63,11 @@ class PocketEnv(Env):
     def code(self, secret: str, offset: int = 0) -> str:
         """The app's code at the plugin's clock, `offset` steps away."""
         return pyotp.TOTP(secret).at(self.clock.now + 30 * offset)
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The push audit trail, oldest first."""
+        events: list[dict[str, Any]] = self.run(self.plugin.services.push.audit.events)
+        return events
 
 
 def pocket_settings(tmp_path: Path, **env: str) -> Any:
@@ -175,7 +182,7 @@ def new_phone(env: PocketEnv) -> Phone:
 def paired_phone(env: PocketEnv, username: str = "alice", name: str = "Pixel 8") -> Phone:
     """A phone paired through the device API with a code made for the user."""
     user = env.store.find_user(username)
-    token, _ = env.plugin.services.push.pairing.create_pairing(user.sub)
+    token, _ = env.run(env.plugin.services.push.pairing.create_pairing, user.sub)
     phone = new_phone(env)
     response = phone.pair(token, name)
     assert response.status_code == 201, response.text

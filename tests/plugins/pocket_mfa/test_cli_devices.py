@@ -30,7 +30,7 @@ def test_users_devices_lists_the_paired_phones(
     paired_phone(pocket, name="Pixel 8")
     paired_phone(pocket, name="iPhone 15")
     user = pocket.store.find_user("alice")
-    pocket.plugin.services.recovery.issue(user.sub, 10)
+    pocket.run(pocket.plugin.services.recovery.issue, user.sub, 10)
     shown = json.loads(idp(capsys, "users", "devices", "alice", "--json"))
     assert sorted(d["name"] for d in shown) == ["Pixel 8", "iPhone 15"]
     assert all(d["plugin"] == "pocket" and d["last_used"] != "-" for d in shown)

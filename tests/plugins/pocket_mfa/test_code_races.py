@@ -20,7 +20,7 @@ def test_parallel_wrong_codes_check_no_more_than_max_failures(tmp_path: Path) ->
         user = env.add_user()
         services = env.provider.plugins["pocket"].services
         secret = pyotp.random_base32()
-        services.enrollments.save_totp(user.sub, secret)
+        env.run(services.enrollments.save_totp, user.sub, secret)
 
         query = {"response_type": "code", "client_id": "rp", "redirect_uri": RP, "scope": "openid"}
         login_url = browser.get("/authorize", params=query).headers["location"]
@@ -38,4 +38,4 @@ def test_parallel_wrong_codes_check_no_more_than_max_failures(tmp_path: Path) ->
     # the fifth failure already answers that the codes are locked
     assert sorted(statuses) == [400] * 4 + [429] * 26
     assert after == [429]
-    assert env.store.count(f"pocket:fail:{user.sub}") == 5
+    assert env.store.records("pocket").count(f"fail:{user.sub}") == 5

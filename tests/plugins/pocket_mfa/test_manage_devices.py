@@ -58,8 +58,8 @@ def test_removing_a_device_takes_the_current_factor(pocket: PocketEnv) -> None:
     assert "The phone is no longer linked." in page.text
     assert device_ids(page.text) == []
     user = pocket.store.find_user("alice")
-    assert pocket.plugin.services.push.devices.list(user.sub) == []
-    events = [e["event"] for e in pocket.plugin.services.push.audit.events()]
+    assert pocket.run(pocket.plugin.services.push.devices.list, user.sub) == []
+    events = [e["event"] for e in pocket.audit()]
     assert "device_removed" in events
     # the removed phone is refused by the device API
     assert (
@@ -77,7 +77,7 @@ def test_forms_need_the_token_of_their_own_page(pocket: PocketEnv) -> None:
     )
     assert response.status_code == 403
     user = pocket.store.find_user("alice")
-    assert len(pocket.plugin.services.push.devices.list(user.sub)) == 1
+    assert len(pocket.run(pocket.plugin.services.push.devices.list, user.sub)) == 1
 
 
 def test_another_device_is_added_by_pairing(pocket: PocketEnv) -> None:
@@ -102,7 +102,7 @@ def test_another_device_is_added_by_pairing(pocket: PocketEnv) -> None:
     # listed by pairing time (the same second here, then by id)
     assert sorted(device_ids(listed.text)) == sorted([first.phone.device_id, second.device_id])
     user = pocket.store.find_user("alice")
-    kinds = [m.kind for m in pocket.plugin.methods(user)]
+    kinds = [m.kind for m in pocket.run(pocket.plugin.methods, user)]
     assert kinds == ["pocket", "pocket", "recovery codes"]
 
 
@@ -137,12 +137,12 @@ def test_a_user_without_a_factor_adds_a_phone_and_gets_recovery_codes(
 def test_reset_removes_the_devices(pocket: PocketEnv) -> None:
     enrolled(pocket)
     user = pocket.store.find_user("alice")
-    assert pocket.plugin.is_enrolled(user)
-    assert pocket.plugin.reset(user) == 1 + 10
-    events = pocket.plugin.services.push.audit.events()
+    assert pocket.run(pocket.plugin.is_enrolled, user)
+    assert pocket.run(pocket.plugin.reset, user) == 1 + 10
+    events = pocket.audit()
     assert [e["count"] for e in events if e["event"] == "devices_reset"] == [1]
-    assert pocket.plugin.methods(user) == []
-    assert not pocket.plugin.is_enrolled(user)
+    assert pocket.run(pocket.plugin.methods, user) == []
+    assert not pocket.run(pocket.plugin.is_enrolled, user)
 
 
 def test_a_phone_only_user_changes_factors_right_after_a_push_login(

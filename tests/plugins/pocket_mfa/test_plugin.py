@@ -24,9 +24,9 @@ def test_the_entry_point_gives_the_plugin() -> None:
 
 def test_methods_list_what_was_enrolled_with_dates(pocket: PocketEnv) -> None:
     user = pocket.store.find_user("alice")
-    assert pocket.plugin.methods(user) == []
+    assert pocket.run(pocket.plugin.methods, user) == []
     enroll(pocket, start(pocket))
-    methods = pocket.plugin.methods(user)
+    methods = pocket.run(pocket.plugin.methods, user)
     assert [(m.kind, m.label) for m in methods] == [
         ("totp", "Authenticator app"),
         ("recovery codes", "10 recovery codes left"),
@@ -37,15 +37,15 @@ def test_methods_list_what_was_enrolled_with_dates(pocket: PocketEnv) -> None:
 def test_reset_removes_every_factor_and_recovery_code(pocket: PocketEnv) -> None:
     enrolled = enroll(pocket, start(pocket))
     user = pocket.store.find_user("alice")
-    assert pocket.plugin.reset(user) == 11
-    assert pocket.plugin.methods(user) == []
-    assert not pocket.plugin.is_enrolled(user)
-    assert pocket.plugin.reset(user) == 0
+    assert pocket.run(pocket.plugin.reset, user) == 11
+    assert pocket.run(pocket.plugin.methods, user) == []
+    assert not pocket.run(pocket.plugin.is_enrolled, user)
+    assert pocket.run(pocket.plugin.reset, user) == 0
     # the next login enrolls again; old recovery codes are gone
     pocket.client.cookies.clear()
     location = start(pocket)
     assert location.startswith("/factors/pocket/enroll/")
-    assert not pocket.plugin.services.recovery.use(user.sub, enrolled.codes[0])
+    assert not pocket.run(pocket.plugin.services.recovery.use, user.sub, enrolled.codes[0])
 
 
 def test_reset_lifts_a_lockout(pocket: PocketEnv) -> None:
@@ -53,10 +53,10 @@ def test_reset_lifts_a_lockout(pocket: PocketEnv) -> None:
     user = pocket.store.find_user("alice")
     checker = pocket.plugin.services.checker
     for _ in range(5):
-        checker.check_login(user.sub, "000000")
-    assert checker.locked(user.sub)
-    pocket.plugin.reset(user)
-    assert checker.locked(user.sub) is None
+        pocket.run(checker.check_login, user.sub, "000000")
+    assert pocket.run(checker.locked, user.sub)
+    pocket.run(pocket.plugin.reset, user)
+    assert pocket.run(checker.locked, user.sub) is None
 
 
 class RecordingNotifier:

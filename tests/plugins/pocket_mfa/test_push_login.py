@@ -124,7 +124,7 @@ def test_fraud_fails_the_login_with_a_clear_page_and_an_audit_event(
     assert "this login was not you" in page.text
     back = re.search(r'<a class="button" href="([^"]+)"', page.text)
     assert back and "error=access_denied" in back.group(1).replace("&amp;", "&")
-    events = pocket.plugin.services.push.audit.events()
+    events = pocket.audit()
     fraud = [e for e in events if e["event"] == "fraud"]
     assert fraud and fraud[0]["challenge_id"] == challenge["id"]
     assert fraud[0]["client_name"] == "Test RP"
@@ -141,7 +141,7 @@ def test_a_wrong_number_fails_the_attempt(pocket: PocketEnv, phone: Phone) -> No
     assert shown.status_code == 200
     assert state_of(shown.text) == "wrong_number"
     assert "Send again" in shown.text
-    events = [e["event"] for e in pocket.plugin.services.push.audit.events()]
+    events = [e["event"] for e in pocket.audit()]
     assert "wrong_number" in events
 
 
@@ -182,13 +182,13 @@ def test_push_bombing_is_capped(pocket: PocketEnv, phone: Phone) -> None:
     assert "Too many notifications" in capped.text
     assert 'id="use-code"' in capped.text
     assert phone.challenges() == []
-    events = [e["event"] for e in pocket.plugin.services.push.audit.events()]
+    events = [e["event"] for e in pocket.audit()]
     assert "push_limit" in events
 
 
 def enroll_codes(env: PocketEnv) -> list[str]:
     user = env.store.find_user("alice")
-    codes: list[str] = env.plugin.services.recovery.issue(user.sub, 10)
+    codes: list[str] = env.run(env.plugin.services.recovery.issue, user.sub, 10)
     return codes
 
 

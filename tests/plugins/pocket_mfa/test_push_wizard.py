@@ -100,7 +100,7 @@ def test_the_page_learns_of_the_pairing_at_once_and_moves_on(pocket: PocketEnv) 
     claims = id_token_claims(pocket, code["code"])
     assert claims["amr"] == ["pwd", "swk", "mfa"]
     user = pocket.store.find_user("alice")
-    kinds = [(m.kind, m.label) for m in pocket.plugin.methods(user)]
+    kinds = [(m.kind, m.label) for m in pocket.run(pocket.plugin.methods, user)]
     assert kinds[0] == ("pocket", "Fairphone 5") and kinds[1][0] == "recovery codes"
 
 

@@ -30,7 +30,7 @@ def test_a_user_without_a_factor_enrolls_and_returns_with_both_factors(
     claims = id_token_claims(pocket, enrolled.rp_query["code"])
     assert claims["amr"] == ["pwd", "otp", "mfa"]
     assert claims["acr"] == "urn:pocket-idp:acr:mfa"
-    kinds = [m.kind for m in pocket.plugin.methods(pocket.store.find_user("alice"))]
+    kinds = [m.kind for m in pocket.run(pocket.plugin.methods, pocket.store.find_user("alice"))]
     assert kinds == ["totp", "recovery codes"]
 
 
@@ -83,7 +83,7 @@ def test_stop_on_the_first_page_ends_the_login_and_saves_nothing(pocket: PocketE
     assert response.headers["location"].startswith(RP)
     assert query["error"] == "access_denied" and query["state"] == "st4te"
     assert pocket.client.get(location).status_code == 400  # the login is gone
-    assert pocket.plugin.methods(pocket.store.find_user("alice")) == []
+    assert pocket.run(pocket.plugin.methods, pocket.store.find_user("alice")) == []
 
 
 def test_stop_after_the_qr_code_saves_nothing(pocket: PocketEnv) -> None:
@@ -94,8 +94,8 @@ def test_stop_after_the_qr_code_saves_nothing(pocket: PocketEnv) -> None:
     response = form_post(pocket, app_url, page.text, code=pocket.code(secret), action="stop")
     assert query_of(response.headers["location"])["error"] == "access_denied"
     user = pocket.store.find_user("alice")
-    assert not pocket.plugin.is_enrolled(user)
-    assert pocket.plugin.methods(user) == []
+    assert not pocket.run(pocket.plugin.is_enrolled, user)
+    assert pocket.run(pocket.plugin.methods, user) == []
 
 
 def test_only_a_right_code_saves_the_enrollment(pocket: PocketEnv) -> None:
@@ -105,12 +105,12 @@ def test_only_a_right_code_saves_the_enrollment(pocket: PocketEnv) -> None:
     wrong = form_post(pocket, app_url, page.text, code="123456", action="next")
     assert wrong.status_code == 400
     assert "That code is not right" in wrong.text
-    assert not pocket.plugin.is_enrolled(pocket.store.find_user("alice"))
+    assert not pocket.run(pocket.plugin.is_enrolled, pocket.store.find_user("alice"))
     # the page keeps the same secret, so the app that scanned it still works
     assert secret_on(wrong.text) == secret
     right = form_post(pocket, app_url, wrong.text, code=pocket.code(secret), action="next")
     assert right.status_code == 303
-    assert pocket.plugin.is_enrolled(pocket.store.find_user("alice"))
+    assert pocket.run(pocket.plugin.is_enrolled, pocket.store.find_user("alice"))
 
 
 def test_the_pages_follow_the_seed(pocket: PocketEnv) -> None:

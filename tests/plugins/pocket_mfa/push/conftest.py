@@ -1,16 +1,19 @@
 """Pocket push on its own: a small Starlette app that mounts the device API on a real
-sqlite store, a clock the tests move, and a phone that signs like the reference client."""
+sqlite store, a clock the tests move, and a phone that signs like the reference client.
+
+The service's methods are coroutines. A test that runs no event loop of its own has them
+run on the test client's (`PushEnv.run`); an async test awaits them."""
 
 from __future__ import annotations
 
 import base64
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 import pytest
@@ -22,13 +25,19 @@ from idp.store import User
 from idp.store.sqlite import SqliteStore
 from plugins.pocket_mfa.client import device_key
 from plugins.pocket_mfa.push.api import device_routes
-from plugins.pocket_mfa.push.challenge import Challenge, PushContext
+from plugins.pocket_mfa.push.challenge import Challenge, Outcome, PushContext
 from plugins.pocket_mfa.push.config import PushConfig
+from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.protocol import API_PATH, answer_message, api_base
 from plugins.pocket_mfa.push.service import PushService
 from tests.served import serve as served
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 ISSUER = "https://idp.test"
+#: the plugin's name: its records are kept under it
+NAMESPACE = "pocket"
 CONTEXT = PushContext(
     client_name="Test RP", ip="192.0.2.7", browser="Firefox 128", location="Utrecht, NL"
 )
@@ -45,10 +54,15 @@ class Clock:
         self.now += seconds
 
 
-def add_user(store: SqliteStore, username: str) -> User:
+async def add_user(store: SqliteStore, username: str) -> User:
     user = User(sub=str(uuid.uuid4()), username=username, password_hash="-")
-    store.add_user(user)
+    await store.add_user(user)
     return user
+
+
+def build_service(store: SqliteStore, issuer: str = ISSUER, **options: Any) -> PushService:
+    """The push service of the plugin's records in `store`, with its users."""
+    return PushService.build(store.records(NAMESPACE), store, issuer, **options)
 
 
 def make_app(service: PushService) -> Starlette:
@@ -124,21 +138,38 @@ class PushEnv:
     clock: Clock
     user: User
 
+    def run(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the coroutine function to its end on the test client's event loop."""
+        assert self.client.portal is not None
+        return self.client.portal.call(lambda: fn(*args, **kwargs))
+
+    def add_user(self, username: str) -> User:
+        return self.run(add_user, self.store, username)
+
     def phone(self, kind: str = "ec") -> Phone:
         return Phone(self.client, self.clock, kind=kind)
 
     def paired_phone(self, user: User | None = None, kind: str = "ec") -> Phone:
-        token, _ = self.service.pairing.create_pairing((user or self.user).sub)
+        token, _ = self.run(self.service.pairing.create_pairing, (user or self.user).sub)
         phone = self.phone(kind)
         response = phone.pair(token)
         assert response.status_code == 201, response.text
         return phone
 
     def challenge(self, user: User | None = None) -> Challenge:
-        return self.service.challenges.open((user or self.user).sub, CONTEXT)
+        return self.run(self.service.challenges.open, (user or self.user).sub, CONTEXT)
+
+    def outcome(self, challenge_id: str) -> Outcome:
+        return self.run(self.service.challenges.outcome, challenge_id)
+
+    def devices(self, user: User | None = None) -> list[Device]:
+        return self.run(self.service.devices.list, (user or self.user).sub)
+
+    def audit(self) -> list[dict[str, Any]]:
+        return self.run(self.service.audit.events)
 
     def audit_events(self) -> list[str]:
-        return [e["event"] for e in self.service.audit.events()]
+        return [e["event"] for e in self.audit()]
 
 
 @pytest.fixture
@@ -150,15 +181,16 @@ def anyio_backend() -> str:
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     store = SqliteStore(tmp_path / "push.sqlite3")
     yield store
-    store.close()
+    store.close_now()
 
 
 @pytest.fixture
 def push(store: SqliteStore) -> Iterator[PushEnv]:
     clock = Clock()
-    service = PushService.build(store, ISSUER, PushConfig(), notifiers=[], clock=clock)
-    user = add_user(store, "alice")
+    service = build_service(store, config=PushConfig(), notifiers=[], clock=clock)
     with TestClient(make_app(service), base_url=ISSUER) as client:
+        assert client.portal is not None
+        user = client.portal.call(add_user, store, "alice")
         yield PushEnv(service, store, client, clock, user)
 
 

@@ -7,8 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from idp.errors import StoreError
 from plugins.pocket_mfa.push.challenge import Outcome
-from tests.plugins.pocket_mfa.push.conftest import PushEnv, add_user
+from tests.failing_commit import commits_fail
+from tests.plugins.pocket_mfa.push.conftest import PushEnv
 
 
 def test_challenge_shows_three_numbers(push: PushEnv) -> None:
@@ -32,8 +34,19 @@ def test_approve(push: PushEnv) -> None:
     response = phone.answer(challenge.id, "approve", challenge.number)
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "approved"}
-    assert push.service.challenges.outcome(challenge.id) is Outcome.APPROVED
+    assert push.outcome(challenge.id) is Outcome.APPROVED
     assert phone.challenges() == []
+
+
+def test_an_answer_that_cannot_be_kept_leaves_the_challenge_open(push: PushEnv) -> None:
+    phone = push.paired_phone()
+    challenge = push.challenge()
+    with commits_fail(push.store), pytest.raises(StoreError):
+        phone.answer(challenge.id, "approve", challenge.number)
+    # neither used up nor decided: the phone can answer again
+    assert push.outcome(challenge.id) is Outcome.PENDING
+    assert [c["id"] for c in phone.challenges()] == [challenge.id]
+    assert phone.answer(challenge.id, "approve", challenge.number).json()["status"] == "approved"
 
 
 def test_approve_needs_the_number(push: PushEnv) -> None:
@@ -42,7 +55,7 @@ def test_approve_needs_the_number(push: PushEnv) -> None:
     response = phone.answer(challenge.id, "approve")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
-    assert push.service.challenges.outcome(challenge.id) is Outcome.PENDING
+    assert push.outcome(challenge.id) is Outcome.PENDING
 
 
 def test_deny(push: PushEnv) -> None:
@@ -50,7 +63,7 @@ def test_deny(push: PushEnv) -> None:
     challenge = push.challenge()
     response = phone.answer(challenge.id, "deny")
     assert response.json() == {"status": "denied"}
-    assert push.service.challenges.outcome(challenge.id) is Outcome.DENIED
+    assert push.outcome(challenge.id) is Outcome.DENIED
     assert "denied" in push.audit_events()
 
 
@@ -60,8 +73,8 @@ def test_fraud_report_is_audited(push: PushEnv, caplog: pytest.LogCaptureFixture
     with caplog.at_level(logging.WARNING, logger="pocket.audit"):
         response = phone.answer(challenge.id, "deny", fraud=True)
     assert response.json() == {"status": "fraud"}
-    assert push.service.challenges.outcome(challenge.id) is Outcome.FRAUD
-    [event] = [e for e in push.service.audit.events() if e["event"] == "fraud"]
+    assert push.outcome(challenge.id) is Outcome.FRAUD
+    [event] = [e for e in push.audit() if e["event"] == "fraud"]
     assert event["sub"] == push.user.sub and event["challenge_id"] == challenge.id
     assert event["device_id"] == phone.device_id and event["ip"] == "192.0.2.7"
     assert any(r.name == "pocket.audit" and "fraud" in r.getMessage() for r in caplog.records)
@@ -83,7 +96,7 @@ def test_expiry(push: PushEnv) -> None:
     response = phone.answer(challenge.id, "approve", challenge.number)
     assert response.status_code == 409
     assert response.json()["error"] == "challenge_closed"
-    assert push.service.challenges.outcome(challenge.id) is Outcome.EXPIRED
+    assert push.outcome(challenge.id) is Outcome.EXPIRED
     assert "challenge_closed" in push.audit_events()
 
 
@@ -94,7 +107,7 @@ def test_replayed_answer(push: PushEnv) -> None:
     again = phone.answer(challenge.id, "approve", challenge.number)
     assert again.status_code == 409
     assert again.json()["error"] == "challenge_closed"
-    assert push.service.challenges.outcome(challenge.id) is Outcome.DENIED
+    assert push.outcome(challenge.id) is Outcome.DENIED
 
 
 def test_forged_signature_changes_nothing(push: PushEnv) -> None:
@@ -109,7 +122,7 @@ def test_forged_signature_changes_nothing(push: PushEnv) -> None:
     denial = phone.signature(challenge.id, "deny", None, False)
     response = phone.answer(challenge.id, "approve", challenge.number, signature=denial)
     assert response.json()["error"] == "bad_signature"
-    assert push.service.challenges.outcome(challenge.id) is Outcome.PENDING
+    assert push.outcome(challenge.id) is Outcome.PENDING
     assert push.audit_events().count("bad_signature") == 2
     # the real device can still answer
     assert phone.answer(challenge.id, "approve", challenge.number).json()["status"] == "approved"
@@ -123,7 +136,7 @@ def test_wrong_number_fails_the_challenge(push: PushEnv) -> None:
     response = phone.answer(challenge.id, "approve", wrong)
     assert response.status_code == 200
     assert response.json() == {"status": "wrong_number"}
-    assert push.service.challenges.outcome(challenge.id) is Outcome.WRONG_NUMBER
+    assert push.outcome(challenge.id) is Outcome.WRONG_NUMBER
     assert "wrong_number" in push.audit_events()
     late = phone.answer(challenge.id, "approve", challenge.number)
     assert late.status_code == 409
@@ -131,15 +144,15 @@ def test_wrong_number_fails_the_challenge(push: PushEnv) -> None:
 
 def test_foreign_device(push: PushEnv) -> None:
     push.paired_phone()
-    bob = add_user(push.store, "bob")
+    bob = push.add_user("bob")
     bobs_phone = push.paired_phone(bob)
     challenge = push.challenge()
     assert bobs_phone.challenges() == []
     response = bobs_phone.answer(challenge.id, "approve", challenge.number)
     assert response.status_code == 403
     assert response.json()["error"] == "foreign_device"
-    assert push.service.challenges.outcome(challenge.id) is Outcome.PENDING
-    [event] = [e for e in push.service.audit.events() if e["event"] == "foreign_device"]
+    assert push.outcome(challenge.id) is Outcome.PENDING
+    [event] = [e for e in push.audit() if e["event"] == "foreign_device"]
     assert event["device_id"] == bobs_phone.device_id and event["sub"] == bob.sub
 
 
@@ -177,4 +190,4 @@ def test_malformed_answers(push: PushEnv, body: dict[str, object]) -> None:
     response = push.client.post(url, json=body, headers=phone.auth())
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request"
-    assert push.service.challenges.outcome(challenge.id) is Outcome.PENDING
+    assert push.outcome(challenge.id) is Outcome.PENDING

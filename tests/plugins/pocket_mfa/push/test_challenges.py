@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from plugins.pocket_mfa.push.errors import NoDeviceError, PushLimitError
-from tests.plugins.pocket_mfa.push.conftest import PushEnv, add_user
+from tests.plugins.pocket_mfa.push.conftest import PushEnv
 
 
 def test_numbers(push: PushEnv) -> None:
@@ -28,7 +28,7 @@ def test_push_limit(push: PushEnv) -> None:
         push.challenge()
     assert "push_limit" in push.audit_events()
     # another user is not affected
-    bob = add_user(push.store, "bob")
+    bob = push.add_user("bob")
     push.paired_phone(bob)
     push.challenge(bob)
 
@@ -41,17 +41,17 @@ def test_no_device(push: PushEnv) -> None:
 def test_several_devices_list_remove_reset(push: PushEnv) -> None:
     devices = push.service.devices
     first, second = push.paired_phone(), push.paired_phone(kind="ed25519")
-    bob = add_user(push.store, "bob")
+    bob = push.add_user("bob")
     bobs = push.paired_phone(bob)
-    listed = devices.list(push.user.sub)
+    listed = push.devices()
     assert {d.device_id for d in listed} == {first.device_id, second.device_id}
     assert all(d.name and d.paired_at and d.last_used for d in listed)
     # a phone sees the user's challenges, whichever of them it is
     challenge = push.challenge()
     assert [c["id"] for c in second.challenges()] == [challenge.id]
-    assert devices.remove(push.user.sub, bobs.device_id) is False
-    assert devices.remove(push.user.sub, first.device_id) is True
-    assert [d.device_id for d in devices.list(push.user.sub)] == [second.device_id]
-    assert devices.reset(push.user.sub) == 1
-    assert devices.list(push.user.sub) == []
-    assert [d.device_id for d in devices.list(bob.sub)] == [bobs.device_id]
+    assert push.run(devices.remove, push.user.sub, bobs.device_id) is False
+    assert push.run(devices.remove, push.user.sub, first.device_id) is True
+    assert [d.device_id for d in push.devices()] == [second.device_id]
+    assert push.run(devices.reset, push.user.sub) == 1
+    assert push.devices() == []
+    assert [d.device_id for d in push.devices(bob)] == [bobs.device_id]

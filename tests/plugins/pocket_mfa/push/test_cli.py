@@ -13,12 +13,20 @@ from pathlib import Path
 
 import pytest
 import qrcode
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from idp.store.sqlite import SqliteStore
 from plugins.pocket_mfa.push.challenge import Challenge, Outcome
 from plugins.pocket_mfa.push.config import PushConfig
+from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.service import PushService
-from tests.plugins.pocket_mfa.push.conftest import CONTEXT, add_user, make_app, serve
+from tests.plugins.pocket_mfa.push.conftest import (
+    CONTEXT,
+    add_user,
+    build_service,
+    make_app,
+    serve,
+)
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -28,6 +36,8 @@ class Live:
     service: PushService
     sub: str
     state: Path
+    #: an event loop of the test's own, for the service's coroutines
+    portal: BlockingPortal
 
     def pocket(
         self, *args: str, state: Path | None = None, stdin: str = ""
@@ -43,33 +53,43 @@ class Live:
         )
 
     def challenge(self) -> Challenge:
-        return self.service.challenges.open(self.sub, CONTEXT)
+        return self.portal.call(self.service.challenges.open, self.sub, CONTEXT)
+
+    def outcome(self, challenge_id: str) -> Outcome:
+        return self.portal.call(self.service.challenges.outcome, challenge_id)
+
+    def new_pairing(self) -> tuple[str, str]:
+        return self.portal.call(self.service.pairing.create_pairing, self.sub)
+
+    def paired_device(self, token: str) -> Device | None:
+        return self.portal.call(self.service.pairing.paired_device, token)
 
     def pair(self) -> None:
-        _, uri = self.service.pairing.create_pairing(self.sub)
+        _, uri = self.new_pairing()
         result = self.pocket("pair", uri, "--name", "Terminal")
         assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture
 def live(store: SqliteStore, tmp_path: Path) -> Iterator[Live]:
-    user = add_user(store, "alice")
     services: list[PushService] = []
 
     def app(base_url: str) -> object:
-        services.append(PushService.build(store, base_url, PushConfig(push_limit=20), []))
+        config = PushConfig(push_limit=20)
+        services.append(build_service(store, base_url, config=config, notifiers=[]))
         return make_app(services[0])
 
-    with serve(app):
-        yield Live(services[0], user.sub, tmp_path / "pocket" / "state.json")
+    with start_blocking_portal() as portal, serve(app):
+        user = portal.call(add_user, store, "alice")
+        yield Live(services[0], user.sub, tmp_path / "pocket" / "state.json", portal)
 
 
 def test_pair_from_uri(live: Live) -> None:
-    token, uri = live.service.pairing.create_pairing(live.sub)
+    token, uri = live.new_pairing()
     result = live.pocket("pair", uri, "--name", "Terminal")
     assert result.returncode == 0, result.stderr
     assert "Paired 'Terminal' with alice" in result.stdout
-    device = live.service.pairing.paired_device(token)
+    device = live.paired_device(token)
     assert device is not None and device.name == "Terminal"
     assert stat.S_IMODE(live.state.stat().st_mode) == 0o600
     saved = json.loads(live.state.read_text())
@@ -81,13 +101,13 @@ def test_pair_from_uri(live: Live) -> None:
 
 
 def test_pair_from_png(live: Live, tmp_path: Path) -> None:
-    token, uri = live.service.pairing.create_pairing(live.sub)
+    token, uri = live.new_pairing()
     png = tmp_path / "qr.png"
     qrcode.make(uri).save(png)
     state = tmp_path / "phone2.json"
     result = live.pocket("--state", str(state), "pair", str(png), "--key-type", "ed25519")
     assert result.returncode == 0, result.stderr
-    assert live.service.pairing.paired_device(token) is not None
+    assert live.paired_device(token) is not None
     assert json.loads(state.read_text())["alg"] == "EdDSA"
 
 
@@ -100,7 +120,7 @@ def test_pair_refuses_other_codes(live: Live, tmp_path: Path) -> None:
         assert "not a Pocket pairing code" in result.stderr
         assert "activation code is not needed for logging in" in result.stderr
     assert not live.state.exists()
-    _, uri = live.service.pairing.create_pairing(live.sub)
+    _, uri = live.new_pairing()
     live.pocket("pair", uri)
     again = live.pocket("--state", str(tmp_path / "x.json"), "pair", uri)
     assert again.returncode == 1 and "used_pairing_token" in again.stderr
@@ -118,13 +138,13 @@ def test_pending_approve_with_number_and_deny_fraud(live: Live) -> None:
     approved = live.pocket("approve", "--number", str(challenge.number))
     assert approved.returncode == 0, approved.stderr
     assert "Approved." in approved.stdout
-    assert live.service.challenges.outcome(challenge.id) is Outcome.APPROVED
+    assert live.outcome(challenge.id) is Outcome.APPROVED
 
     second = live.challenge()
     denied = live.pocket("deny", "--fraud", second.id)
     assert denied.returncode == 0, denied.stderr
     assert "reported as fraud" in denied.stdout
-    assert live.service.challenges.outcome(second.id) is Outcome.FRAUD
+    assert live.outcome(second.id) is Outcome.FRAUD
     replay = live.pocket("deny", second.id)
     assert replay.returncode == 1 and "challenge_closed" in replay.stderr
 
@@ -150,7 +170,7 @@ def test_watch_answers_and_stops_on_eof(live: Live) -> None:
             seen.append(line)
             if "Approved." in line:
                 break
-        assert live.service.challenges.outcome(first.id) is Outcome.APPROVED
+        assert live.outcome(first.id) is Outcome.APPROVED
         # the next challenge finds stdin at its end: watch stops
         live.challenge()
         assert proc.wait(timeout=30) == 0, "".join(seen) + proc.stdout.read() + proc.stderr.read()

@@ -89,5 +89,5 @@ def test_unpair_itself(push: PushEnv) -> None:
     phone = push.paired_phone()
     response = push.client.delete(f"{API_PATH}/device", headers=phone.auth())
     assert response.status_code == 204
-    assert push.service.devices.list(push.user.sub) == []
+    assert push.devices() == []
     assert get_device(push, f"Device {signed(phone)}").status_code == 401

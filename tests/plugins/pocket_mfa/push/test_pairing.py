@@ -9,37 +9,39 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from idp.errors import StoreError
 from plugins.pocket_mfa.push.devices import DEVICE_MODEL
 from plugins.pocket_mfa.push.pairing import PAIRING_MODEL
 from plugins.pocket_mfa.push.protocol import API_PATH
+from tests.failing_commit import commits_fail
 from tests.plugins.pocket_mfa.push.conftest import ISSUER, PushEnv
 
 
 def test_pairing_uri_and_token(push: PushEnv) -> None:
-    token, uri = push.service.pairing.create_pairing(push.user.sub)
+    token, uri = push.run(push.service.pairing.create_pairing, push.user.sub)
     assert token.startswith("pp_")
     parts = urlsplit(uri)
     assert (parts.scheme, parts.netloc) == ("pocket", "pair")
     assert parse_qs(parts.query) == {"v": ["1"], "issuer": [ISSUER], "token": [token]}
     assert "issuer=https%3A%2F%2Fidp.test" in uri
     # kept hashed, never as the token itself
-    assert push.store.find(PAIRING_MODEL, token) is None
+    assert push.run(push.service.records.find, PAIRING_MODEL, token) is None
 
 
 @pytest.mark.parametrize("kind", ["ec", "ed25519"])
 def test_pairing_ok(push: PushEnv, kind: str) -> None:
-    token, _ = push.service.pairing.create_pairing(push.user.sub)
+    token, _ = push.run(push.service.pairing.create_pairing, push.user.sub)
     phone = push.phone(kind)
     response = phone.pair(token, push_address="apns:abc")
     assert response.status_code == 201, response.text
     body = response.json()
     assert body == {"device_id": phone.device_id, "issuer": ISSUER, "account": "alice"}
-    device = push.service.pairing.paired_device(token)
+    device = push.run(push.service.pairing.paired_device, token)
     assert device is not None and device.sub == push.user.sub
     assert device.push_address == "apns:abc" and device.name == "Pixel 8"
-    stored = push.store.find(DEVICE_MODEL, phone.device_id)
+    stored = push.run(push.service.records.find, DEVICE_MODEL, phone.device_id)
     assert stored is not None and "d" not in stored["public_key"]
-    assert [d.device_id for d in push.service.devices.list(push.user.sub)] == [phone.device_id]
+    assert [d.device_id for d in push.devices()] == [phone.device_id]
     # the device can use the API at once
     assert phone.challenges() == []
 
@@ -55,23 +57,33 @@ def test_not_a_pairing_code(push: PushEnv) -> None:
 
 
 def test_used_pairing_token(push: PushEnv) -> None:
-    token, _ = push.service.pairing.create_pairing(push.user.sub)
+    token, _ = push.run(push.service.pairing.create_pairing, push.user.sub)
     assert push.phone().pair(token).status_code == 201
     again = push.phone().pair(token)
     assert again.status_code == 400
     assert again.json()["error"] == "used_pairing_token"
-    assert len(push.service.devices.list(push.user.sub)) == 1
+    assert len(push.devices()) == 1
 
 
 def test_expired_pairing_token(push: PushEnv) -> None:
-    token, _ = push.service.pairing.create_pairing(push.user.sub)
+    token, _ = push.run(push.service.pairing.create_pairing, push.user.sub)
     push.clock.advance(5 * 60 + 1)
     response = push.phone().pair(token)
     assert response.status_code == 400
     assert response.json()["error"] == "expired_pairing_token"
     unknown = push.phone().pair("pp_never-issued")
     assert unknown.json()["error"] == "expired_pairing_token"
-    assert push.service.devices.list(push.user.sub) == []
+    assert push.devices() == []
+
+
+def test_a_pairing_that_cannot_be_kept_uses_nothing(push: PushEnv) -> None:
+    token, _ = push.run(push.service.pairing.create_pairing, push.user.sub)
+    with commits_fail(push.store), pytest.raises(StoreError):
+        push.phone().pair(token)
+    # the token was not used up, and no half-paired device is left
+    assert push.devices() == []
+    assert push.phone().pair(token).status_code == 201
+    assert len(push.devices()) == 1
 
 
 def _jwk(push: PushEnv, kind: str = "ec") -> dict[str, Any]:
@@ -95,7 +107,7 @@ def _jwk(push: PushEnv, kind: str = "ec") -> dict[str, Any]:
     ],
 )
 def test_malformed_pair_requests(push: PushEnv, body: Any) -> None:
-    token, _ = push.service.pairing.create_pairing(push.user.sub)
+    token, _ = push.run(push.service.pairing.create_pairing, push.user.sub)
     phone = push.phone()
     keys = {
         "PUBLIC": phone.public_key,
@@ -119,7 +131,7 @@ def test_malformed_pair_requests(push: PushEnv, body: Any) -> None:
 @pytest.mark.anyio
 async def test_wait_for_pairing_wakes_at_once(push: PushEnv) -> None:
     pairing = push.service.pairing
-    token, _ = pairing.create_pairing(push.user.sub)
+    token, _ = await pairing.create_pairing(push.user.sub)
     assert await pairing.wait_for_pairing(token, 0) is None
     waiter = asyncio.create_task(pairing.wait_for_pairing(token, 10))
     await asyncio.sleep(0.05)

@@ -40,7 +40,7 @@ async def test_long_poll_returns_when_a_challenge_is_created(push: PushEnv) -> N
 
 async def test_long_poll_returns_at_once_with_pending(push: PushEnv) -> None:
     phone = push.paired_phone()
-    push.challenge()
+    await push.service.challenges.open(push.user.sub, CONTEXT)
     async with async_client(push) as client:
         started = time.monotonic()
         response = await client.get(f"{API_PATH}/challenges?wait=20", headers=phone.auth())
