@@ -79,11 +79,11 @@ def test_server_errors_have_the_security_headers(
     settings = make_settings(tmp_path, IDP_SERVER_ISSUER="https://idp.test")
     app = create_app(settings)
 
-    def broken(*args: object) -> None:
+    async def broken(*args: object) -> None:
         raise RuntimeError("the store went away")
 
-    monkeypatch.setattr(app.state.provider.store, "get_client", broken)
     with TestClient(app, base_url=settings.issuer, raise_server_exceptions=False) as client:
+        monkeypatch.setattr(app.state.provider.store, "get_client", broken)
         routed = client.get("/authorize", params={"client_id": "rp", "response_type": "code"})
         fast = client.post("/token", data={"grant_type": "client_credentials"}, auth=("rp", "x"))
 

@@ -93,9 +93,7 @@ async def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
             print(f"{user.username} has no paired push devices")
     elif args.action == "reset-mfa":
         user = await user_named(store, args.username)
-        removed = sum(
-            await plugin.reset(user) for plugin in enabled_plugins(settings, store).values()
-        )
+        removed = sum([await p.reset(user) for p in enabled_plugins(settings, store).values()])
         print(
             f"removed {removed} second-factor item(s) of {user.username}; "
             "they enroll again at their next login"
