@@ -2,7 +2,8 @@
 
 A challenge is single use and expires after `challenge_ttl` seconds. Closing it (`settle`)
 consumes it and keeps its outcome as its own record, together; `wait_for_answer` is
-woken the moment that has landed, whichever thread wrote it (see waiters.py).
+woken the moment that has landed, whichever process of those that share the store wrote
+it (see idp.store.wakeups).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from idp.store.base import RecordView
+from idp.store.wakeups import Wakeups, wait
 from plugins.pocket_mfa.push.audit import Audit
 from plugins.pocket_mfa.push.challenge import Challenge, Outcome, PushContext
 from plugins.pocket_mfa.push.config import PushConfig
@@ -20,7 +22,6 @@ from plugins.pocket_mfa.push.delivery import Notifier
 from plugins.pocket_mfa.push.devices import DeviceRegistry
 from plugins.pocket_mfa.push.errors import NoDeviceError, PushLimitError, UnknownChallenge
 from plugins.pocket_mfa.push.protocol import MAX_WAIT
-from plugins.pocket_mfa.push.waiters import Waiters, wait
 
 CHALLENGE_MODEL = "challenge"
 #: challenge id -> how it ended (outcome, device id, when)
@@ -36,7 +37,7 @@ class ChallengeService:
         records: RecordView,
         devices: DeviceRegistry,
         config: PushConfig,
-        waiters: Waiters,
+        wakeups: Wakeups,
         audit: Audit,
         notifiers: Sequence[Notifier] = (),
         clock: Callable[[], float] = time.time,
@@ -45,7 +46,7 @@ class ChallengeService:
         self.records = records
         self.devices = devices
         self.config = config
-        self.waiters = waiters
+        self.wakeups = wakeups
         self.audit = audit
         self.notifiers = list(notifiers)
         self.clock = clock
@@ -96,7 +97,7 @@ class ChallengeService:
             expires_in=cfg.challenge_ttl + GRACE,
             sub=sub,
         )
-        self.waiters.notify(_user_topic(sub))
+        await self.wakeups.wake(_user_topic(sub))
         return challenge
 
     # --- reading
@@ -146,13 +147,13 @@ class ChallengeService:
             if await self.records.consume(CHALLENGE_MODEL, challenge.id) is None:
                 return False
             await self.records.upsert(OUTCOME_MODEL, challenge.id, payload, expires_in=ttl)
-        self.waiters.notify(_challenge_topic(challenge.id))
+        await self.wakeups.wake(_challenge_topic(challenge.id))
         return True
 
     # --- waiting
     async def wait_for_answer(self, challenge_id: str, timeout: float) -> Outcome:
         """The outcome as soon as there is one; PENDING if `timeout` ends first."""
-        async with self.waiters.listen(_challenge_topic(challenge_id)) as answered:
+        async with self.wakeups.listen(_challenge_topic(challenge_id)) as answered:
             outcome = await self.outcome(challenge_id)
             if outcome.final:
                 return outcome
@@ -165,7 +166,7 @@ class ChallengeService:
     async def wait_for_challenges(self, sub: str, timeout: float) -> list[Challenge]:
         """The user's open challenges; waits up to `timeout` (capped) for one if none."""
         timeout = max(0.0, min(float(timeout), MAX_WAIT))
-        async with self.waiters.listen(_user_topic(sub)) as created:
+        async with self.wakeups.listen(_user_topic(sub)) as created:
             found = await self.pending(sub)
             if found or timeout == 0:
                 return found

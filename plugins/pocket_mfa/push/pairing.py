@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from idp.store.base import RecordView
+from idp.store.wakeups import Wakeups, wait
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
 from plugins.pocket_mfa.push.errors import (
     ExpiredPairingToken,
@@ -26,7 +27,6 @@ from plugins.pocket_mfa.push.protocol import (
     is_pairing_token,
     pairing_uri,
 )
-from plugins.pocket_mfa.push.waiters import Waiters, wait
 
 PAIRING_MODEL = "pairing"
 #: pairing token hash -> the device it paired, for the waiting wizard page
@@ -46,14 +46,14 @@ class PairingService:
         devices: DeviceRegistry,
         issuer: str,
         ttl: int,
-        waiters: Waiters,
+        wakeups: Wakeups,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.records = records
         self.devices = devices
         self.issuer = issuer
         self.ttl = ttl
-        self.waiters = waiters
+        self.wakeups = wakeups
         self.clock = clock
 
     async def create_pairing(self, sub: str) -> tuple[str, str]:
@@ -85,7 +85,7 @@ class PairingService:
             device = await self.devices.add(record["sub"], name, public_key, alg, push_address)
             paired = {"device_id": device.device_id, "sub": device.sub}
             await self.records.upsert(PAIRED_MODEL, key, paired, expires_in=self.ttl + GRACE)
-        self.waiters.notify(_topic(key))
+        await self.wakeups.wake(_topic(key))
         return device
 
     async def paired_device(self, token: str) -> Device | None:
@@ -95,7 +95,7 @@ class PairingService:
 
     async def wait_for_pairing(self, token: str, timeout: float) -> Device | None:
         """The paired device as soon as the phone pairs, or None after `timeout` seconds."""
-        async with self.waiters.listen(_topic(token_hash(token))) as paired:
+        async with self.wakeups.listen(_topic(token_hash(token))) as paired:
             device = await self.paired_device(token)
             if device is None and await wait(paired, timeout):
                 device = await self.paired_device(token)

@@ -17,7 +17,6 @@ from plugins.pocket_mfa.push.delivery import Notifier
 from plugins.pocket_mfa.push.device_tokens import DeviceTokens
 from plugins.pocket_mfa.push.devices import DeviceRegistry
 from plugins.pocket_mfa.push.pairing import PairingService
-from plugins.pocket_mfa.push.waiters import Waiters
 from plugins.pocket_mfa.push.webhook import WebhookNotifier
 
 
@@ -56,10 +55,11 @@ class PushService:
             notifiers = []
             if config.webhook_url:
                 notifiers.append(WebhookNotifier(config.webhook_url, config.webhook_secret))
-        waiters = Waiters()
         audit = Audit(records, config.audit_retention, clock)
         devices = DeviceRegistry(records, clock)
-        challenges = ChallengeService(records, devices, config, waiters, audit, notifiers, clock)
+        challenges = ChallengeService(
+            records, devices, config, records.wakeups, audit, notifiers, clock
+        )
         return cls(
             records=records,
             accounts=accounts,
@@ -67,7 +67,9 @@ class PushService:
             config=config,
             audit=audit,
             devices=devices,
-            pairing=PairingService(records, devices, issuer, config.pairing_ttl, waiters, clock),
+            pairing=PairingService(
+                records, devices, issuer, config.pairing_ttl, records.wakeups, clock
+            ),
             challenges=challenges,
             answers=AnswerChecker(challenges),
             tokens=DeviceTokens(records, devices, issuer, clock),
