@@ -50,6 +50,12 @@ class StoreSettings:
         """Several processes may share this store."""
         return self.backend != "sqlite"
 
+    @property
+    def local_folder(self) -> Path | None:
+        """The folder of the embedded store's file, where files that belong with the data
+        may be kept; None for a store that several processes share."""
+        return None if self.networked else Path(self.path).parent
+
 
 @dataclass(frozen=True)
 class KeySettings:

@@ -158,9 +158,11 @@ def _check_key(text: str, where: str, problems: list[str]) -> None:
 
 
 def resolve_key(
-    config: PocketConfig, store_path: str, environ: Mapping[str, str] | None = None
+    config: PocketConfig, local_folder: Path | None, environ: Mapping[str, str] | None = None
 ) -> bytes:
-    """The key that encrypts TOTP secrets: config, then env, then a file beside the store."""
+    """The key that encrypts TOTP secrets: config, then env, then a file in the embedded
+    store's folder. A store that several processes share has no such folder: the key
+    must then be configured, or each process would make its own."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     for text, where in (
@@ -172,7 +174,13 @@ def resolve_key(
             if problems:
                 raise PocketConfigError("; ".join(problems))
             return decode_key(text)
-    return _key_file(Path(store_path).parent / KEY_FILE)
+    if local_folder is None:
+        raise PocketConfigError(
+            "plugins.pocket.encryption_key: the store is shared by several processes, so the"
+            f" key that encrypts TOTP secrets must be configured: set it there or in {KEY_ENV}"
+            " (32 random bytes in base64url, as config/idp.toml shows how to make)"
+        )
+    return _key_file(local_folder / KEY_FILE)
 
 
 def _key_file(path: Path) -> bytes:

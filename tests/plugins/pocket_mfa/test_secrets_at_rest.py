@@ -48,23 +48,23 @@ def test_the_sqlite_file_does_not_hold_the_secret(pocket: PocketEnv, tmp_path: P
 def test_a_generated_key_file_is_private_and_reused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store_path = str(tmp_path / "data" / "idp.sqlite3")
+    folder = tmp_path / "data"
     with caplog.at_level(logging.WARNING, logger="idp.pocket"):
-        key = resolve_key(PocketConfig(), store_path, environ={})
+        key = resolve_key(PocketConfig(), folder, environ={})
     assert len(key) == 32
     path = tmp_path / "data" / KEY_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "encryption_key" in caplog.text
-    assert resolve_key(PocketConfig(), store_path, environ={}) == key
+    assert resolve_key(PocketConfig(), folder, environ={}) == key
 
 
 def test_the_key_comes_from_config_then_environment(tmp_path: Path) -> None:
     from_config, from_env = os.urandom(32), os.urandom(32)
-    store_path = str(tmp_path / "idp.sqlite3")
     environ = {"IDP_POCKET_ENCRYPTION_KEY": b64(from_env)}
     config = load_config({"encryption_key": b64(from_config)})
-    assert resolve_key(config, store_path, environ) == from_config
-    assert resolve_key(PocketConfig(), store_path, environ) == from_env
+    for folder in (tmp_path, None):  # the embedded store's folder, or a shared store
+        assert resolve_key(config, folder, environ) == from_config
+        assert resolve_key(PocketConfig(), folder, environ) == from_env
     assert not (tmp_path / KEY_FILE).exists()
 
 
@@ -85,6 +85,11 @@ def test_bad_configuration_fails_naming_the_key(table: dict[str, object], named:
 
 def test_a_bad_key_in_the_environment_fails_naming_it(tmp_path: Path) -> None:
     with pytest.raises(PocketConfigError, match="IDP_POCKET_ENCRYPTION_KEY"):
-        resolve_key(
-            PocketConfig(), str(tmp_path / "x.sqlite3"), {"IDP_POCKET_ENCRYPTION_KEY": "abc"}
-        )
+        resolve_key(PocketConfig(), tmp_path, {"IDP_POCKET_ENCRYPTION_KEY": "abc"})
+
+
+def test_a_shared_store_needs_a_configured_key(tmp_path: Path) -> None:
+    with pytest.raises(PocketConfigError, match="IDP_POCKET_ENCRYPTION_KEY") as refused:
+        resolve_key(PocketConfig(), None, environ={})
+    assert "shared by several processes" in str(refused.value)
+    assert not (tmp_path / KEY_FILE).exists()
