@@ -12,6 +12,7 @@ from idp.cli.common import DEFAULT_CONFIG, CliError, config_path
 from idp.cli.db import cmd_db
 from idp.cli.keys import cmd_keys
 from idp.cli.serve import cmd_serve
+from idp.cli.store_copy import cmd_store
 from idp.cli.users import cmd_users
 from idp.errors import ConfigError, Conflict, SchemaOutdated
 from idp.keys import ALGORITHMS
@@ -112,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     db.add_parser("upgrade", help="bring the schema up to this version's (back it up first)")
+
+    store = sub.add_parser("store", help="move an installation").add_subparsers(
+        dest="action", required=True
+    )
+    copy = store.add_parser("copy", help="copy everything into a new, empty store")
+    copy.add_argument("--from", dest="source", required=True, help="sqlite:PATH or postgresql://")
+    copy.add_argument("--to", dest="target", required=True, help="sqlite:PATH or postgresql://")
     return parser
 
 
@@ -128,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "clients": cmd_clients,
                 "keys": cmd_keys,
                 "db": cmd_db,
+                "store": cmd_store,
             }[args.command]
             asyncio.run(command(args, settings))
     except ConfigError as exc:

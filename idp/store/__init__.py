@@ -12,6 +12,19 @@ def open_store(settings: StoreSettings) -> Store:
     raise ValueError(f"unknown store backend {settings.backend!r}")
 
 
+def open_store_at(url: str) -> Store:
+    """The store a URL names: `sqlite:PATH` or `postgresql://...`."""
+    if url.startswith("sqlite:"):
+        from idp.store.sqlite import SqliteStore
+
+        return SqliteStore(url.removeprefix("sqlite:"))
+    if url.startswith(("postgresql://", "postgres://")):
+        from idp.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ValueError(f"{url!r} names no store: use sqlite:PATH or postgresql://...")
+
+
 def upgrade_store(settings: StoreSettings) -> tuple[str, int, int]:
     """Bring the store's schema up to this version's: where it is, the versions before
     and after."""
@@ -23,4 +36,4 @@ def upgrade_store(settings: StoreSettings) -> tuple[str, int, int]:
     raise ValueError(f"unknown store backend {settings.backend!r}")
 
 
-__all__ = ["Client", "SigningKey", "Store", "User", "open_store", "upgrade_store"]
+__all__ = ["Client", "SigningKey", "Store", "User", "open_store", "open_store_at", "upgrade_store"]

@@ -77,6 +77,51 @@ class SigningKey:
     retire_at: int | None = None
 
 
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as a backend keeps it, for moving a whole store (Store.export_all)."""
+
+    model: str
+    id: str
+    payload: JSON
+    expires_at: float | None
+    grant_id: str | None
+    consumed: bool
+    sub: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class StoredCounter:
+    key: str
+    count: int
+    expires_at: float
+
+
+@dataclass
+class Snapshot:
+    """Everything a store keeps."""
+
+    users: list[User] = field(default_factory=list)
+    clients: list[Client] = field(default_factory=list)
+    keys: list[SigningKey] = field(default_factory=list)
+    records: list[StoredRecord] = field(default_factory=list)
+    counters: list[StoredCounter] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """How many of each: users, clients, keys, counters, and records per model."""
+        found = {
+            "users": len(self.users),
+            "clients": len(self.clients),
+            "signing keys": len(self.keys),
+            "counters": len(self.counters),
+        }
+        for record in self.records:
+            name = f"records {record.model}"
+            found[name] = found.get(name, 0) + 1
+        return found
+
+
 class RecordView(Protocol):
     """Records with a lifetime, counters and wake-ups: the part of the store a plugin
     sees, under a namespace of its own (Store.records)."""
@@ -171,6 +216,15 @@ class Store(RecordView, Protocol):
     def records(self, namespace: str) -> RecordView:
         """The records and counters of one plugin: its model names and counter keys are
         kept apart from everyone else's under `namespace`."""
+        ...
+
+    # --- a whole store at once (`idp store copy`)
+    async def export_all(self) -> Snapshot:
+        """Everything the store keeps, expired records left out."""
+        ...
+
+    async def import_all(self, snapshot: Snapshot) -> None:
+        """Keep everything in `snapshot` in one unit of work (into an empty store)."""
         ...
 
     # --- life

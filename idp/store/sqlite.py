@@ -21,8 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from idp.errors import Conflict, StoreError
-from idp.store import sqlite_schema
-from idp.store.base import JSON, Client, RecordView, SigningKey, User
+from idp.store import sqlite_copy, sqlite_schema
+from idp.store.base import (
+    JSON,
+    Client,
+    RecordView,
+    SigningKey,
+    Snapshot,
+    User,
+)
 from idp.store.codec import dump_payload, dump_row, load_payload, load_row
 from idp.store.namespaced import NamespacedRecords
 from idp.store.sqlite_upkeep import Upkeep, sweep
@@ -332,6 +339,14 @@ class SqliteStore:
             (start, start + "\U0010ffff", since, time.time()),
         )
         return [_listed(row) for row in rows]
+
+    # --- a whole store at once
+    async def export_all(self) -> Snapshot:
+        return await sqlite_copy.export_all(self, self._reader())
+
+    async def import_all(self, snapshot: Snapshot) -> None:
+        async with self.unit(), self._write() as db:
+            await sqlite_copy.import_all(self, db, snapshot)
 
     # --- counters
     async def hit(self, key: str, window: int) -> int:
