@@ -3,9 +3,9 @@
 //
 // Usage: node driver.mjs < SPEC.json   (prints one JSON result line)
 // SPEC: {target: {issuer, clients, user, scope?, cc_scope?, totp?, argon2_user?} | {url} (static),
-//        workload, concurrency, warmup_s, duration_s, server_pid?, clk_tck?}
+//        workload, concurrency, warmup_s, duration_s, server_pid?, server_tree_pids?, clk_tck?}
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 import {
   clientCredentials, enrollTotp, introspect, login, loginWithCode, refresh, Target,
@@ -153,6 +153,34 @@ function cpuTicks(pid) {
   }
 }
 
+// CPU ticks of process trees: each root's own (utime + stime) and its reaped
+// children's (cutime + cstime), plus the live descendants' own.
+function treeTicks(roots) {
+  if (!roots || !roots.length) return null;
+  const procs = new Map(); // pid -> {ppid, own, reaped}
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(name), {
+        ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]),
+      });
+    } catch { /* gone meanwhile */ }
+  }
+  let total = 0;
+  const wanted = new Set(roots);
+  for (const root of roots) total += procs.get(root)?.reaped ?? 0;
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, p] of procs) {
+      if (!wanted.has(pid) && wanted.has(p.ppid)) { wanted.add(pid); grew = true; }
+    }
+  }
+  for (const pid of wanted) total += procs.get(pid)?.own ?? 0;
+  return total;
+}
+
 // Busy and total jiffies of each CPU, from /proc/stat.
 function cpuTimes() {
   try {
@@ -253,6 +281,7 @@ async function main() {
   requestsAtStart = totalRequests();
   const cpu0 = process.cpuUsage();
   const srv0 = cpuTicks(spec.server_pid);
+  const tree0 = treeTicks(spec.server_tree_pids);
   const cpus0 = cpuTimes();
   const t0 = performance.now();
   measuring = true;
@@ -261,6 +290,7 @@ async function main() {
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const srv1 = cpuTicks(spec.server_pid);
+  const tree1 = treeTicks(spec.server_tree_pids);
   const cpus1 = cpuTimes();
   const requests = totalRequests() - requestsAtStart;
   await Promise.all(running);
@@ -287,6 +317,8 @@ async function main() {
     },
     driver_cpu_pct: (100 * (cpu.user + cpu.system)) / 1e6 / elapsed,
     server_cpu_pct: srv0 !== null && srv1 !== null ? (100 * (srv1 - srv0)) / clk / elapsed : null,
+    // CPU seconds of server_tree_pids and their descendants in the window
+    server_tree_cpu_s: tree0 !== null && tree1 !== null ? (tree1 - tree0) / clk : null,
     // how busy each CPU of the machine was, whoever used it
     cpu_busy_pct: busyPct(cpus0, cpus1),
   };

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,10 @@ def run_driver(
     *,
     server_pid: int | None,
     setup_allowance_s: float = 0.0,
+    server_tree_pids: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """One closed-loop measurement; returns the driver's JSON result."""
+    """One closed-loop measurement; returns the driver's JSON result. The CPU time of
+    server_tree_pids and all their descendants comes back as server_tree_cpu_s."""
     spec = {
         "target": target_spec,
         "workload": workload,
@@ -39,6 +42,7 @@ def run_driver(
         "warmup_s": timing.warmup_s,
         "duration_s": timing.duration_s,
         "server_pid": server_pid,
+        "server_tree_pids": list(server_tree_pids),
         "clk_tck": os.sysconf("SC_CLK_TCK"),
     }
     timeout = 60 + timing.warmup_s + timing.duration_s + setup_allowance_s * concurrency
