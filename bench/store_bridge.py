@@ -22,11 +22,13 @@ import itertools
 import os
 import secrets
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -36,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import orjson
 from authlib.oauth2 import AuthorizationServer
-from greenlet import getcurrent, greenlet
 from harness.driver import Timing, run_driver
 from harness.measure import OTHER_CPU_WARN
 from harness.npm import ensure_installed
@@ -47,6 +48,7 @@ from psycopg import connect
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from idp.oidc.adapter import StarletteOAuth2Request, read_form, to_response
+from idp.oidc.bridge import run_bridged, wait_for
 from idp.oidc.models import OAuthClient, hash_secret, new_token, token_id
 from idp.oidc.server import ClientCredentialsGrant
 from idp.store import Client
@@ -85,29 +87,48 @@ class AsyncStore(Protocol):
     async def insert_token(self, key: str, payload: JSON, ttl: int) -> None: ...
 
 
-@dataclass
 class SqliteSync:
-    store: SqliteStore
+    """The sqlite file through the synchronous sqlite3 module, a connection per worker
+    thread: what a synchronous store would do."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self.local.conn = conn
+        return conn
 
     def get_client(self, client_id: str) -> Client | None:
-        return self.store.get_client(client_id)
+        sql = "SELECT data FROM clients WHERE client_id = ?"
+        row = self._conn().execute(sql, (client_id,)).fetchone()
+        return load_client(row[0]) if row else None
 
     def insert_token(self, key: str, payload: JSON, ttl: int) -> None:
-        with self.store.atomic():  # per request: a worker thread has no loop turn to share
-            self.store.upsert("access_token", key, payload, expires_in=ttl)
+        self._conn().execute(  # one statement: a transaction of its own
+            "INSERT INTO records (key, payload, expires_at, consumed, created_at)"
+            " VALUES (?, ?, ?, 0, ?)",
+            (f"access_token:{key}", orjson.dumps(payload).decode(), time.time() + ttl, time.time()),
+        )
 
 
-class SqliteAsync(SqliteSync):
-    async def get_client(self, client_id: str) -> Client | None:  # type: ignore[override]
-        return self.store.get_client(client_id)
+@dataclass
+class SqliteAsync:
+    """The project's asynchronous SqliteStore, as the token endpoint uses it."""
 
-    async def insert_token(self, key: str, payload: JSON, ttl: int) -> None:  # type: ignore[override]
-        from idp.http_protocol import requests_in_progress
+    store: SqliteStore
 
-        alone = requests_in_progress() == 1  # as the adapter does: commit at once if alone
-        with self.store.atomic() if alone else self.store.grouped():
-            self.store.upsert("access_token", key, payload, expires_in=ttl)
-        await self.store.landed()
+    async def get_client(self, client_id: str) -> Client | None:
+        return await self.store.get_client(client_id)
+
+    async def insert_token(self, key: str, payload: JSON, ttl: int) -> None:
+        async with self.store.unit():
+            await self.store.upsert("access_token", key, payload, expires_in=ttl)
 
 
 @dataclass
@@ -140,39 +161,16 @@ class PgAsync:
             await conn.execute(INSERT_RECORD, row)
 
 
-# --- design B's bridge: sync code in a greenlet awaits through its parent
-def await_(coro: Coroutine[Any, Any, T]) -> T:
-    """From the grant's greenlet: have the parent await `coro`; its result comes back."""
-    parent = getcurrent().parent
-    assert parent is not None, "await_ outside greenlet_spawn"
-    result: T = parent.switch(coro)
-    return result
-
-
-async def greenlet_spawn(fn: Callable[..., T], *args: Any) -> T:
-    """Run sync `fn` in a greenlet on the loop, awaiting each coroutine it hands over."""
-    child = greenlet(fn)
-    child.gr_context = getcurrent().gr_context
-    value: Any = child.switch(*args)
-    while not child.dead:
-        try:
-            awaited = await value
-        except BaseException as exc:
-            value = child.throw(exc)
-        else:
-            value = child.switch(awaited)
-    return value  # type: ignore[no-any-return]
-
-
+# --- design B's bridge: the project's own (idp.oidc.bridge)
 @dataclass
 class BridgedStore:
     store: AsyncStore
 
     def get_client(self, client_id: str) -> Client | None:
-        return await_(self.store.get_client(client_id))
+        return wait_for(self.store.get_client(client_id))
 
     def insert_token(self, key: str, payload: JSON, ttl: int) -> None:
-        await_(self.store.insert_token(key, payload, ttl))
+        wait_for(self.store.insert_token(key, payload, ttl))
 
 
 # --- the authlib side, the same for both designs
@@ -215,6 +213,9 @@ class TokenServer(AuthorizationServer):
         payload |= {"scope": token.get("scope", ""), "iat": now, "expires_at": now + TTL}
         self.store.insert_token(token_id(token["access_token"]), payload, TTL)
 
+    def write_tokens(self, request: Any) -> None:
+        pass  # save_token wrote the one record already
+
 
 # --- the server process
 def serve(args: argparse.Namespace) -> None:
@@ -236,7 +237,7 @@ def serve(args: argparse.Namespace) -> None:
     header = {"alg": "RS256", "typ": "at+jwt", "kid": "k1"}
     sign: Callable[[JSON], str] = partial(sign_compact, key, header)
     sqlite = SqliteStore(args.sqlite)
-    sqlite.start_maintenance()  # checkpoints in a thread of their own, as the provider does
+    sqlite.start_upkeep()  # checkpoints in a thread of their own, as the provider does
     threads = Workers(args.pool, "grant")
     pool_kw: Any = {"min_size": args.pool, "kwargs": {"autocommit": True}, "open": False}
     sync_pool = ConnectionPool(args.pg, **pool_kw)
@@ -247,13 +248,15 @@ def serve(args: argparse.Namespace) -> None:
         issuer = f"{base}/{design}-{backend}"
         run: Callable[[StarletteOAuth2Request], Awaitable[Any]]
         if design == "A":
-            store: SyncStore = SqliteSync(sqlite) if backend == "sqlite" else PgSync(sync_pool)
+            store: SyncStore = SqliteSync(args.sqlite) if backend == "sqlite" else PgSync(sync_pool)
             server = TokenServer(issuer, store, sign)
             run = lambda req: threads.run(partial(server.create_token_response, req))  # noqa: E731
         else:
             astore: AsyncStore = SqliteAsync(sqlite) if backend == "sqlite" else PgAsync(async_pool)
-            bridged = TokenServer(issuer, BridgedStore(astore), lambda c: await_(run_sync(sign, c)))
-            run = partial(greenlet_spawn, bridged.create_token_response)
+            bridged = TokenServer(
+                issuer, BridgedStore(astore), lambda c: wait_for(run_sync(sign, c))
+            )
+            run = partial(run_bridged, bridged.create_token_response)
         meta = {"issuer": issuer, "token_endpoint": f"{issuer}/token", "jwks_uri": f"{issuer}/jwks"}
         keys = {"keys": [jwk.export_public(as_dict=True)]}
 
@@ -293,8 +296,8 @@ def fill_stores(conninfo: str, sqlite_path: Path, secret: str) -> None:
         conn.execute(PG_SCHEMA)
         for c in clients.values():
             conn.execute(INSERT_CLIENT, (c.client_id, orjson.dumps(asdict(c)).decode()))
-            store.add_client(c)
-    store.close()
+            asyncio.run(store.add_client(c))
+    store.close_now()
 
 
 def other_cpu(r: dict[str, Any]) -> float:
