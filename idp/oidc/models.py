@@ -17,25 +17,23 @@ from idp.store import Client
 SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 
 
-#: hex digits of the time of issue (milliseconds) in front of a code or token
+#: hex digits of the time of issue (milliseconds) that codes and tokens issued before
+#: version 2 of the store carry in front
 _STAMP = 12
 _HEX = frozenset("0123456789abcdef")
 
 
 def new_token() -> str:
-    """A code, refresh token or opaque access token: 256 random bits after the time of
-    issue, so that those issued one after another are stored side by side (see token_id)."""
-    return f"{time.time_ns() // 1_000_000:0{_STAMP}x}{secrets.token_urlsafe(32)}"
+    """A code, refresh token, opaque access token or jti: 256 random bits, which tell a
+    holder nothing, not even when it was issued."""
+    return secrets.token_urlsafe(32)
 
 
 def token_id(value: str) -> str:
     """The key a code or token is stored under: its hash, never the value itself.
 
-    The time of issue in front of a `new_token` stays in front of its hash. Keys then grow
-    in the order tokens are issued, so a new one lands beside the last in the store's
-    index instead of on a random page of it, which is several times cheaper to write and
-    to copy into the database. Anything else (such as a token issued before this scheme)
-    is keyed by its hash alone.
+    A token issued before version 2 of the store began with its time of issue, which
+    stayed in front of its hash in the key; such a token is still found under that key.
     """
     digest = hashlib.sha256(value.encode()).hexdigest()
     stamp = value[:_STAMP]
