@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
+from idp.json_input import JsonInputError, parse_json
 from idp.store import User
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -62,9 +62,9 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
-    except ValueError:
-        raise InvalidRequestError("The 'claims' parameter is not valid JSON.") from None
+        value = parse_json(raw)
+    except JsonInputError as e:
+        raise InvalidRequestError(f"The 'claims' parameter is {e}.") from None
     if not isinstance(value, dict):
         raise InvalidRequestError("The 'claims' parameter must be a JSON object.")
     result: dict[str, dict[str, Any]] = {}
@@ -74,5 +74,20 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
             continue
         if not isinstance(part, dict):
             raise InvalidRequestError(f"claims.{member} must be a JSON object.")
-        result[member] = {str(k): v for k, v in part.items()}
+        for name, request in part.items():
+            _check_claim_request(f"claims.{member}.{name}", request)
+        result[member] = dict(part)
     return result
+
+
+def _check_claim_request(where: str, request: Any) -> None:
+    """An individual claim request (Core 5.5.1): null, or an object whose "essential" is a
+    boolean and whose "values" is an array."""
+    if request is None:
+        return
+    if not isinstance(request, dict):
+        raise InvalidRequestError(f"{where} must be null or a JSON object.")
+    if not isinstance(request.get("essential", False), bool):
+        raise InvalidRequestError(f"{where}.essential must be true or false.")
+    if not isinstance(request.get("values", []), list):
+        raise InvalidRequestError(f"{where}.values must be a JSON array.")

@@ -193,6 +193,40 @@ def test_errors_redirect_with_code_state_and_iss(
     assert query["iss"] == ISSUER
 
 
+#: an array nested far deeper than Python's json module can recurse
+DEEP_ARRAY = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        DEEP_ARRAY,
+        # nested deeper than the store can write the pending login back
+        '{"userinfo": {"name": {"value": ' + "[" * 300 + "]" * 300 + "}}}",
+        '{"id_token": {"acr": {"values": 5}}}',
+        '{"id_token": {"acr": {"values": true}}}',
+        '{"id_token": {"acr": {"essential": "yes"}}}',
+        '{"userinfo": {"name": 1}}',
+        # a lone surrogate, which no UTF-8 store can hold
+        '{"userinfo": {"\\ud800": null}}',
+    ],
+    ids=[
+        "deep-array",
+        "deep-value",
+        "values-5",
+        "values-true",
+        "essential",
+        "not-object",
+        "surrogate",
+    ],
+)
+def test_malformed_claims_parameter_is_invalid_request(env: Env, claims: str) -> None:
+    query = authorize_error(env, state="keep-me", claims=claims)
+
+    assert query["error"] == "invalid_request"
+    assert query["state"] == "keep-me"
+
+
 def test_error_redirect_without_state_has_no_state(env: Env) -> None:
     response = env.client.get(
         "/authorize",
