@@ -8,7 +8,6 @@ remembered as a counter until the token expires.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWS
 
+from idp.json_input import parse_json
 from idp.store import Store
 from plugins.pocket_mfa.push.device_keys import load_key
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
@@ -64,7 +64,7 @@ class DeviceTokens:
                 raise InvalidDeviceToken(f"the token must be signed with {device.alg}")
             jws.allowed_algs = [device.alg]
             jws.verify(load_key(device.public_key), alg=device.alg)
-            claims = json.loads(jws.payload)
+            claims = parse_json(jws.payload)
         except (JWException, ValueError) as e:
             raise InvalidDeviceToken(f"the token signature does not verify: {e}") from None
         if not isinstance(claims, dict):
@@ -95,7 +95,7 @@ def _unverified_claims(token: str) -> dict[str, Any]:
     """The payload, only to find whose key checks the signature."""
     try:
         segment = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        claims = parse_json(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (IndexError, ValueError):
         raise InvalidDeviceToken("not a compact JWT") from None
     if not isinstance(claims, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from typing import Any
@@ -80,6 +81,21 @@ def test_bad_device_tokens(push: PushEnv, case: str) -> None:
         token.make_signed_token(hmac_key)
         tokens["alg"] = f"Device {token.serialize()}"
     response = get_device(push, tokens[case])
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_device_token"
+    assert response.headers["www-authenticate"].startswith("Device")
+
+
+def test_a_deeply_nested_token_payload_is_invalid_device_token(push: PushEnv) -> None:
+    # the payload is read before any signature is checked, to find the device's key
+    push.paired_phone()
+    header, payload = (
+        base64.urlsafe_b64encode(part).rstrip(b"=").decode()
+        for part in (b'{"alg":"ES256"}', b"[" * 50_000 + b"]" * 50_000)
+    )
+
+    response = get_device(push, f"Device {header}.{payload}.c2ln")
+
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_device_token"
     assert response.headers["www-authenticate"].startswith("Device")
