@@ -28,6 +28,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.keys import KeyRing
+from idp.oidc.basic_auth import authenticate_client_secret_basic
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, new_token, token_id
 from idp.oidc.pending import PendingJWT
 from idp.oidc.tokens import JWT_ACCESS_TOKEN, TokenMinter
@@ -62,6 +63,8 @@ class OAuthServer(AuthorizationServer):
         self.settings = settings
         self.minter = minter
         self.register_token_generator("default", self._generate_token)
+        # authlib's own reading of the Basic header fails on one that does not decode
+        self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
         self.register_client_auth_method(
             PrivateKeyJWT.CLIENT_AUTH_METHOD,
             PrivateKeyJWT(settings.issuer + "/token", store=store),

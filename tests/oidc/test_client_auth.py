@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import quote
 
@@ -81,6 +82,26 @@ def test_basic_credentials_are_form_urlencoded(env: Env) -> None:
     )
 
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("endpoint", ["/token", "/introspect", "/revoke"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Basic " + base64.b64encode(b"rp:\xff\xfe"),  # not UTF-8
+        b"Basic ",
+        b"Basic \xe9t\xe9",  # raw latin-1 bytes
+    ],
+    ids=["not-utf8", "empty", "latin1"],
+)
+def test_a_basic_header_that_does_not_decode_is_401_invalid_client(
+    env: Env, endpoint: str, header: bytes
+) -> None:
+    form = {"grant_type": "client_credentials", "token": "whatever"}
+
+    response = env.client.post(endpoint, data=form, headers={"authorization": header})
+
+    assert_invalid_client(response)
 
 
 # --- client_secret_post
