@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 _PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+#: the largest max_age kept (about 68 years): no session is older, so any larger value
+#: means the same, and the pending login holds it in a 64-bit whole number
+MAX_AGE_CEILING = 2**31 - 1
 
 
 async def read_params(request: Request) -> dict[str, list[str]]:
@@ -85,6 +88,7 @@ def parse_request(
             raise InvalidRequestError("'max_age' must be a whole number of seconds.") from None
         if max_age < 0:
             raise InvalidRequestError("'max_age' must not be negative.")
+        max_age = min(max_age, MAX_AGE_CEILING)
 
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
