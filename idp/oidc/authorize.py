@@ -23,6 +23,7 @@ from starlette.responses import Response
 from idp.i18n import negotiate
 from idp.login.state import AuthRequest
 from idp.oidc.claims import parse_claims_parameter
+from idp.oidc.error_text import shown
 from idp.oidc.id_token_hint import audiences, read_id_token
 from idp.oidc.models import SCOPES
 from idp.oidc.redirects import error_redirect
@@ -157,7 +158,8 @@ async def authorize(request: Request) -> Response:
     try:
         repeated = sorted(k for k, v in multi.items() if len(v) > 1)
         if repeated:
-            raise InvalidRequestError(f"Parameters repeated: {', '.join(repeated)}.")
+            names = ", ".join(shown(name) for name in repeated)
+            raise InvalidRequestError(f"Parameters repeated: {names}.")
         auth = parse_request(provider, client, redirect_uri, params)
     except OAuth2Error as error:
         return error_redirect(redirect_uri, error, state, provider.settings.issuer)

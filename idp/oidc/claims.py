@@ -8,6 +8,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
 from idp.json_input import JsonInputError, parse_json
+from idp.oidc.error_text import shown
 from idp.store import User
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -64,7 +65,7 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
     try:
         value = parse_json(raw)
     except JsonInputError as e:
-        raise InvalidRequestError(f"The 'claims' parameter is {e}.") from None
+        raise InvalidRequestError(f"The 'claims' parameter is {shown(str(e), 80)}.") from None
     if not isinstance(value, dict):
         raise InvalidRequestError("The 'claims' parameter must be a JSON object.")
     result: dict[str, dict[str, Any]] = {}
@@ -75,7 +76,7 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
         if not isinstance(part, dict):
             raise InvalidRequestError(f"claims.{member} must be a JSON object.")
         for name, request in part.items():
-            _check_claim_request(f"claims.{member}.{name}", request)
+            _check_claim_request(f"claims.{member}.{shown(name)}", request)
         result[member] = dict(part)
     return result
 
