@@ -6,10 +6,12 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp.json_input import JsonInputError, parse_json
+from idp.oidc.error_text import shown
 from idp.oidc.models import OAuthClient
 from idp.store import Store
 
@@ -35,9 +37,31 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=list(self.ALGORITHMS))
         except JoseError as error:
-            raise InvalidClientError(description=error.description) from error
+            # joserfc's descriptions may quote the header, which is the client's text
+            raise InvalidClientError(description=shown(error.description, 80)) from error
         self.verify_claims(token.claims)
         return token.claims
+
+    def extract_assertion(self, assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Header and claims, read before any signature is checked, to find the client.
+
+        As authlib's, but the claims go through the bounded JSON parser (json_input):
+        authlib's json.loads recurses once per level of nesting and lets lone surrogates
+        through, which the store cannot keep (the jti). A "crit" that is not a list of
+        names (RFC 7515 4.1.11) is refused here: joserfc fails on it with a TypeError.
+        """
+        try:
+            obj = jws.extract_compact(assertion.encode())
+            claims = parse_json(obj.payload)
+        except (JoseError, JsonInputError):
+            raise InvalidClientError(description="Invalid JWT assertion.") from None
+        header: dict[str, Any] = obj.headers()
+        crit = header.get("crit", [])
+        if not isinstance(crit, list) or not all(isinstance(name, str) for name in crit):
+            raise InvalidClientError(description="Invalid JWT header: 'crit'.")
+        if not isinstance(claims, dict):
+            raise InvalidClientError(description="Invalid JWT payload.")
+        return header, claims
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         key = f"{claims['sub']}:{jti}"

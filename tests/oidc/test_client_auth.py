@@ -221,6 +221,29 @@ def test_a_bad_client_assertion_is_refused(env: Env, overrides: dict[str, object
     assert_invalid_client(pkjwt_exchange(env, assertion))
 
 
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("case", ["deep-claims", "crit-not-names", "odd-alg", "lone-surrogate-jti"])
+def test_a_malformed_client_assertion_is_401_invalid_client(env: Env, case: str) -> None:
+    key = add_private_key_client(env)
+    header, payload, signature = client_assertion(key).split(".")
+    deep = b'{"sub": "pkjwt", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    odd_alg = b64json({"alg": "RS256\u00e9"})
+    assertions = {
+        # the claims are read before the signature is checked, to find the client
+        "deep-claims": f"{header}.{_b64(deep)}.{signature}",
+        "crit-not-names": f"{b64json({'alg': 'RS256', 'crit': [5]})}.{payload}.{signature}",
+        # quoted in joserfc's description, which an error_description cannot hold
+        "odd-alg": f"{odd_alg}.{payload}.{signature}",
+        # a valid signature over a jti that the store cannot keep
+        "lone-surrogate-jti": client_assertion(key, jti="\ud800"),
+    }
+
+    assert_invalid_client(pkjwt_exchange(env, assertions[case]))
+
+
 def test_a_private_key_jwt_client_cannot_use_a_secret(env: Env) -> None:
     add_private_key_client(env)
     code = login(env, client_id="pkjwt")["code"]
