@@ -192,6 +192,12 @@ def test_a_form_without_its_csrf_token_is_refused(pocket: PocketEnv) -> None:
     assert response.status_code == 403
 
 
+def test_a_csrf_token_with_non_ascii_text_is_refused(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    response = pocket.client.post(location, data={"csrf": "f\u00f6rged", "method": "totp"})
+    assert response.status_code == 403
+
+
 def test_an_enrolled_user_cannot_enroll_again_inside_a_login(pocket: PocketEnv) -> None:
     enroll(pocket, start(pocket))
     pocket.client.cookies.delete("idp_session")
