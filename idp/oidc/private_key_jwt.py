@@ -71,4 +71,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return True
 
     def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
-        return KeySet.import_key_set(client.client.jwks or {"keys": []})
+        # an assertion may name any client; one without keys (a client with a secret)
+        # cannot have signed it, and joserfc refuses an empty key set with its own error
+        jwks = client.client.jwks
+        if not isinstance(jwks, dict) or not jwks.get("keys"):
+            raise InvalidClientError(description="The client has no keys for private_key_jwt.")
+        return KeySet.import_key_set(jwks)

@@ -244,6 +244,14 @@ def test_a_malformed_client_assertion_is_401_invalid_client(env: Env, case: str)
     assert_invalid_client(pkjwt_exchange(env, assertions[case]))
 
 
+def test_an_assertion_naming_a_client_without_keys_is_401_invalid_client(env: Env) -> None:
+    key = add_private_key_client(env)
+    # "rp" authenticates with a secret and has no keys
+    assertion = client_assertion(key, client_id="rp")
+
+    assert_invalid_client(pkjwt_exchange(env, assertion, client_id="rp"))
+
+
 def test_a_private_key_jwt_client_cannot_use_a_secret(env: Env) -> None:
     add_private_key_client(env)
     code = login(env, client_id="pkjwt")["code"]
