@@ -126,7 +126,8 @@ async def revoke_consent(request: Request) -> Response:
     submitted = form.get("csrf")
     if user is None or expected is None or not isinstance(submitted, str):
         return provider.expired(request)
-    if not hmac.compare_digest(expected, submitted):
+    # as bytes: compare_digest refuses str with anything but ASCII in it
+    if not hmac.compare_digest(expected.encode(), submitted.encode()):
         return provider.pages.error(request, "error.csrf.title", "error.csrf.text", status_code=403)
     client_id = str(form.get("client_id") or "")
     await provider.store.destroy("consent", f"{user.sub}:{client_id}")

@@ -37,6 +37,8 @@ def test_a_consent_is_listed_and_can_be_revoked(env: Env) -> None:
     assert "Third Party Wiki" in text
     forged = env.client.post("/account/consents/revoke", data={"csrf": "forged", "client_id": "rp"})
     assert forged.status_code == 403
+    odd = env.client.post("/account/consents/revoke", data={"csrf": "\u00e9", "client_id": "rp"})
+    assert odd.status_code == 403
     assert env.store.find("consent", f"{env.store.find_user('alice').sub}:rp") is not None
     csrf = hidden_inputs(text)["csrf"]
     done = env.client.post("/account/consents/revoke", data={"csrf": csrf, "client_id": "rp"})

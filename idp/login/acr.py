@@ -23,7 +23,7 @@ ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
 
 def _known(values: Iterable[object]) -> list[str]:
     """The values this provider supports, in the order given, each once."""
-    return [v for v in dict.fromkeys(values) if isinstance(v, str) and v in ACR_VALUES]
+    return [v for v in dict.fromkeys(v for v in values if isinstance(v, str)) if v in ACR_VALUES]
 
 
 def requested_acr(

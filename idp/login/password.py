@@ -24,7 +24,10 @@ def client_address(request: Request) -> str:
 
 
 def csrf_ok(login: PendingLogin, submitted: object) -> bool:
-    return isinstance(submitted, str) and hmac.compare_digest(submitted, login.csrf)
+    # as bytes: compare_digest refuses str with anything but ASCII in it
+    return isinstance(submitted, str) and hmac.compare_digest(
+        submitted.encode(), login.csrf.encode()
+    )
 
 
 async def _render(

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from idp.errors import StoreUnavailable
 from idp.oidc.bridge import run_bridged
+from idp.oidc.error_text import shown
 from idp.store import Store
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -146,7 +147,8 @@ async def oauth_response(
     oauth_request = StarletteOAuth2Request(request, await read_form(request))
     repeated = oauth_request.payload.repeated()
     if repeated:
-        error = InvalidRequestError(f"Parameters repeated: {', '.join(repeated)}.")
+        names = ", ".join(shown(name) for name in repeated)
+        error = InvalidRequestError(f"Parameters repeated: {names}.")
         return to_response(error())
     if len(auth_methods_used(request, oauth_request.form)) > 1:
         # RFC 6749 2.3: a client must not use more than one authentication method at once

@@ -24,6 +24,7 @@ from idp.i18n import negotiate
 from idp.login.acr import requested_acr
 from idp.login.state import AuthRequest
 from idp.oidc.claims import parse_claims_parameter
+from idp.oidc.error_text import shown
 from idp.oidc.id_token_hint import audiences, read_id_token
 from idp.oidc.models import SCOPES
 from idp.oidc.redirects import error_redirect
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 _PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+#: the largest max_age kept (about 68 years): no session is older, so any larger value
+#: means the same, and the pending login holds it in a 64-bit whole number
+MAX_AGE_CEILING = 2**31 - 1
 
 
 async def read_params(request: Request) -> dict[str, list[str]]:
@@ -86,6 +90,7 @@ def parse_request(
             raise InvalidRequestError("'max_age' must be a whole number of seconds.") from None
         if max_age < 0:
             raise InvalidRequestError("'max_age' must not be negative.")
+        max_age = min(max_age, MAX_AGE_CEILING)
 
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
@@ -151,7 +156,8 @@ async def authorize(request: Request) -> Response:
     try:
         repeated = sorted(k for k, v in multi.items() if len(v) > 1)
         if repeated:
-            raise InvalidRequestError(f"Parameters repeated: {', '.join(repeated)}.")
+            names = ", ".join(shown(name) for name in repeated)
+            raise InvalidRequestError(f"Parameters repeated: {names}.")
         auth = parse_request(provider, client, redirect_uri, params)
     except OAuth2Error as error:
         return error_redirect(redirect_uri, error, state, provider.settings.issuer)

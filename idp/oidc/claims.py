@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
+from idp.json_input import JsonInputError, parse_json
+from idp.oidc.error_text import shown
 from idp.store import User
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -62,9 +63,9 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
-    except ValueError:
-        raise InvalidRequestError("The 'claims' parameter is not valid JSON.") from None
+        value = parse_json(raw)
+    except JsonInputError as e:
+        raise InvalidRequestError(f"The 'claims' parameter is {shown(str(e), 80)}.") from None
     if not isinstance(value, dict):
         raise InvalidRequestError("The 'claims' parameter must be a JSON object.")
     result: dict[str, dict[str, Any]] = {}
@@ -74,5 +75,23 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
             continue
         if not isinstance(part, dict):
             raise InvalidRequestError(f"claims.{member} must be a JSON object.")
-        result[member] = {str(k): v for k, v in part.items()}
+        for name, request in part.items():
+            _check_claim_request(f"claims.{member}.{shown(name)}", request)
+        result[member] = dict(part)
     return result
+
+
+def _check_claim_request(where: str, request: Any) -> None:
+    """An individual claim request (Core 5.5.1): null, or an object whose "essential" is a
+    boolean, whose "values" is an array and whose "value" is a single value (not an array
+    or object)."""
+    if request is None:
+        return
+    if not isinstance(request, dict):
+        raise InvalidRequestError(f"{where} must be null or a JSON object.")
+    if not isinstance(request.get("essential", False), bool):
+        raise InvalidRequestError(f"{where}.essential must be true or false.")
+    if not isinstance(request.get("values", []), list):
+        raise InvalidRequestError(f"{where}.values must be a JSON array.")
+    if isinstance(request.get("value"), list | dict):
+        raise InvalidRequestError(f"{where}.value must be a single value; use values for more.")

@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
-    InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     OAuth2Request,
@@ -22,16 +21,14 @@ from authlib.oauth2.rfc6749 import (
 )
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from idp.keys import KeyRing
+from idp.oidc.basic_auth import authenticate_client_secret_basic
 from idp.oidc.bridge import wait_for
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, new_token, token_id
+from idp.oidc.private_key_jwt import PrivateKeyJWT
 from idp.oidc.tokens import JWT_ACCESS_TOKEN, TokenMinter
 from idp.settings import Settings
 from idp.store import Store, User
@@ -85,6 +82,8 @@ class OAuthServer(AuthorizationServer):
         self.settings = settings
         self.minter = minter
         self.register_token_generator("default", self._generate_token)
+        # authlib's own reading of the Basic header fails on one that does not decode
+        self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
         self.register_client_auth_method(
             PrivateKeyJWT.CLIENT_AUTH_METHOD,
             PrivateKeyJWT(settings.issuer + "/token", store=store),
@@ -357,42 +356,6 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         self.save_token(token)
         self.server.write_tokens(self.request)
         return 200, token, self.TOKEN_RESPONSE_HEADER
-
-
-class PrivateKeyJWT(JWTBearerClientAssertion):
-    """private_key_jwt (OIDC Core 9, RFC 7523 2.2); each assertion's jti is single use."""
-
-    CLIENT_AUTH_METHOD = "private_key_jwt"
-    #: what discovery advertises as token_endpoint_auth_signing_alg_values_supported
-    ALGORITHMS = ("RS256", "ES256", "PS256")
-
-    def __init__(self, token_url: str, store: Store) -> None:
-        super().__init__(None, validate_jti=True)
-        self.store = store
-        self.audiences = [token_url, token_url.rsplit("/token", 1)[0]]
-
-    def get_audiences(self) -> list[str]:
-        # RFC 7523 3: the token endpoint URL; the issuer is accepted as well
-        return self.audiences
-
-    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
-        # authlib's default takes only joserfc's "recommended" algorithms, without PS256
-        try:
-            token = jwt.decode(assertion, resolve_key, algorithms=list(self.ALGORITHMS))
-        except JoseError as error:
-            raise InvalidClientError(description=error.description) from error
-        self.verify_claims(token.claims)
-        return token.claims
-
-    def validate_jti(self, claims: Any, jti: str) -> bool:
-        key = f"{claims['sub']}:{jti}"
-        if wait_for(self.store.find("assertion_jti", key)) is not None:
-            return False
-        wait_for(self.store.upsert("assertion_jti", key, {}, expires_in=3600))
-        return True
-
-    def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
-        return KeySet.import_key_set(client.client.jwks or {"keys": []})
 
 
 class TokenLookup:

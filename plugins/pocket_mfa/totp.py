@@ -48,7 +48,8 @@ def matching_step(
 ) -> int | None:
     """The step within the skew window whose code this is, or None (RFC 6238 section 5.2)."""
     code = normalize(code)
-    if len(code) != params.digits or not code.isdigit():
+    # ASCII digits only: str.isdigit() takes any script's digits, which no code has
+    if len(code) != params.digits or not (code.isascii() and code.isdigit()):
         return None
     current = step_at(params, time.time() if now is None else now)
     found: int | None = None

@@ -52,7 +52,8 @@ async def load_login(s: Services, request: Request) -> tuple[PendingLogin, User]
 
 
 def csrf_ok(expected: str, submitted: object) -> bool:
-    return isinstance(submitted, str) and hmac.compare_digest(submitted, expected)
+    # as bytes: compare_digest refuses str with anything but ASCII in it
+    return isinstance(submitted, str) and hmac.compare_digest(submitted.encode(), expected.encode())
 
 
 def csrf_failed(s: Services, request: Request, locale: str) -> Response:

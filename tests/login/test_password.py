@@ -72,6 +72,16 @@ def test_post_without_the_right_csrf_token_is_refused(env: Env) -> None:
     assert "idp_session" not in env.client.cookies
 
 
+def test_a_csrf_token_with_non_ascii_text_is_refused(env: Env) -> None:
+    env.add_client()
+    env.add_user()
+    location = _login_location(env)
+    response = env.client.post(
+        location, data={"csrf": "f\u00f6rged", "username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+
+
 def test_login_page_from_another_browser_is_refused(env: Env) -> None:
     env.add_client()
     location = _login_location(env)

@@ -193,6 +193,44 @@ def test_errors_redirect_with_code_state_and_iss(
     assert query["iss"] == ISSUER
 
 
+#: an array nested far deeper than Python's json module can recurse
+DEEP_ARRAY = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        DEEP_ARRAY,
+        # nested deeper than the store can write the pending login back
+        '{"userinfo": {"name": {"value": ' + "[" * 300 + "]" * 300 + "}}}",
+        '{"id_token": {"acr": {"values": 5}}}',
+        '{"id_token": {"acr": {"values": true}}}',
+        '{"id_token": {"acr": {"essential": "yes"}}}',
+        '{"id_token": {"acr": {"value": []}}}',
+        '{"userinfo": {"name": 1}}',
+        # a lone surrogate, which no UTF-8 store can hold
+        '{"userinfo": {"\\ud800": null}}',
+        '{"userinfo": {"n\u00e4me\\"": 1}}',
+    ],
+    ids=[
+        "deep-array",
+        "deep-value",
+        "values-5",
+        "values-true",
+        "essential",
+        "value-array",
+        "not-object",
+        "surrogate",
+        "odd-name",
+    ],
+)
+def test_malformed_claims_parameter_is_invalid_request(env: Env, claims: str) -> None:
+    query = authorize_error(env, state="keep-me", claims=claims)
+
+    assert query["error"] == "invalid_request"
+    assert query["state"] == "keep-me"
+
+
 def test_error_redirect_without_state_has_no_state(env: Env) -> None:
     response = env.client.get(
         "/authorize",
@@ -233,6 +271,29 @@ def test_repeated_parameters_are_refused(env: Env) -> None:
     query = redirect_query(response)
     assert query["error"] == "invalid_request"
     assert "nonce" in query["error_description"]
+
+
+#: what an error_description may hold (RFC 6749 4.1.2.1)
+DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
+
+
+def test_a_repeated_parameter_with_an_odd_name_is_refused(env: Env) -> None:
+    odd = 'n\u00e4me"\\'
+    response = env.client.get(
+        "/authorize",
+        params=[
+            ("response_type", "code"),
+            ("client_id", "rp"),
+            ("redirect_uri", RP),
+            ("scope", "openid"),
+            (odd, "a"),
+            (odd, "b"),
+        ],
+    )
+
+    query = redirect_query(response)
+    assert query["error"] == "invalid_request"
+    assert DESCRIPTION.fullmatch(query["error_description"]), query
 
 
 def test_client_without_the_code_grant_is_unauthorized(env: Env) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import quote
 
@@ -81,6 +82,26 @@ def test_basic_credentials_are_form_urlencoded(env: Env) -> None:
     )
 
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("endpoint", ["/token", "/introspect", "/revoke"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Basic " + base64.b64encode(b"rp:\xff\xfe"),  # not UTF-8
+        b"Basic ",
+        b"Basic \xe9t\xe9",  # raw latin-1 bytes
+    ],
+    ids=["not-utf8", "empty", "latin1"],
+)
+def test_a_basic_header_that_does_not_decode_is_401_invalid_client(
+    env: Env, endpoint: str, header: bytes
+) -> None:
+    form = {"grant_type": "client_credentials", "token": "whatever"}
+
+    response = env.client.post(endpoint, data=form, headers={"authorization": header})
+
+    assert_invalid_client(response)
 
 
 # --- client_secret_post
@@ -198,6 +219,37 @@ def test_a_bad_client_assertion_is_refused(env: Env, overrides: dict[str, object
     assertion = client_assertion(key, **overrides)
 
     assert_invalid_client(pkjwt_exchange(env, assertion))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("case", ["deep-claims", "crit-not-names", "odd-alg", "lone-surrogate-jti"])
+def test_a_malformed_client_assertion_is_401_invalid_client(env: Env, case: str) -> None:
+    key = add_private_key_client(env)
+    header, payload, signature = client_assertion(key).split(".")
+    deep = b'{"sub": "pkjwt", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    odd_alg = b64json({"alg": "RS256\u00e9"})
+    assertions = {
+        # the claims are read before the signature is checked, to find the client
+        "deep-claims": f"{header}.{_b64(deep)}.{signature}",
+        "crit-not-names": f"{b64json({'alg': 'RS256', 'crit': [5]})}.{payload}.{signature}",
+        # quoted in joserfc's description, which an error_description cannot hold
+        "odd-alg": f"{odd_alg}.{payload}.{signature}",
+        # a valid signature over a jti that the store cannot keep
+        "lone-surrogate-jti": client_assertion(key, jti="\ud800"),
+    }
+
+    assert_invalid_client(pkjwt_exchange(env, assertions[case]))
+
+
+def test_an_assertion_naming_a_client_without_keys_is_401_invalid_client(env: Env) -> None:
+    key = add_private_key_client(env)
+    # "rp" authenticates with a secret and has no keys
+    assertion = client_assertion(key, client_id="rp")
+
+    assert_invalid_client(pkjwt_exchange(env, assertion, client_id="rp"))
 
 
 def test_a_private_key_jwt_client_cannot_use_a_secret(env: Env) -> None:

@@ -164,6 +164,14 @@ def test_the_consent_form_needs_its_csrf_token(env: Env) -> None:
     assert "location" not in response.headers
 
 
+def test_a_consent_csrf_token_with_non_ascii_text_is_refused(env: Env) -> None:
+    location = to_consent(env)
+
+    response = env.client.post(location, data={"csrf": "f\u00f6rged", "action": "allow"})
+
+    assert response.status_code == 403
+
+
 def test_the_consent_page_is_bound_to_the_browser(env: Env) -> None:
     location = to_consent(env)
     env.client.cookies.clear()

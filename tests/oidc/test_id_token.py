@@ -117,6 +117,16 @@ def test_the_claims_parameter_cannot_override_protocol_claims(env: Env) -> None:
     assert claims["email"] == "alice@example.org"
 
 
+def test_a_claim_value_past_64_bits_does_not_stop_the_login(env: Env) -> None:
+    # the pending login and the code keep the claims request: a whole number the store
+    # cannot write must not make the login fail
+    request = '{"id_token": {"email": {"value": 99999999999999999999}}}'
+
+    claims = verify_jwt(env, code_flow(env, scope="openid", claims=request)["id_token"])
+
+    assert claims["email"] == "alice@example.org"
+
+
 def test_an_es256_client_gets_an_es256_id_token(env: Env) -> None:
     env.add_client("ec", secret="ec-secret", id_token_signed_response_alg="ES256")
     token = code_flow(env, client_id="ec", secret="ec-secret")

@@ -200,3 +200,12 @@ def test_max_age_0_always_shows_the_login_page(env: Env) -> None:
     first_login(env)
 
     assert login_location(env, max_age="0")
+
+
+def test_a_max_age_past_64_bits_is_no_limit(env: Env) -> None:
+    # the login page keeps it with the pending login, in a whole number of 64 bits
+    huge = "99999999999999999999"
+    claims = verify_jwt(env, code_flow(env, max_age=huge)["id_token"])
+
+    assert abs(claims["auth_time"] - time.time()) < 5
+    assert silent_id_token(env, max_age=huge)["auth_time"] == claims["auth_time"]

@@ -322,3 +322,17 @@ def test_repeated_parameters_are_invalid_request(env: Env, repeated: str) -> Non
     assert token_error(response) == "invalid_request"
     assert repeated in response.json()["error_description"]
     assert exchange(env, code).status_code == 200  # the code was not used up
+
+
+def test_a_repeated_parameter_with_an_odd_name_is_invalid_request(env: Env) -> None:
+    # an error_description holds printable ASCII without '"' and '\\' (RFC 6749 5.2)
+    odd = quote('n\u00e4me"\\', safe="")
+
+    response = env.client.post(
+        "/token",
+        content=f"grant_type=client_credentials&{odd}=1&{odd}=2",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=("rp", "s3cret"),
+    )
+
+    assert token_error(response) == "invalid_request"

@@ -7,7 +7,6 @@ JSON {"error", "error_description"} and each one is audited.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from idp.json_input import JsonInputError, parse_json
 from plugins.pocket_mfa.push import device_keys
 from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.errors import DeviceApiError, InvalidRequest, NotAPairingCodeError
@@ -137,9 +137,9 @@ class DeviceApi:
 
 async def _json(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("the body must be JSON") from None
+        body = parse_json(await request.body())
+    except JsonInputError as e:
+        raise InvalidRequest(f"the body is {e}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
     return body

@@ -9,7 +9,6 @@ the event loop, like a device's answer (answers.py).
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWS
 
+from idp.json_input import parse_json
 from idp.store.base import RecordView
 from plugins.pocket_mfa.push.device_keys import load_key
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
@@ -48,10 +48,13 @@ class DeviceTokens:
         if scheme.lower() != SCHEME or not token.strip():
             raise InvalidDeviceToken("send Authorization: Device <JWT signed by the device key>")
         token = token.strip()
-        device_id = _unverified_claims(token).get("iss")
+        header, unverified = _unverified(token)
+        device_id = unverified.get("iss")
         device = await self.devices.get(device_id) if isinstance(device_id, str) else None
         if device is None:
             raise InvalidDeviceToken("unknown device")
+        if header.get("alg") != device.alg:
+            raise InvalidDeviceToken(f"the token must be signed with {device.alg}")
         claims = self._verified_claims(token, device)
         await self._check_claims(claims, device)
         return await self.devices.touch(device)
@@ -60,12 +63,9 @@ class DeviceTokens:
         jws = JWS()
         try:
             jws.deserialize(token)
-            header = jws.jose_header
-            if not isinstance(header, dict) or header.get("alg") != device.alg:
-                raise InvalidDeviceToken(f"the token must be signed with {device.alg}")
             jws.allowed_algs = [device.alg]
             jws.verify(load_key(device.public_key), alg=device.alg)
-            claims = json.loads(jws.payload)
+            claims = parse_json(jws.payload)
         except (JWException, ValueError) as e:
             raise InvalidDeviceToken(f"the token signature does not verify: {e}") from None
         if not isinstance(claims, dict):
@@ -92,13 +92,22 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _unverified_claims(token: str) -> dict[str, Any]:
-    """The payload, only to find whose key checks the signature."""
+def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and payload, read before the signature is checked: the payload names the
+    device whose key checks it, the header its algorithm. Both are read here, with the
+    bounded JSON parser, and must be JSON objects; jwcrypto's own reading of the header
+    (JWS.jose_header) fails with a TypeError on a "crit" that is not a list of names."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidDeviceToken("not a compact JWT")
     try:
-        segment = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (IndexError, ValueError):
+        header, payload = (parse_json(_b64decode(part)) for part in parts[:2])
+    except ValueError:
         raise InvalidDeviceToken("not a compact JWT") from None
-    if not isinstance(claims, dict):
-        raise InvalidDeviceToken("the token claims are not a JSON object")
-    return claims
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        raise InvalidDeviceToken("the token header and claims are not JSON objects")
+    return header, payload
+
+
+def _b64decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import RP, authorize, query_of, submit_password
 from tests.plugins.pocket_mfa.conftest import (
     PocketEnv,
@@ -190,6 +192,22 @@ def test_a_form_without_its_csrf_token_is_refused(pocket: PocketEnv) -> None:
     assert response.status_code == 403
     response = pocket.client.post(location + "/app", data={"code": "123456"})
     assert response.status_code == 403
+
+
+def test_a_csrf_token_with_non_ascii_text_is_refused(pocket: PocketEnv) -> None:
+    location = start(pocket)
+    response = pocket.client.post(location, data={"csrf": "f\u00f6rged", "method": "totp"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("digits", ["\uff11\uff12\uff13\uff14\uff15\uff16", "\u0661" * 6])
+def test_a_code_in_other_digits_than_ascii_is_not_right(pocket: PocketEnv, digits: str) -> None:
+    enroll(pocket, start(pocket))
+    pocket.client.cookies.delete("idp_session")
+    location = start(pocket, prompt="login")
+    response = verify(pocket, location, digits)
+    assert response.status_code == 400, response.text
+    assert "That code is not right" in response.text
 
 
 def test_an_enrolled_user_cannot_enroll_again_inside_a_login(pocket: PocketEnv) -> None:

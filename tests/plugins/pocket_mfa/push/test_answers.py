@@ -191,3 +191,16 @@ def test_malformed_answers(push: PushEnv, body: dict[str, object]) -> None:
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request"
     assert push.outcome(challenge.id) is Outcome.PENDING
+
+
+def test_a_deeply_nested_answer_is_invalid_request(push: PushEnv) -> None:
+    phone = push.paired_phone()
+    challenge = push.challenge()
+    url = f"/factors/pocket/api/v1/challenges/{challenge.id}/answer"
+    body = b'{"decision":' * 100_000 + b'"deny"' + b"}" * 100_000
+
+    response = push.client.post(url, content=body, headers=phone.auth())
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert push.outcome(challenge.id) is Outcome.PENDING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from jwcrypto.jwk import JWK
 from jwcrypto.jwt import JWT
 
+from plugins.pocket_mfa.client import device_key
 from plugins.pocket_mfa.push.protocol import API_PATH, api_base
 from tests.plugins.pocket_mfa.push.conftest import ISSUER, Phone, PushEnv
 
@@ -83,6 +85,44 @@ def test_bad_device_tokens(push: PushEnv, case: str) -> None:
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_device_token"
     assert response.headers["www-authenticate"].startswith("Device")
+
+
+def test_a_deeply_nested_token_payload_is_invalid_device_token(push: PushEnv) -> None:
+    # the payload is read before any signature is checked, to find the device's key
+    push.paired_phone()
+    header, payload = (
+        base64.urlsafe_b64encode(part).rstrip(b"=").decode()
+        for part in (b'{"alg":"ES256"}', b"[" * 50_000 + b"]" * 50_000)
+    )
+
+    response = get_device(push, f"Device {header}.{payload}.c2ln")
+
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_device_token"
+    assert response.headers["www-authenticate"].startswith("Device")
+
+
+@pytest.mark.parametrize("crit", [1.5, [[1]]])
+def test_a_crit_header_that_is_not_a_list_of_names_is_invalid_device_token(
+    push: PushEnv, crit: Any
+) -> None:
+    # signed by the device, so that only the header is wrong (RFC 7515 4.1.11)
+    phone = push.paired_phone()
+    header = {"alg": phone.alg, "crit": crit}
+    now = int(push.clock())
+    claims = {"iss": phone.device_id, "aud": api_base(ISSUER), "iat": now, "exp": now + 60}
+    parts = [
+        base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+        for part in (header, {**claims, "jti": secrets.token_hex(8)})
+    ]
+    signing_input = ".".join(parts)
+    signature = device_key.sign(phone.private_key, signing_input.encode())
+    token = f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+    response = get_device(push, f"Device {token}")
+
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_device_token"
 
 
 def test_unpair_itself(push: PushEnv) -> None:

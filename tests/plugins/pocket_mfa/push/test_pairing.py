@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -125,6 +126,30 @@ def test_malformed_pair_requests(push: PushEnv, body: Any) -> None:
     assert response.json()["error"] == "invalid_request"
     assert response.json()["error_description"]
     # nothing was used up: the token still pairs
+    assert phone.pair(token).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000],
+    ids=["arrays", "objects"],
+)
+def test_a_deeply_nested_pair_body_is_invalid_request(push: PushEnv, body: bytes) -> None:
+    response = push.client.post(f"{API_PATH}/pair", content=body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_a_device_name_with_a_lone_surrogate_is_invalid_request(push: PushEnv) -> None:
+    token, _ = push.service.pairing.create_pairing(push.user.sub)
+    phone = push.phone()
+    body = {"pairing_token": token, "public_key": phone.public_key, "device_name": "\ud800"}
+
+    response = push.client.post(f"{API_PATH}/pair", content=json.dumps(body))
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
     assert phone.pair(token).status_code == 201
 
 
