@@ -186,9 +186,24 @@ class Connections:
             await pool.close()
             raise
         self._closing = asyncio.get_running_loop().create_task(
-            _close_when_cancelled(pool), name="idp-store-close", context=contextvars.Context()
+            self._close_when_cancelled(pool),
+            name="idp-store-close",
+            context=contextvars.Context(),
         )
         return pool
+
+    async def _close_when_cancelled(self, pool: AsyncConnectionPool[Any]) -> None:
+        """Wait until cancelled, then close the pool. A command that uses the store and
+        ends without `close()` ends with its event loop, which cancels every task left:
+        then this one closes the pool (and the next loop to use the store opens another).
+        Without it, asyncio.run would wait for ever for psycopg's pool tasks, which go on
+        after a cancellation (so as not to lose a connection)."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self._pool is pool:
+                self._pool = None
+            await pool.close()
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -346,18 +361,6 @@ class Connections:
             await conn.execute("ROLLBACK")
         except psycopg.Error as exc:  # the pool drops a connection it cannot reset
             log.debug("rollback on %s failed: %s", self.where, exc)
-
-
-async def _close_when_cancelled(pool: AsyncConnectionPool[Any]) -> None:
-    """Wait until cancelled, then close the pool. A command that uses the store and ends
-    without `close()` ends with its event loop, which cancels every task left: then this
-    one closes the pool. Without it, asyncio.run would wait for ever for psycopg's pool
-    tasks, which go on after a cancellation (so as not to lose a connection).
-    """
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await pool.close()
 
 
 async def upgrade_database(url: str) -> tuple[int, int]:

@@ -64,6 +64,7 @@ class PostgresWakeups:
         """Listen from now on: returns once the listening connection listens, or fails
         with StoreUnavailable after the store's timeout."""
         if self._listener is None or self._listener.done():
+            self._listening = asyncio.Event()  # of this event loop
             self._listener = asyncio.get_running_loop().create_task(
                 self._listen(), name="idp-store-wakeups", context=contextvars.Context()
             )
@@ -94,7 +95,7 @@ class PostgresWakeups:
                     self._listening.set()
                     pause = RETRY_SECONDS[0]
                     if lost:
-                        log.warning("wake-ups from other processes resumed")
+                        log.info("wake-ups from other processes resumed")
                         lost = False
                         for key in list(self._keys):
                             self._here.wake_here(key)
@@ -106,6 +107,7 @@ class PostgresWakeups:
                 if not lost:
                     log.warning("wake-ups from other processes paused: %s", exc)
                 lost = True
-            self._listening.clear()
+            finally:
+                self._listening.clear()
             await asyncio.sleep(pause)
             pause = min(pause * 2, longest)
