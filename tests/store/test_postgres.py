@@ -137,6 +137,22 @@ def test_a_command_that_never_closes_the_store_still_ends(postgres_url: str) -> 
         assert (done.returncode, done.stdout) == (0, "ended\n"), done.stderr
 
 
+def test_a_store_is_used_again_from_another_event_loop(postgres_url: str) -> None:
+    """As code that runs no event loop of its own uses it: one asyncio.run per call."""
+    store = PostgresStore(postgres_url)
+
+    async def woken(key: str) -> bool:
+        async with store.wakeups.listen(key) as event:
+            await store.wakeups.wake(key)
+            return await wait(event, 1)
+
+    asyncio.run(store.upsert("code", "c", {"n": 1}))
+    assert asyncio.run(store.find("code", "c")) == {"n": 1}
+    assert asyncio.run(woken("k1"))
+    assert asyncio.run(woken("k2"))
+    asyncio.run(store.close())
+
+
 async def test_expired_rows_are_swept_batch_after_batch(postgres_url: str) -> None:
     store = PostgresStore(postgres_url, sweep_every=0.05)
     async with store.unit():
