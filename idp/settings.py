@@ -41,9 +41,17 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    backend: str = "sqlite"
+    #: PostgreSQL, which several processes and nodes share:
+    #: postgresql://user@host:port/database (a password is better kept in IDP_STORE_URL or
+    #: ~/.pgpass). Empty: the embedded sqlite file at `path`, for one process
+    url: str = ""
     #: sqlite: the database file, relative to the working directory
     path: str = "var/idp.sqlite3"
+
+    @property
+    def backend(self) -> str:
+        """ "postgresql" when `url` names a database, else "sqlite"."""
+        return "postgresql" if self.url else "sqlite"
 
     @property
     def networked(self) -> bool:
@@ -141,6 +149,12 @@ class Settings:
         return self.https
 
 
+#: settings that are gone, and what took their place
+_RETIRED = {
+    "store.backend": "no longer a setting: the store is PostgreSQL when store.url is set,"
+    " else the sqlite file at store.path",
+}
+
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "plugins"}
 
 
@@ -196,7 +210,8 @@ def _build_section(
     known = {f.name for f in dataclasses.fields(cls)}
     for key in given:
         if key not in known:
-            problems.append(f"{section}.{key}: unknown setting")
+            gone = _RETIRED.get(f"{section}.{key}", "unknown setting")
+            problems.append(f"{section}.{key}: {gone}")
     values: dict[str, object] = {}
     for f in dataclasses.fields(cls):
         env_name = f"IDP_{section}_{f.name}".upper()
@@ -278,8 +293,11 @@ def _validate(s: Settings, problems: list[str]) -> None:
             problems.append(
                 f"server.forwarded_allow_ips: {proxy!r} is not an IP address or a network"
             )
-    if s.store.backend not in ("sqlite",):
-        problems.append(f"store.backend: unknown backend {s.store.backend!r} (known: sqlite)")
+    if s.store.url and not s.store.url.startswith(("postgresql://", "postgres://")):
+        problems.append(
+            "store.url: must be a postgresql://user@host:port/database URL"
+            " (or empty for the sqlite file at store.path)"
+        )
     if s.keys.algorithm not in ("RS256", "ES256"):
         problems.append("keys.algorithm: must be RS256 or ES256")
     if s.keys.rsa_bits < 2048:

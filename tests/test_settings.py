@@ -19,6 +19,13 @@ def test_the_shipped_example_loads() -> None:
     assert settings.server.trusted_proxies == ()  # no proxy unless one is configured
 
 
+def test_a_store_url_chooses_postgresql() -> None:
+    default = load_settings(None, environ={}).store
+    assert (default.backend, default.networked) == ("sqlite", False)
+    shared = load_settings(None, environ={"IDP_STORE_URL": "postgresql://idp@db/idp"}).store
+    assert (shared.backend, shared.networked) == ("postgresql", True)
+
+
 def test_no_proxy_is_trusted_by_default() -> None:
     assert load_settings(None, environ={}).server.trusted_proxies == ()
     configured = load_settings(None, environ={"IDP_SERVER_FORWARDED_ALLOW_IPS": "10.0.0.5, ::1"})
@@ -48,7 +55,9 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("[tokens]\nttl = 5\n", {}, "tokens.ttl: unknown setting"),
         ("[nonsense]\n", {}, "[nonsense]: unknown section"),
         ("", {"IDP_SERVER_PORT": "http"}, "IDP_SERVER_PORT: expected a whole number"),
-        ("[store]\nbackend = 'oracle'\n", {}, "store.backend: unknown backend 'oracle'"),
+        ("[store]\nurl = 'mysql://db/idp'\n", {}, "store.url: must be a postgresql://"),
+        ("", {"IDP_STORE_URL": "db.example.org/idp"}, "store.url: must be a postgresql://"),
+        ("[store]\nbackend = 'sqlite'\n", {}, "store.backend: no longer a setting"),
         (
             "[server]\nforwarded_allow_ips = 'proxy.lan'\n",
             {},

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from idp.cli.common import CliError
+from idp.errors import StoreError
 from idp.settings import Settings
 from idp.store import upgrade_store
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
-    where, before, after = upgrade_store(settings.store)
+    try:
+        where, before, after = await upgrade_store(settings.store)
+    except StoreError as exc:
+        raise CliError(f"the schema was not upgraded: {exc}") from None
     if before == after:
         print(f"{where}: schema version {after}, nothing to upgrade")
     else:

@@ -1,15 +1,18 @@
-"""Storage backends behind one interface (see base.py)."""
+"""Storage backends behind one interface (see base.py): the embedded sqlite file, or
+PostgreSQL when `[store] url` names a database."""
 
 from idp.settings import StoreSettings
 from idp.store.base import Client, SigningKey, Store, User
 
 
 def open_store(settings: StoreSettings) -> Store:
-    if settings.backend == "sqlite":
-        from idp.store.sqlite import SqliteStore
+    if settings.url:
+        from idp.store.postgres import PostgresStore
 
-        return SqliteStore(settings.path)
-    raise ValueError(f"unknown store backend {settings.backend!r}")
+        return PostgresStore(settings.url)
+    from idp.store.sqlite import SqliteStore
+
+    return SqliteStore(settings.path)
 
 
 def open_store_at(url: str) -> Store:
@@ -25,15 +28,18 @@ def open_store_at(url: str) -> Store:
     raise ValueError(f"{url!r} names no store: use sqlite:PATH or postgresql://...")
 
 
-def upgrade_store(settings: StoreSettings) -> tuple[str, int, int]:
+async def upgrade_store(settings: StoreSettings) -> tuple[str, int, int]:
     """Bring the store's schema up to this version's: where it is, the versions before
     and after."""
-    if settings.backend == "sqlite":
-        from idp.store.sqlite_schema import upgrade_file
+    if settings.url:
+        from idp.store.postgres_connections import display, upgrade_database
 
-        before, after = upgrade_file(settings.path)
-        return settings.path, before, after
-    raise ValueError(f"unknown store backend {settings.backend!r}")
+        before, after = await upgrade_database(settings.url)
+        return display(settings.url), before, after
+    from idp.store.sqlite_schema import upgrade_file
+
+    before, after = upgrade_file(settings.path)
+    return settings.path, before, after
 
 
 __all__ = ["Client", "SigningKey", "Store", "User", "open_store", "open_store_at", "upgrade_store"]

@@ -7,12 +7,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from idp.errors import Conflict
 from idp.store import Client, SigningKey, Store, User
+from idp.store.postgres import PostgresStore
 from idp.store.sqlite import SqliteStore
 from idp.store.wakeups import wait
 
@@ -24,9 +24,14 @@ class Backend:
     open: Callable[[], Store]
 
 
-def _sqlite(tmp_path: Path) -> Backend:
-    path = tmp_path / "contract.sqlite3"
+def _sqlite(request: pytest.FixtureRequest) -> Backend:
+    path = request.getfixturevalue("tmp_path") / "contract.sqlite3"
     return Backend(lambda: SqliteStore(path))
+
+
+def _postgres(request: pytest.FixtureRequest) -> Backend:
+    url = request.getfixturevalue("postgres_url")  # a new database on the test cluster
+    return Backend(lambda: PostgresStore(url))
 
 
 pytestmark = pytest.mark.anyio
@@ -38,12 +43,15 @@ def anyio_backend() -> str:
 
 
 #: every backend, by name; each contract test runs once for each, unchanged
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": _sqlite}
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
+    "sqlite": _sqlite,
+    "postgresql": _postgres,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return BACKENDS[request.param](tmp_path)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKENDS[request.param](request)
 
 
 @pytest.fixture
@@ -183,6 +191,26 @@ async def test_records_are_found_by_the_time_they_were_first_kept(store: Store) 
     assert await store.find_since("audit", before) == [("a", {"n": 3}), ("b", {"n": 2})]
     assert await store.find_since("audit", middle) == [("b", {"n": 2})]
     assert await store.find_since("audit", time.time() + 1) == []
+
+
+async def test_keys_may_hold_any_character(store: Store) -> None:
+    """What a client sends ends up in keys (a code, a username in a counter's name): a
+    NUL or a backslash in it is a key like any other, and keys stay apart."""
+    odd = ("a\x00b", "a\\0b", "a\\\x00b", "a\\\\0b")
+    for n, key in enumerate(odd):
+        await store.upsert("code", key, {"n": n}, sub=key, grant_id=key)
+        assert await store.hit(f"login-fail:user:{key}", 60) == 1
+    for n, key in enumerate(odd):
+        assert await store.find("code", key) == {"n": n}
+        assert await store.find_by_sub("code", key) == [(key, {"n": n})]
+        assert await store.count(f"login-fail:user:{key}") == 1
+    assert await store.revoke_by_grant_id(odd[0]) == 1
+    assert await store.consume("code", odd[0]) is None
+    assert await store.consume("code", odd[1]) == {"n": 1}
+    user = User(sub="s\x00", username="bob\x00", password_hash="h")
+    await store.add_user(user)
+    assert await store.find_user("bob\x00") == user
+    assert await store.find_user("bob") is None
 
 
 async def test_counters_count_within_window_and_reset(store: Store) -> None:

@@ -1,0 +1,371 @@
+"""The PostgreSQL store's connections: a pool, the unit of work, and what a server that
+cannot be reached becomes (StoreUnavailable, within a bounded time, never a hang).
+
+Statements outside a unit run on any pooled connection in autocommit mode: one round
+trip each. A unit takes a connection of its own at its first write and holds it, with
+an open transaction, until it ends; a ContextVar finds it, so that every store call the
+task makes meanwhile (and nested units) uses it, and other tasks do not. The pool opens
+at the first call (or `start()`), which also checks the schema (postgres_schema.py).
+
+When the server goes away, the pooled connections break. A connection taken from the
+pool that has heard from the server since its last use (an idle one hears nothing,
+unless the server closed it) is checked with a round trip first, and then the others
+are checked in the background; the pool connects again by itself, and a call waits at
+most `timeout` seconds for a connection before it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+import select
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
+
+from idp.errors import StoreError, StoreUnavailable
+from idp.store import postgres_schema
+
+log = logging.getLogger("idp")
+
+#: how long a call waits for a connection before it fails with StoreUnavailable
+TIMEOUT_SECONDS = 5.0
+#: how long the pool goes on connecting again in the background (1, 2, 4 s apart) before
+#: it leaves that to the next call: kept short, so that a server back up is soon used
+RECONNECT_SECONDS = 5.0
+#: connection parameters, unless the URL sets them: a bounded connect, and keepalives
+#: that find a server gone silent (a listening connection only ever waits)
+_DEFAULTS = {
+    "connect_timeout": "5",
+    "application_name": "pocket-idp",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+
+Row = tuple[Any, ...]
+Params = tuple[Any, ...]
+
+
+@dataclass(eq=False)
+class _Unit:
+    owner: Connections
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: the unit has written: its transaction is open on this connection of this pool
+    conn: AsyncConnection[Any] | None = None
+    pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+    #: what to do once its writes have landed
+    on_landing: list[Callable[[], None]] = field(default_factory=list)
+
+
+_UNIT: ContextVar[_Unit | None] = ContextVar("idp_postgres_unit", default=None)
+
+
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def as_text(key: str) -> str:
+    """A key (an id, a username, a counter's name) as PostgreSQL text can hold it. Text
+    cannot hold NUL, which a key made of what a client sent may have: NUL is kept as a
+    backslash and a zero, and a backslash as two, so that no two keys become one."""
+    if "\x00" in key or "\\" in key:
+        return key.replace("\\", "\\\\").replace("\x00", "\\0")
+    return key
+
+
+def from_text(text: str) -> str:
+    """The key that `as_text` made this text of."""
+    if "\\" not in text:
+        return text
+    return _ESCAPED.sub(lambda m: "\x00" if m[1] == "0" else m[1], text)
+
+
+def connect_options(url: str) -> dict[str, Any]:
+    """What a connection to `url` is opened with, besides the URL."""
+    given = conninfo_to_dict(url)
+    return {"autocommit": True, **{k: v for k, v in _DEFAULTS.items() if k not in given}}
+
+
+def display(url: str) -> str:
+    """The URL without its password, to show."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}@{hostpart}"
+
+
+def _unreachable(exc: psycopg.Error) -> bool:
+    """Is this a failure to reach the server, rather than of a statement? (SQLSTATE
+    class 08: connection exception, 57P: the server shutting down or starting, 53: out of
+    connections; none: the client's own, such as a broken connection or the pool's
+    timeout.)"""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith(("08", "57P", "53"))
+
+
+@contextmanager
+def translated(where: str, on_unreachable: Callable[[], None] | None = None) -> Iterator[None]:
+    """psycopg's errors as the store's: StoreUnavailable when the server cannot be
+    reached, StoreError for a statement that failed."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if _unreachable(exc):
+            if on_unreachable is not None:
+                on_unreachable()
+            raise StoreUnavailable(f"the store {where} cannot be reached: {exc}") from exc
+        raise StoreError(f"the store {where} failed: {exc}") from exc
+
+
+def _has_input(conn: AsyncConnection[Any]) -> bool:
+    """Has the server sent something (or closed the connection) since its last use?"""
+    if conn.closed or conn.broken:
+        return True
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class Connections:
+    def __init__(
+        self, url: str, *, timeout: float = TIMEOUT_SECONDS, min_size: int = 1, max_size: int = 10
+    ) -> None:
+        self.url = url
+        self.where = display(url)
+        self.timeout = timeout
+        self._sizes = (min_size, max_size)
+        self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._opening = asyncio.Lock()
+        self._checking: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
+
+    # --- the pool
+    async def open(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
+        """The pool, opened (and the schema checked) by the first call."""
+        if self._pool is not None:
+            return self._pool
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await self._open_pool()
+            return self._pool
+
+    async def _open_pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
+        """A new pool, once the schema is found right; nothing is left running when it
+        is not (or the server cannot be reached)."""
+        min_size, max_size = self._sizes
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            self.url,
+            kwargs=connect_options(self.url),
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            timeout=self.timeout,
+            reconnect_timeout=RECONNECT_SECONDS,
+            check=self._check,
+            name="idp-store",
+        )
+        await pool.open()
+        try:
+            with self._translated():
+                async with pool.connection() as conn:
+                    await postgres_schema.prepare(conn, self.where)
+        except BaseException:
+            await pool.close()
+            raise
+        self._closing = asyncio.get_running_loop().create_task(
+            self._close_when_cancelled(pool),
+            name="idp-store-close",
+            context=contextvars.Context(),
+        )
+        return pool
+
+    async def _close_when_cancelled(self, pool: AsyncConnectionPool[Any]) -> None:
+        """Wait until cancelled, then close the pool. A command that uses the store and
+        ends without `close()` ends with its event loop, which cancels every task left:
+        then this one closes the pool (and the next loop to use the store opens another).
+        Without it, asyncio.run would wait for ever for psycopg's pool tasks, which go on
+        after a cancellation (so as not to lose a connection)."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self._pool is pool:
+                self._pool = None
+            await pool.close()
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if self._closing is not None:
+            self._closing.cancel()
+        if self._checking is not None:
+            self._checking.cancel()
+        if pool is not None:
+            await pool.close()
+
+    async def connect(self) -> AsyncConnection[Any]:
+        """A connection of its own, outside the pool (to listen on)."""
+        with self._translated():
+            return await AsyncConnection.connect(self.url, **connect_options(self.url))
+
+    def _translated(self) -> AbstractContextManager[None]:
+        return translated(self.where, self._check_the_rest)
+
+    async def _check(self, conn: AsyncConnection[Any]) -> None:
+        """The pool's check of a connection it hands out (see the module's docstring)."""
+        if not _has_input(conn):
+            return
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except psycopg.Error:
+            self._check_the_rest()
+            raise
+
+    def _check_the_rest(self) -> None:
+        """One connection was found broken: the others in the pool likely are too (the
+        server went away), so check them all now, not one call at a time."""
+        pool = self._pool
+        if pool is None or (self._checking is not None and not self._checking.done()):
+            return
+        self._checking = asyncio.get_running_loop().create_task(
+            pool.check(), name="idp-store-check", context=contextvars.Context()
+        )
+
+    # --- statements
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection to read with: a unit that has written reads its own writes."""
+        unit = self._unit()
+        if unit is not None and unit.conn is not None:
+            with self._translated():
+                yield unit.conn
+            return
+        pool = await self.open()
+        with self._translated():
+            async with pool.connection() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection to write with: inside a unit, its transaction (begun at its first
+        write); outside, one whose statements commit by themselves."""
+        unit = self._unit()
+        if unit is not None:
+            if unit.conn is None:
+                await self._begin(unit)
+            with self._translated():
+                yield unit.conn  # type: ignore[misc]
+            return
+        pool = await self.open()
+        with self._translated():
+            async with pool.connection() as conn:
+                yield conn
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self.read() as conn:
+            cur = await conn.execute(sql, params)  # type: ignore[arg-type]
+            return await cur.fetchall()
+
+    async def change(self, sql: str, params: Params = ()) -> int:
+        """Run a writing statement; how many rows it touched."""
+        async with self.write() as conn:
+            cur = await conn.execute(sql, params)  # type: ignore[arg-type]
+            return cur.rowcount
+
+    async def change_returning(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self.write() as conn:
+            cur = await conn.execute(sql, params)  # type: ignore[arg-type]
+            return await cur.fetchall()
+
+    # --- units
+    def _unit(self) -> _Unit | None:
+        unit = _UNIT.get()
+        return unit if unit is not None and unit.owner is self else None
+
+    def in_written_unit(self) -> bool:
+        unit = self._unit()
+        return unit is not None and unit.conn is not None
+
+    def when_landed(self, action: Callable[[], None]) -> None:
+        """Do `action` once what was written so far has landed: now outside a unit, when
+        it commits inside one (never, if it rolls back)."""
+        unit = self._unit()
+        if unit is not None and unit.conn is not None:
+            unit.on_landing.append(action)
+        else:
+            action()
+
+    async def _begin(self, unit: _Unit) -> None:
+        async with unit.lock:  # tasks the unit's task started share it
+            if unit.conn is not None:
+                return
+            pool = await self.open()
+            with self._translated():
+                conn = await pool.getconn()
+                try:
+                    await conn.execute("BEGIN")
+                except BaseException:
+                    await pool.putconn(conn)
+                    raise
+            unit.conn, unit.pool = conn, pool
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[None]:
+        if self._unit() is not None:
+            yield  # joins the unit already open in this task
+            return
+        unit = _Unit(self)
+        token = _UNIT.set(unit)
+        try:
+            yield
+        except BaseException:
+            if unit.conn is not None:
+                await self._rollback(unit.conn)
+            raise
+        else:
+            if unit.conn is not None:
+                await self._commit(unit.conn)
+                for action in unit.on_landing:
+                    action()
+        finally:
+            _UNIT.reset(token)
+            if unit.conn is not None and unit.pool is not None:
+                await unit.pool.putconn(unit.conn)  # (a closed pool closes it)
+
+    async def _commit(self, conn: AsyncConnection[Any]) -> None:
+        with self._translated():
+            if conn.info.transaction_status == TransactionStatus.INERROR:
+                # a statement failed and the caller went on: PostgreSQL would turn the
+                # COMMIT into a ROLLBACK without a word
+                await conn.execute("ROLLBACK")
+                raise StoreError(
+                    f"the store {self.where} could not commit: a statement of the unit failed"
+                )
+            await conn.execute("COMMIT")
+
+    async def _rollback(self, conn: AsyncConnection[Any]) -> None:
+        if conn.closed or conn.broken:
+            return  # nothing was kept; the pool drops the connection
+        try:
+            await conn.execute("ROLLBACK")
+        except psycopg.Error as exc:  # the pool drops a connection it cannot reset
+            log.debug("rollback on %s failed: %s", self.where, exc)
+
+
+async def upgrade_database(url: str) -> tuple[int, int]:
+    """`idp db upgrade` for a PostgreSQL database (an empty one gets the whole schema):
+    the versions before and after."""
+    with translated(display(url)):
+        async with await AsyncConnection.connect(url, **connect_options(url)) as conn:
+            return await postgres_schema.upgrade(conn)
