@@ -1,0 +1,179 @@
+"""Two `idp serve` processes on one PostgreSQL behind HAProxy (round robin, per request).
+
+pyoidc, a relying-party library the server does not use, logs a person in through a
+push approval while the browser's requests alternate between the processes; the phone
+talks to one process and the page waits on the other, so the answer reaches the page
+only through a wake-up that crosses processes (LISTEN/NOTIFY). Codes and refresh
+tokens are used up once, however many requests race for them on both processes.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import os
+import re
+import time
+from dataclasses import dataclass, replace
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import pytest
+
+from plugins.pocket_mfa.client import device_api
+from plugins.pocket_mfa.push.protocol import api_base
+from tests.flows.test_oic_rp_push import (
+    ACR_MFA,
+    PASSWORD,
+    RP_CALLBACK,
+    SCOPE,
+    Browser,
+    PushFlowEnv,
+    id_token_at_rp,
+    log_in,
+    pair_phone,
+    path_of,
+    rp_client,
+)
+from tests.live import LiveServer
+from tests.servers.fixtures import Starter
+from tests.servers.haproxy import HaproxyServer
+from tests.servers.idp_nodes import IdpNodes
+from tests.servers.processes import free_port
+
+pytestmark = pytest.mark.flow
+
+
+@dataclass
+class Cluster(LiveServer):
+    """Two nodes behind HAProxy, seen as one server: the issuer is HAProxy's address."""
+
+    nodes: IdpNodes | None = None
+
+    @property
+    def issuer(self) -> str:
+        assert self.nodes is not None
+        return self.nodes.issuer
+
+    @property
+    def environ(self) -> dict[str, str]:
+        assert self.nodes is not None
+        return self.nodes.environ
+
+    def logs(self) -> dict[str, str]:
+        assert self.nodes is not None
+        return self.nodes.logs()
+
+
+@pytest.fixture
+def cluster(
+    postgres_url: str,
+    start_idp_nodes: Starter[..., IdpNodes],
+    start_haproxy: Starter[..., HaproxyServer],
+) -> Cluster:
+    entry = free_port()
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    settings = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
+    nodes = start_idp_nodes(2, issuer=f"http://127.0.0.1:{entry}", settings=settings)
+    start_haproxy(nodes.addresses, entry, health_path="/.well-known/openid-configuration")
+    return Cluster(nodes[0], nodes=nodes)
+
+
+def test_pyoidc_push_login_across_two_processes(cluster: Cluster) -> None:
+    assert cluster.nodes is not None
+    cluster.add_user("femke", PASSWORD, name="Femke de Vries", email="femke@example.org")
+    client = cluster.add_client(
+        "pyoidc RP with push",
+        redirect_uris=[RP_CALLBACK],
+        grants=["authorization_code"],
+        scope=SCOPE,
+        mfa="required",
+    )
+    env = PushFlowEnv(cluster, client["client_id"], client["client_secret"])
+    rp = rp_client(env)
+    browser_node, phone_node = cluster.nodes.urls
+
+    # the first login enrolls; the phone pairs through the load balancer
+    browser = Browser()
+    page, state, verifier = log_in(rp, browser)
+    phone = pair_phone(browser, page)
+    done = browser.get(page.url + "/pair")
+    assert path_of(done).endswith("/done"), done.url
+    claims = id_token_at_rp(rp, browser.post(done.url, done, action="next"), state, verifier)
+    assert claims["amr"] == ["pwd", "swk", "mfa"]
+
+    # the next login: the page waits on one process, the phone answers on the other
+    phone = replace(phone, base_url=api_base(phone_node))
+    browser = Browser()
+    page, state, verifier = log_in(rp, browser)
+    number = re.search(r'id="push-number"[^>]*>(\d+)<', page.text)
+    wait_path = re.search(r'data-pocket-wait="([^"]+)"', page.text)
+    assert number and wait_path, page.text
+    wait_url = urljoin(browser_node + urlsplit(page.url).path, wait_path.group(1))
+    with (
+        device_api.DeviceApi(phone) as api,
+        concurrent.futures.ThreadPoolExecutor(1) as waiting,
+    ):
+        waited = waiting.submit(browser.session.get, wait_url, timeout=30)
+        time.sleep(0.3)  # the page is waiting on its long-poll
+        [challenge] = api.challenges()
+        answered_at = time.monotonic()
+        assert api.answer(challenge["id"], "approve", int(number.group(1))) == "approved"
+        answer = waited.result(timeout=30)
+        woken_after = time.monotonic() - answered_at
+    assert answer.json() == {"done": True, "next": urlsplit(page.url).path}
+    # without a wake-up from the other process the page would wait out its long-poll (25 s)
+    assert woken_after < 5
+    arrival = browser.session.get(page.url, allow_redirects=False)
+    claims = id_token_at_rp(rp, arrival, state, verifier)
+    assert claims["amr"] == ["pwd", "swk", "mfa"] and claims["acr"] == ACR_MFA
+
+
+def test_a_code_and_a_refresh_token_are_used_once_across_two_processes(
+    cluster: Cluster,
+) -> None:
+    assert cluster.nodes is not None
+    cluster.add_user("bram", PASSWORD)
+    client = cluster.add_client("racer", redirect_uris=[RP_CALLBACK], mfa="optional")
+    auth = (client["client_id"], client["client_secret"])
+    browser = Browser()
+    query = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "redirect_uri": RP_CALLBACK,
+        "scope": "openid offline_access",
+    }
+    page = browser.get(f"{cluster.issuer}/authorize?" + str(httpx.QueryParams(query)))
+    arrival = browser.post(page.url, page, username="bram", password=PASSWORD, action="login")
+    code = httpx.URL(arrival.headers["location"]).params["code"]
+
+    def race(form: dict[str, str]) -> list[httpx.Response]:
+        """20 requests at once, half to each process."""
+        urls = cluster.nodes.urls  # type: ignore[union-attr]
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            sent = [
+                pool.submit(httpx.post, f"{urls[n % 2]}/token", data=form, auth=auth)
+                for n in range(20)
+            ]
+            return [f.result() for f in sent]
+
+    exchanged = race(
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": RP_CALLBACK}
+    )
+    winners = [r for r in exchanged if r.status_code == 200]
+    assert len(winners) == 1, [r.text for r in exchanged]
+    assert {r.json()["error"] for r in exchanged if r.status_code != 200} == {"invalid_grant"}
+    # the code was used again: what it gave is revoked (RFC 6749 4.1.2)
+    tokens = winners[0].json()
+    introspected = httpx.post(
+        f"{cluster.issuer}/introspect", data={"token": tokens["access_token"]}, auth=auth
+    )
+    assert introspected.json() == {"active": False}
+
+    # a fresh grant's refresh token, rotated by 20 requests at once
+    page = browser.get(f"{cluster.issuer}/authorize?" + str(httpx.QueryParams(query)))
+    code = httpx.URL(page.headers["location"]).params["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": RP_CALLBACK}
+    tokens = httpx.post(f"{cluster.issuer}/token", data=form, auth=auth).json()
+    rotated = race({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert [r.status_code for r in rotated].count(200) == 1, [r.text for r in rotated]
