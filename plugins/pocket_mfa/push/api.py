@@ -7,6 +7,7 @@ JSON {"error", "error_description"} and each one is audited.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from idp.errors import StoreError, StoreUnavailable
 from idp.json_input import JsonInputError, parse_json
 from plugins.pocket_mfa.push import device_keys
 from plugins.pocket_mfa.push.devices import Device
@@ -35,6 +37,14 @@ def device_routes(service: PushService) -> list[BaseRoute]:
         Route("/device", api.guard(api.device), methods=["GET", "DELETE"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
+
+
+#: what a phone is told to wait before trying again while the store is unreachable
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "The server cannot reach its store at the moment; try again shortly."
+STORE_FAILED = "The server could not keep this; nothing was changed. Try again."
+
+log = logging.getLogger("idp.pocket")
 
 
 def error_response(e: DeviceApiError) -> Response:
@@ -66,6 +76,15 @@ class DeviceApi:
                     ip=request.client.host if request.client else None,
                 )
                 return error_response(e)
+            except StoreUnavailable:
+                # the store is down for now: the phone may try again shortly
+                body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE}
+                headers = {**NO_STORE, "retry-after": str(RETRY_AFTER_SECONDS)}
+                return JSONResponse(body, status_code=503, headers=headers)
+            except StoreError:
+                log.exception("the store failed on %s %s", request.method, request.url.path)
+                body = {"error": "server_error", "error_description": STORE_FAILED}
+                return JSONResponse(body, status_code=500, headers=NO_STORE)
 
         return guarded
 
