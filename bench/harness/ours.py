@@ -123,13 +123,17 @@ def provision(idp: Path, env: Mapping[str, str], password: str) -> dict[str, Cli
 
 
 def start_ours(
-    workdir: Path, idp: Path = IDP_BIN, serve_args: Sequence[str] = ()
+    workdir: Path,
+    idp: Path = IDP_BIN,
+    serve_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
 ) -> tuple[Target, Server]:
+    """Provision and serve our IdP; `extra_env` adds IDP_* settings (another store)."""
     if not idp.exists():
         raise ProvisionError(f"{idp} not found: run `make` first, or use --peer-only")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    env = _env(workdir, port, issuer)
+    env = {**_env(workdir, port, issuer), **(extra_env or {})}
     password = new_password()
     clients = provision(idp, env, password)
     totp_users = provision_totp_users(idp, env)
@@ -153,7 +157,7 @@ def start_ours(
         argon2_user=Account(USERNAME, password),
         notes=[
             f"idp --config {IDP_CONFIG.relative_to(REPO)} serve {' '.join(serve_args)}".rstrip(),
-            f"store {env['IDP_STORE_PATH']}",
+            f"store {env.get('IDP_STORE_URL') or env['IDP_STORE_PATH']}",
         ],
     )
     return target, server
