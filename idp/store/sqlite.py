@@ -11,13 +11,14 @@ task that reads meanwhile never sees another's writes before they land.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from idp.errors import Conflict, StoreError
@@ -45,6 +46,24 @@ _SWEEP_EVERY = 500
 _LIVE = "(expires_at IS NULL OR expires_at >= ?)"
 
 
+#: a group of units shares one commit until it has this many members ...
+MAX_GROUP = 64
+#: ... or has been open this long (seconds)
+MAX_GROUP_SECONDS = 0.005
+
+
+@dataclass(eq=False)
+class _Group:
+    """Units of work whose writes share one transaction and one commit: a unit that
+    ends while others wait to write hands the open transaction on (its own writes kept
+    under a savepoint), and the last of them commits for all."""
+
+    opened_at: float
+    members: int = 0
+    #: the members waiting to hear that the commit landed
+    waiting: list[asyncio.Future[None]] = field(default_factory=list)
+
+
 @dataclass(eq=False)
 class _Thread:
     """What one thread uses the file with."""
@@ -52,6 +71,9 @@ class _Thread:
     writer: sqlite3.Connection
     reader: sqlite3.Connection
     lock: asyncio.Lock
+    #: tasks waiting for the lock to write
+    queued: int = 0
+    group: _Group | None = None
 
 
 @dataclass(eq=False)
@@ -108,24 +130,39 @@ class SqliteStore:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[sqlite3.Connection]:
-        """The connection for one writing statement: inside a unit, its transaction
-        (begun at its first write); outside, a statement that commits by itself."""
+        """The connection for one writing statement, within the task's unit of work (a
+        write outside a unit is a unit of its own)."""
         unit = self._unit()
-        if unit is not None:
-            if not unit.began:
-                await unit.thread.lock.acquire()
-                try:
-                    unit.thread.writer.execute("BEGIN IMMEDIATE")
-                except BaseException:
-                    unit.thread.lock.release()
-                    raise
-                unit.began = True
-            yield unit.thread.writer
+        if unit is None:
+            async with self.unit(), self._write() as conn:
+                yield conn
             return
-        state = self._thread()
-        async with state.lock:
-            yield state.writer
-            self._wrote(state.writer)
+        if not unit.began:
+            await self._begin(unit)
+        yield unit.thread.writer
+
+    async def _begin(self, unit: _Unit) -> None:
+        """The unit's first write: take the thread's writing connection, and join the
+        open group's transaction or begin one."""
+        state = unit.thread
+        state.queued += 1
+        try:
+            await state.lock.acquire()
+        finally:
+            state.queued -= 1
+        try:
+            if state.group is None:
+                state.writer.execute("BEGIN IMMEDIATE")
+                state.group = _Group(time.monotonic())
+            state.writer.execute("SAVEPOINT unit")
+        except BaseException:
+            if state.group is None:
+                state.lock.release()
+            else:  # the group goes on without this unit
+                with contextlib.suppress(StoreError):
+                    self._hand_on(state, None)
+            raise
+        unit.began = True
 
     def _wrote(self, conn: sqlite3.Connection) -> None:
         self._writes += 1
@@ -144,15 +181,68 @@ class SqliteStore:
             yield
         except BaseException:
             if unit.began:
-                unit.thread.writer.execute("ROLLBACK")
+                unit.thread.writer.execute("ROLLBACK TO unit")
+                unit.thread.writer.execute("RELEASE unit")
+                with contextlib.suppress(StoreError):  # the others that wait are told
+                    self._hand_on(unit.thread, None)
             raise
         else:
             if unit.began:
-                self._commit(unit.thread.writer)
+                unit.thread.writer.execute("RELEASE unit")
+                landed = self._hand_on(unit.thread, asyncio.get_running_loop())
+                if landed is not None:
+                    await landed
         finally:
             _UNIT.reset(token)
-            if unit.began:
-                unit.thread.lock.release()
+
+    def _hand_on(
+        self, state: _Thread, loop: asyncio.AbstractEventLoop | None
+    ) -> asyncio.Future[None] | None:
+        """A unit of the open group has ended (with `loop`: its writes are to land).
+        While others wait to write, the group stays open for them and the unit gets a
+        future that tells when the commit landed; otherwise the group commits now, and
+        a failed commit raises StoreError here (and in every member that waits)."""
+        group = state.group
+        assert group is not None
+        group.members += 1
+        young = time.monotonic() - group.opened_at < MAX_GROUP_SECONDS
+        if state.queued and group.members < MAX_GROUP and young:
+            landed = loop.create_future() if loop is not None else None
+            if landed is not None:
+                group.waiting.append(landed)
+            state.lock.release()
+            # a waiter that gave up leaves the group to be committed all the same
+            asyncio.get_running_loop().call_soon(self._commit_if_idle, state, group)
+            return landed
+        self._end_group(state, group)
+        return None
+
+    def _commit_if_idle(self, state: _Thread, group: _Group) -> None:
+        if state.group is group and not state.lock.locked():
+            with contextlib.suppress(StoreError):  # told to the waiting members
+                self._end_group(state, group, lock_held=False)
+
+    def _end_group(self, state: _Thread, group: _Group | None, lock_held: bool = True) -> None:
+        """Commit the group's transaction (if it was begun) and tell its members."""
+        state.group = None
+        failure: StoreError | None = None
+        try:
+            if state.writer.in_transaction:
+                self._commit(state.writer)
+        except StoreError as exc:
+            failure = exc
+        finally:
+            if lock_held:
+                state.lock.release()
+        for landed in group.waiting if group else ():
+            if landed.done():
+                continue  # its task was cancelled
+            if failure is not None:
+                landed.set_exception(StoreError(str(failure)))
+            else:
+                landed.set_result(None)
+        if failure is not None:
+            raise failure
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         try:

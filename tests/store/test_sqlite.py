@@ -82,3 +82,48 @@ async def test_the_sweep_deletes_expired_rows_batch_after_batch(tmp_path: Path) 
         store.close_now()
     assert keys == ["code:live-0", "code:live-400", "code:live-800"]
     assert counters == 0
+
+
+async def test_units_that_wait_for_each_other_share_one_commit(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "grouped.sqlite3")
+    commits: list[str] = []
+    store._thread().writer.set_trace_callback(
+        lambda sql: commits.append(sql) if sql == "COMMIT" else None
+    )
+
+    async def request(n: int) -> None:
+        async with store.unit():
+            await store.upsert("code", f"c{n}", {"n": n})
+            await asyncio.sleep(0)  # others queue up to write meanwhile
+            if n == 3:
+                raise RuntimeError("this one fails")
+            await store.upsert("token", f"t{n}", {"n": n})
+
+    results = await asyncio.gather(*(request(n) for n in range(10)), return_exceptions=True)
+
+    assert [type(r).__name__ for r in results].count("RuntimeError") == 1
+    assert 1 <= len(commits) < 10  # shared, where each unit alone would commit once
+    for n in range(10):  # everyone's writes landed, but none of the failed one's
+        landed = await store.find("code", f"c{n}"), await store.find("token", f"t{n}")
+        assert landed == ((None, None) if n == 3 else ({"n": n}, {"n": n}))
+    store.close_now()
+
+
+async def test_a_shared_commit_that_fails_is_told_to_every_unit_in_it(tmp_path: Path) -> None:
+    from tests.failing_commit import commits_fail
+
+    store = SqliteStore(tmp_path / "failing.sqlite3")
+
+    async def request(n: int) -> None:
+        async with store.unit():
+            await store.upsert("code", f"c{n}", {"n": n})
+            await asyncio.sleep(0)
+
+    with commits_fail(store):
+        results = await asyncio.gather(*(request(n) for n in range(6)), return_exceptions=True)
+
+    assert all(type(r).__name__ == "StoreError" for r in results), results
+    assert [await store.find("code", f"c{n}") for n in range(6)] == [None] * 6
+    await store.upsert("code", "after", {})  # and the store goes on
+    assert await store.find("code", "after") == {}
+    store.close_now()
