@@ -44,6 +44,7 @@ def _measure(config: tuple[str, str, int], names: list[str], args: argparse.Name
     results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="idp-store-matrix-") as folder:
         work = Path(folder)
+        work.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
         extra: dict[str, str] = {}
         pg_pid = None
         if store == "postgresql":
