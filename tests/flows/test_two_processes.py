@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import json
 import os
 import re
 import time
@@ -177,3 +178,41 @@ def test_a_code_and_a_refresh_token_are_used_once_across_two_processes(
     tokens = httpx.post(f"{cluster.issuer}/token", data=form, auth=auth).json()
     rotated = race({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert [r.status_code for r in rotated].count(200) == 1, [r.text for r in rotated]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def test_idp_serve_with_two_workers_on_postgresql(
+    postgres_url: str, start_idp_nodes: Starter[..., IdpNodes]
+) -> None:
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    settings = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
+    nodes = start_idp_nodes(1, settings=settings, workers=2)
+    created = nodes.idp("clients", "add", "svc", "--grant", "client_credentials", "--json")
+    client = json.loads(created)
+    auth = (client["client_id"], client["client_secret"])
+    url = nodes.urls[0]
+
+    form = {"grant_type": "client_credentials"}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda _: httpx.post(f"{url}/token", data=form, auth=auth), range(40))
+        )
+
+    assert [a.status_code for a in answers] == [200] * 40
+    # uvicorn's supervisor and its two worker processes, each serving
+    assert len(_children(nodes[0].pid)) >= 2
+    token = answers[0].json()["access_token"]
+    introspected = httpx.post(f"{url}/introspect", data={"token": token}, auth=auth)
+    assert introspected.json()["active"] is True

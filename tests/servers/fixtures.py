@@ -162,9 +162,12 @@ def start_idp_nodes(tmp_path: Path) -> Iterator[Starter[..., IdpNodes]]:
         issuer: str | None = None,
         settings: Mapping[str, str] | None = None,
         config: Path = CONFIG,
+        workers: int = 1,
     ) -> IdpNodes:
         folder = tmp_path / f"idp-{uuid.uuid4().hex[:8]}"
-        return IdpNodes(folder, count, issuer=issuer, settings=settings, config=config)
+        return IdpNodes(
+            folder, count, issuer=issuer, settings=settings, config=config, workers=workers
+        )
 
     starter = Starter(make)
     yield starter

@@ -83,12 +83,14 @@ class IdpNode(ServerProcess):
         demo: bool = False,
         port: int | None = None,
         log_level: str = "warning",
+        workers: int = 1,
     ) -> None:
         super().__init__(name, folder, port)
         self.environ = dict(environ)
         self.config = config
         self.demo = demo
         self.log_level = log_level
+        self.workers = workers
         self._issuer = issuer
 
     @property
@@ -111,6 +113,8 @@ class IdpNode(ServerProcess):
         command = [sys.executable, "-m", "idp.cli", "--config", str(self.config), "serve"]
         command += ["--host", HOST, "--port", str(self.port)]
         command += ["--log-level", self.log_level, "--no-access-log"]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         if self.demo:
             command.append("--demo")
         return command
@@ -135,6 +139,7 @@ class IdpNodes:
         issuer: str | None = None,
         settings: Mapping[str, str] | None = None,
         config: Path = CONFIG,
+        workers: int = 1,
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
@@ -142,7 +147,13 @@ class IdpNodes:
         self._settings = dict(settings or {})
         self._issuer = issuer
         self.nodes = [
-            IdpNode(f"idp-node{index}", folder, idp_environ(folder, settings), config=config)
+            IdpNode(
+                f"idp-node{index}",
+                folder,
+                idp_environ(folder, settings),
+                config=config,
+                workers=workers,
+            )
             for index in range(count)
         ]
 
