@@ -31,9 +31,13 @@ def encryption_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return key
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> Iterator[str]:
-    yield f"sqlite:{tmp_path / 'target' / 'idp.sqlite3'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new store of each kind to copy into."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("postgres_url")
+    else:
+        yield f"sqlite:{tmp_path / 'target' / 'idp.sqlite3'}"
 
 
 def _pocket_env(settings: object) -> Iterator[PocketEnv]:
@@ -60,9 +64,12 @@ def test_a_copied_installation_logs_in_with_its_user_client_and_app(
     assert "every count matches" in out
     assert "users" in out and "records pocket-totp" in out
 
-    target_settings = pocket_settings(
-        tmp_path / "target", IDP_STORE_PATH=target.removeprefix("sqlite:")
+    where = (
+        {"IDP_STORE_PATH": target.removeprefix("sqlite:")}
+        if target.startswith("sqlite:")
+        else {"IDP_STORE_URL": target}
     )
+    target_settings = pocket_settings(tmp_path / "target", **where)
     for env in _pocket_env(target_settings):
         env.clock.advance(60)  # a new code: the one used to enroll is spent
         response = verify(env, start(env), env.code(enrolled.secret))

@@ -20,7 +20,16 @@ import time
 from contextlib import AbstractAsyncContextManager
 
 from idp.errors import Conflict
-from idp.store.base import JSON, Client, RecordView, SigningKey, User
+from idp.store.base import (
+    JSON,
+    Client,
+    RecordView,
+    SigningKey,
+    Snapshot,
+    StoredCounter,
+    StoredRecord,
+    User,
+)
 from idp.store.codec import dump_payload, dump_row, load_payload, load_row
 from idp.store.namespaced import NamespacedRecords
 from idp.store.postgres_connections import (
@@ -234,6 +243,66 @@ class PostgresStore:
             (model, since, time.time()),
         )
         return [_listed(row) for row in rows]
+
+    # --- a whole store at once
+    async def export_all(self) -> Snapshot:
+        now = time.time()
+        records = await self._db.fetch(
+            "SELECT model, id, payload, expires_at, grant_id, consumed, sub, created_at"
+            f" FROM records WHERE {_LIVE} ORDER BY created_at, model, id",
+            (now,),
+        )
+        counters = await self._db.fetch(
+            "SELECT key, count, expires_at FROM counters WHERE expires_at >= %s", (now,)
+        )
+        return Snapshot(
+            users=await self.list_users(),
+            clients=await self.list_clients(),
+            keys=await self.list_keys(),
+            records=[
+                StoredRecord(
+                    model,
+                    from_text(id),
+                    load_payload(payload),
+                    expires_at,
+                    None if grant_id is None else from_text(grant_id),
+                    consumed,
+                    None if sub is None else from_text(sub),
+                    created_at,
+                )
+                for model, id, payload, expires_at, grant_id, consumed, sub, created_at in records
+            ],
+            counters=[StoredCounter(from_text(key), n, until) for key, n, until in counters],
+        )
+
+    async def import_all(self, snapshot: Snapshot) -> None:
+        async with self.unit():
+            for user in snapshot.users:
+                await self.add_user(user)
+            for client in snapshot.clients:
+                await self.add_client(client)
+            for key in snapshot.keys:
+                await self.add_key(key)
+            for r in snapshot.records:
+                await self._db.change(
+                    "INSERT INTO records (model, id, payload, grant_id, expires_at, consumed,"
+                    " sub, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        r.model,
+                        as_text(r.id),
+                        dump_payload(r.payload),
+                        _optional(r.grant_id),
+                        r.expires_at,
+                        r.consumed,
+                        _optional(r.sub),
+                        r.created_at,
+                    ),
+                )
+            for c in snapshot.counters:
+                await self._db.change(
+                    "INSERT INTO counters (key, count, expires_at) VALUES (%s, %s, %s)",
+                    (as_text(c.key), c.count, c.expires_at),
+                )
 
     # --- counters
     async def hit(self, key: str, window: int) -> int:

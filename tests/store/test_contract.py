@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -322,3 +323,37 @@ async def test_a_wake_up_reaches_whoever_listens_on_its_key(store: Store) -> Non
     async with pocket.wakeups.listen("answered:c2") as unrelated:
         await pocket.wakeups.wake("answered:c1")
         assert not await wait(unrelated, 0.05)
+
+
+async def test_a_whole_store_moves_into_another_and_nothing_is_lost(
+    store: Store, tmp_path: Path
+) -> None:
+    await store.add_user(_user())
+    await store.add_client(Client(client_id="c1", name="One", redirect_uris=("https://a/cb",)))
+    await store.add_key(SigningKey(kid="k1", alg="RS256", private_jwk="{}", created_at=1))
+    await store.upsert("code", "a", {"n": 1}, expires_in=60, grant_id="g1", sub="sub-bob")
+    await store.upsert("consent", "sub-bob:c1", {"scope": ["openid"]}, sub="sub-bob")
+    await store.consume("code", "a")
+    await store.upsert("code", "gone", {}, expires_in=0)
+    await store.hit("login-fail:user:bob", 600)
+    snapshot = await store.export_all()
+
+    target = SqliteStore(tmp_path / "target.sqlite3")
+    await target.import_all(snapshot)
+    again = await target.export_all()
+    await target.close()
+
+    assert (
+        again.counts()
+        == snapshot.counts()
+        == {
+            "users": 1,
+            "clients": 1,
+            "signing keys": 1,
+            "counters": 1,
+            "records code": 1,
+            "records consent": 1,
+        }
+    )
+    assert again.records == snapshot.records
+    assert again.users == [_user()]
