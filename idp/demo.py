@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import secrets
 import time
 import uuid
@@ -23,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from idp.errors import Conflict
 from idp.oidc.id_token_hint import read_id_token
 from idp.pages import PAGE_HEADERS
 from idp.pkce import new_pair
@@ -44,27 +44,25 @@ class DemoAccount:
 
 
 async def ensure_demo(provider: Provider, secrets_file: Path) -> DemoAccount:
-    """Create the demo user and client if missing; the password is kept beside the store."""
+    """Create the demo user and client if missing; the password is kept beside the store.
+
+    Servers that start at the same moment take turns (see Store.unit): the first makes
+    the account, the others find it."""
     issuer = provider.settings.issuer
     store = provider.store
-    if secrets_file.exists():
-        password = json.loads(secrets_file.read_text())["password"]
-    else:
-        password = secrets.token_urlsafe(9)
-        secrets_file.parent.mkdir(parents=True, exist_ok=True)
-        secrets_file.write_text(json.dumps({"password": password}))
-        secrets_file.chmod(0o600)
-    user = await store.find_user(DEMO_USERNAME)
-    if user is None or not provider.passwords.verify(user.password_hash, password):
-        if user is not None:
-            await store.remove_user(user.sub)
-        now = int(time.time())
-        with contextlib.suppress(Conflict):
+    password = _demo_password(secrets_file)
+    async with store.unit():
+        await store.hit("demo:ensure", 60)
+        user = await store.find_user(DEMO_USERNAME)
+        if user is None or not await provider.passwords.verify_async(user.password_hash, password):
+            if user is not None:
+                await store.remove_user(user.sub)
+            now = int(time.time())
             await store.add_user(
                 User(
                     sub=str(uuid.uuid4()),
                     username=DEMO_USERNAME,
-                    password_hash=provider.passwords.hash(password),
+                    password_hash=await provider.passwords.hash_async(password),
                     name="Demo Gebruiker",
                     given_name="Demo",
                     family_name="Gebruiker",
@@ -75,20 +73,38 @@ async def ensure_demo(provider: Provider, secrets_file: Path) -> DemoAccount:
                     updated_at=now,
                 )
             )
-    if await store.get_client(DEMO_CLIENT_ID) is None:
-        await store.add_client(
-            Client(
-                client_id=DEMO_CLIENT_ID,
-                name="Pocket IdP demo",
-                redirect_uris=(f"{issuer}/demo/callback",),
-                post_logout_redirect_uris=(f"{issuer}/demo",),
-                public=True,
-                token_endpoint_auth_method="none",
-                first_party=True,
-                created_at=int(time.time()),
+        if await store.get_client(DEMO_CLIENT_ID) is None:
+            await store.add_client(
+                Client(
+                    client_id=DEMO_CLIENT_ID,
+                    name="Pocket IdP demo",
+                    redirect_uris=(f"{issuer}/demo/callback",),
+                    post_logout_redirect_uris=(f"{issuer}/demo",),
+                    public=True,
+                    token_endpoint_auth_method="none",
+                    first_party=True,
+                    created_at=int(time.time()),
+                )
             )
-        )
     return DemoAccount(DEMO_USERNAME, password, DEMO_CLIENT_ID)
+
+
+def _demo_password(secrets_file: Path) -> str:
+    """The demo password kept in `secrets_file`, made by whoever comes first."""
+    secrets_file.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(9)
+    try:
+        fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another server is writing it this very moment
+            with contextlib.suppress(ValueError, KeyError):
+                kept: str = json.loads(secrets_file.read_text())["password"]
+                return kept
+            time.sleep(0.02)
+        raise OSError(f"the demo password in {secrets_file} cannot be read") from None
+    with os.fdopen(fd, "w") as file:
+        file.write(json.dumps({"password": password}))
+    return password
 
 
 def _provider(request: Request) -> Provider:

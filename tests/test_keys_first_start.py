@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
+from idp.demo import ensure_demo
 from idp.keys import ALGORITHMS, KeyRing
+from idp.provider import Provider
 from idp.store import SigningKey
 from idp.store.sqlite import SqliteStore
 from tests.conftest import make_settings
@@ -85,3 +87,19 @@ def test_two_servers_starting_at_once_make_one_account_client(
     store = SqliteStore(tmp_path / "idp.sqlite3")
     clients = asyncio.run(store.list_clients())
     assert [c.client_id for c in clients] == [ACCOUNT_CLIENT_ID]
+
+
+def test_two_demo_servers_starting_at_once_make_one_demo_account(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    secrets_file = tmp_path / "demo-account.json"
+    SqliteStore(tmp_path / "idp.sqlite3").close_now()
+
+    async def start_demo(store: SqliteStore) -> object:
+        return await ensure_demo(Provider(settings, store=store), secrets_file)
+
+    accounts = _at_once(tmp_path / "idp.sqlite3", start_demo)
+
+    assert accounts[0] == accounts[1]  # the same password for both
+    store = SqliteStore(tmp_path / "idp.sqlite3")
+    assert [u.username for u in asyncio.run(store.list_users())] == ["demo"]
+    assert [c.client_id for c in asyncio.run(store.list_clients())] == ["demo"]
