@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
 from idp.demo import ensure_demo
-from idp.keys import ALGORITHMS, KeyRing
+from idp.keys import ALGORITHMS, KeyRing, generate_key
 from idp.provider import Provider
-from idp.store import SigningKey
 from idp.store.sqlite import SqliteStore
 from tests.conftest import make_settings
 
@@ -58,15 +58,13 @@ def test_two_servers_starting_at_once_make_one_key_per_algorithm(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(tmp_path)
-    both_ready = threading.Barrier(2)
-    generate = KeyRing._generate
-
-    def generate_together(ring: KeyRing, algs: list[str]) -> list[SigningKey]:
-        made = generate(ring, algs)
-        both_ready.wait(10)  # both have their candidates: now they race
-        return made
-
-    monkeypatch.setattr(KeyRing, "_generate", generate_together)
+    # the keys are made beforehand, so both servers reach the race at the same moment
+    made = {alg: generate_key(alg) for alg in ALGORITHMS}
+    monkeypatch.setattr(
+        KeyRing,
+        "_generate",
+        lambda ring, algs: [replace(made[a], kid=f"{a}-{id(ring)}") for a in algs],
+    )
     _meet_after(monkeypatch, "list_keys")
     created = _at_once(tmp_path / "idp.sqlite3", lambda store: KeyRing(store, settings).ensure())
 
