@@ -45,6 +45,9 @@ _SWEEP_EVERY = 500
 
 _LIVE = "(expires_at IS NULL OR expires_at >= ?)"
 
+#: tries to switch a new file to WAL while another process does the same (50 ms apart)
+_WAL_ATTEMPTS = 100
+
 
 #: a group of units shares one commit until it has this many members ...
 MAX_GROUP = 64
@@ -103,7 +106,7 @@ class SqliteStore:
     # --- plumbing
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _into_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         if self._upkeep.running:
             # checkpoints (which fsync) are left to the upkeep thread
@@ -465,6 +468,19 @@ class SqliteStore:
     async def clear(self, key: str) -> None:
         async with self._write() as db:
             db.execute("DELETE FROM counters WHERE key = ?", (key,))
+
+
+def _into_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. On a new file another process may be switching it at the
+    same moment, and sqlite then says "locked" at once instead of waiting: try again."""
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _listed(row: tuple[str, str, int]) -> tuple[str, JSON]:
