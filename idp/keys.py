@@ -78,7 +78,12 @@ class KeyRing:
         only one of them keeps its own: the check and the additions are one unit of work
         that begins by taking the same counter (ENSURE_LOCK), so a second such unit waits
         for the first to end and then finds its keys."""
-        candidates = await run_sync(self._generate, list(ALGORITHMS))
+        active = {k.alg for k in await self.store.list_keys() if k.rotated_at is None}
+        missing = [alg for alg in ALGORITHMS if alg not in active]
+        if not missing:  # the usual start: nothing to make
+            await self.load()
+            return []
+        candidates = await run_sync(self._generate, missing)
         created = []
         async with self.store.unit():
             await self.store.hit(ENSURE_LOCK, 60)
