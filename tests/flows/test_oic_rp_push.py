@@ -47,15 +47,20 @@ class PushFlowEnv:
 @pytest.fixture(scope="module")
 def push_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PushFlowEnv]:
     with live_server(tmp_path_factory.mktemp("idp-flow-push")) as server:
-        server.add_user("femke", PASSWORD, name="Femke de Vries", email="femke@example.org")
-        client = server.add_client(
-            "pyoidc RP with push",
-            redirect_uris=[RP_CALLBACK],
-            grants=["authorization_code"],
-            scope=SCOPE,
-            mfa="required",
-        )
-        yield PushFlowEnv(server, client["client_id"], client["client_secret"])
+        yield provision(server)
+
+
+def provision(server: LiveServer) -> PushFlowEnv:
+    """The person and the relying party of the push flow, through the `idp` command."""
+    server.add_user("femke", PASSWORD, name="Femke de Vries", email="femke@example.org")
+    client = server.add_client(
+        "pyoidc RP with push",
+        redirect_uris=[RP_CALLBACK],
+        grants=["authorization_code"],
+        scope=SCOPE,
+        mfa="required",
+    )
+    return PushFlowEnv(server, client["client_id"], client["client_secret"])
 
 
 class Browser:

@@ -27,13 +27,12 @@ from tests.flows.test_oic_rp_push import (
     ACR_MFA,
     PASSWORD,
     RP_CALLBACK,
-    SCOPE,
     Browser,
-    PushFlowEnv,
     id_token_at_rp,
     log_in,
     pair_phone,
     path_of,
+    provision,
     rp_client,
 )
 from tests.live import LiveServer
@@ -82,16 +81,7 @@ def cluster(
 
 def test_pyoidc_push_login_across_two_processes(cluster: Cluster) -> None:
     assert cluster.nodes is not None
-    cluster.add_user("femke", PASSWORD, name="Femke de Vries", email="femke@example.org")
-    client = cluster.add_client(
-        "pyoidc RP with push",
-        redirect_uris=[RP_CALLBACK],
-        grants=["authorization_code"],
-        scope=SCOPE,
-        mfa="required",
-    )
-    env = PushFlowEnv(cluster, client["client_id"], client["client_secret"])
-    rp = rp_client(env)
+    rp = rp_client(provision(cluster))
     browser_node, phone_node = cluster.nodes.urls
 
     # the first login enrolls; the phone pairs through the load balancer
