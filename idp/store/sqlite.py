@@ -17,8 +17,6 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from idp.errors import Conflict, StoreError
@@ -33,6 +31,7 @@ from idp.store.base import (
 )
 from idp.store.codec import dump_payload, dump_row, load_payload, load_row
 from idp.store.namespaced import NamespacedRecords
+from idp.store.sqlite_units import _UNIT, _Thread, _Unit, hand_on, take_writer
 from idp.store.sqlite_upkeep import Upkeep, sweep
 from idp.store.wakeups import LocalWakeups
 
@@ -47,47 +46,6 @@ _LIVE = "(expires_at IS NULL OR expires_at >= ?)"
 
 #: tries to switch a new file to WAL while another process does the same (50 ms apart)
 _WAL_ATTEMPTS = 100
-
-
-#: a group of units shares one commit until it has this many members ...
-MAX_GROUP = 64
-#: ... or has been open this long (seconds)
-MAX_GROUP_SECONDS = 0.005
-
-
-@dataclass(eq=False)
-class _Group:
-    """Units of work whose writes share one transaction and one commit: a unit that
-    ends while others wait to write hands the open transaction on (its own writes kept
-    under a savepoint), and the last of them commits for all."""
-
-    opened_at: float
-    members: int = 0
-    #: the members waiting to hear that the commit landed
-    waiting: list[asyncio.Future[None]] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class _Thread:
-    """What one thread uses the file with."""
-
-    writer: sqlite3.Connection
-    reader: sqlite3.Connection
-    lock: asyncio.Lock
-    #: tasks waiting for the lock to write
-    queued: int = 0
-    group: _Group | None = None
-
-
-@dataclass(eq=False)
-class _Unit:
-    store: SqliteStore
-    thread: _Thread
-    #: the unit has written: it holds the thread's lock and an open transaction
-    began: bool = False
-
-
-_UNIT: ContextVar[_Unit | None] = ContextVar("idp_sqlite_unit", default=None)
 
 
 class SqliteStore:
@@ -141,31 +99,9 @@ class SqliteStore:
                 yield conn
             return
         if not unit.began:
-            await self._begin(unit)
+            await take_writer(unit.thread, self._commit)
+            unit.began = True
         yield unit.thread.writer
-
-    async def _begin(self, unit: _Unit) -> None:
-        """The unit's first write: take the thread's writing connection, and join the
-        open group's transaction or begin one."""
-        state = unit.thread
-        state.queued += 1
-        try:
-            await state.lock.acquire()
-        finally:
-            state.queued -= 1
-        try:
-            if state.group is None:
-                state.writer.execute("BEGIN IMMEDIATE")
-                state.group = _Group(time.monotonic())
-            state.writer.execute("SAVEPOINT unit")
-        except BaseException:
-            if state.group is None:
-                state.lock.release()
-            else:  # the group goes on without this unit
-                with contextlib.suppress(StoreError):
-                    self._hand_on(state, None)
-            raise
-        unit.began = True
 
     def _wrote(self, conn: sqlite3.Connection) -> None:
         self._writes += 1
@@ -187,65 +123,16 @@ class SqliteStore:
                 unit.thread.writer.execute("ROLLBACK TO unit")
                 unit.thread.writer.execute("RELEASE unit")
                 with contextlib.suppress(StoreError):  # the others that wait are told
-                    self._hand_on(unit.thread, None)
+                    hand_on(unit.thread, None, self._commit)
             raise
         else:
             if unit.began:
                 unit.thread.writer.execute("RELEASE unit")
-                landed = self._hand_on(unit.thread, asyncio.get_running_loop())
+                landed = hand_on(unit.thread, asyncio.get_running_loop(), self._commit)
                 if landed is not None:
                     await landed
         finally:
             _UNIT.reset(token)
-
-    def _hand_on(
-        self, state: _Thread, loop: asyncio.AbstractEventLoop | None
-    ) -> asyncio.Future[None] | None:
-        """A unit of the open group has ended (with `loop`: its writes are to land).
-        While others wait to write, the group stays open for them and the unit gets a
-        future that tells when the commit landed; otherwise the group commits now, and
-        a failed commit raises StoreError here (and in every member that waits)."""
-        group = state.group
-        assert group is not None
-        group.members += 1
-        young = time.monotonic() - group.opened_at < MAX_GROUP_SECONDS
-        if state.queued and group.members < MAX_GROUP and young:
-            landed = loop.create_future() if loop is not None else None
-            if landed is not None:
-                group.waiting.append(landed)
-            state.lock.release()
-            # a waiter that gave up leaves the group to be committed all the same
-            asyncio.get_running_loop().call_soon(self._commit_if_idle, state, group)
-            return landed
-        self._end_group(state, group)
-        return None
-
-    def _commit_if_idle(self, state: _Thread, group: _Group) -> None:
-        if state.group is group and not state.lock.locked():
-            with contextlib.suppress(StoreError):  # told to the waiting members
-                self._end_group(state, group, lock_held=False)
-
-    def _end_group(self, state: _Thread, group: _Group | None, lock_held: bool = True) -> None:
-        """Commit the group's transaction (if it was begun) and tell its members."""
-        state.group = None
-        failure: StoreError | None = None
-        try:
-            if state.writer.in_transaction:
-                self._commit(state.writer)
-        except StoreError as exc:
-            failure = exc
-        finally:
-            if lock_held:
-                state.lock.release()
-        for landed in group.waiting if group else ():
-            if landed.done():
-                continue  # its task was cancelled
-            if failure is not None:
-                landed.set_exception(StoreError(str(failure)))
-            else:
-                landed.set_result(None)
-        if failure is not None:
-            raise failure
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         try:
