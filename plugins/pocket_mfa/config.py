@@ -185,17 +185,24 @@ def resolve_key(
 
 def _key_file(path: Path) -> bytes:
     if path.exists():
-        text = path.read_text().strip()
-        problems: list[str] = []
-        _check_key(text, str(path), problems)
-        if problems:
-            raise PocketConfigError("; ".join(problems))
-        return decode_key(text)
+        return _read_key_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
+    # Written whole under a private name, then linked into place: a process starting at
+    # the same moment either wins the link or reads the winner's complete key.
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return _read_key_file(path)
+    finally:
+        draft.unlink(missing_ok=True)
     log.warning(
         "pocket: no encryption_key configured; generated %s. Keep it with the database "
         "backups (without it enrolled authenticator apps stop working), or set "
@@ -203,4 +210,13 @@ def _key_file(path: Path) -> bytes:
         path,
         KEY_ENV,
     )
+    return decode_key(text)
+
+
+def _read_key_file(path: Path) -> bytes:
+    text = path.read_text().strip()
+    problems: list[str] = []
+    _check_key(text, str(path), problems)
+    if problems:
+        raise PocketConfigError("; ".join(problems))
     return decode_key(text)

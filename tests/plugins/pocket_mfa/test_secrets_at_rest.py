@@ -56,6 +56,19 @@ def test_a_generated_key_file_is_private_and_reused(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "encryption_key" in caplog.text
     assert resolve_key(PocketConfig(), folder, environ={}) == key
+    assert sorted(p.name for p in folder.iterdir()) == [KEY_FILE]  # no draft left behind
+
+
+def test_a_process_that_loses_the_race_for_the_key_file_uses_the_winners_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes starting on one folder both find no key file; the second to write must
+    not fail, and must not make a key of its own."""
+    folder = tmp_path / "data"
+    winner = resolve_key(PocketConfig(), folder, environ={})
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked before the winner wrote
+    assert resolve_key(PocketConfig(), folder, environ={}) == winner
+    assert sorted(p.name for p in folder.iterdir()) == [KEY_FILE]
 
 
 def test_the_key_comes_from_config_then_environment(tmp_path: Path) -> None:
