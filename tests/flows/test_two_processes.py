@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import html
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 
-from plugins.pocket_mfa.client import device_api
-from plugins.pocket_mfa.push.protocol import api_base
+from plugins.pocket_mfa.client import device_api, device_key
+from plugins.pocket_mfa.client.state import DeviceState
+from plugins.pocket_mfa.push.protocol import api_base, parse_pairing_uri
 from tests.flows.test_oic_rp_push import (
     ACR_MFA,
     PASSWORD,
@@ -206,3 +210,87 @@ def test_idp_serve_with_two_workers_on_postgresql(
     token = answers[0].json()["access_token"]
     introspected = httpx.post(f"{url}/introspect", data={"token": token}, auth=auth)
     assert introspected.json()["active"] is True
+
+
+def test_a_pairing_code_and_a_push_answer_are_used_once_across_two_processes(
+    cluster: Cluster,
+) -> None:
+    assert cluster.nodes is not None
+    urls = cluster.nodes.urls
+    rp = rp_client(provision(cluster))
+
+    # one pairing code, offered by 20 phones at once, half to each process
+    browser = Browser()
+    page, _state, _verifier = log_in(rp, browser)
+    page = browser.post(page.url, page, method="push", action="next")
+    page = browser.post(page.url, page, action="next")
+    link = re.search(r'<a href="(pocket://pair\?[^"]+)" id="pairing-link">', page.text)
+    assert link, page.text
+    issuer, token = parse_pairing_uri(html.unescape(link.group(1)))
+    keys = [device_key.generate("ed25519") for _ in range(20)]
+    clients = [httpx.Client(base_url=api_base(urls[n % 2]), timeout=30) for n in range(20)]
+    for client in clients:  # connected beforehand, so that the 20 requests leave together
+        client.get("/challenges")  # refused (no device token), but the connection stays
+    together = threading.Barrier(20)
+
+    def pair(n: int) -> dict[str, Any]:
+        body = {
+            "pairing_token": token,
+            "public_key": device_key.public_part(keys[n][0]),
+            "device_name": f"Phone {n}",
+        }
+        together.wait()
+        response = clients[n].post("/pair", json=body)
+        return {"status": response.status_code, **response.json()}
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        paired = list(pool.map(pair, range(20)))
+    for client in clients:
+        client.close()
+    winners = [n for n, result in enumerate(paired) if result["status"] == 201]
+    assert len(winners) == 1, paired
+    refusals = [r for n, r in enumerate(paired) if n not in winners]
+    assert {r["status"] for r in refusals} <= {400, 409, 410}, refusals
+    devices = cluster.nodes.idp("users", "devices", "femke")
+    assert devices.count("Phone ") == 1, devices
+    [winner] = winners
+    result = paired[winner]
+    phone = DeviceState(
+        device_id=result["device_id"],
+        issuer=issuer,
+        base_url=api_base(urls[0]),
+        account=result["account"],
+        name=f"Phone {winner}",
+        private_key=keys[winner][0],
+        alg=keys[winner][1],
+    )
+    done = browser.get(page.url + "/pair")
+    browser.post(done.url, done, action="next")
+
+    # one push, approved by 20 requests at once on both processes
+    browser = Browser()
+    page, _state, _verifier = log_in(rp, browser)
+    number = re.search(r'id="push-number"[^>]*>(\d+)<', page.text)
+    assert number, page.text
+    with device_api.DeviceApi(phone) as api:
+        [challenge] = api.challenges()
+
+    apis = [device_api.DeviceApi(replace(phone, base_url=api_base(urls[n % 2]))) for n in range(20)]
+    for api in apis:  # connected beforehand, so that the 20 answers leave together
+        api.device()
+    together = threading.Barrier(20)
+
+    def approve(n: int) -> str | device_api.ApiError:
+        together.wait()
+        try:
+            return apis[n].answer(challenge["id"], "approve", int(number.group(1)))
+        except device_api.ApiError as refused:
+            return refused
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(approve, range(20)))
+    for api in apis:
+        api.client.close()
+    assert answers.count("approved") == 1, answers
+    refused = [a for a in answers if isinstance(a, device_api.ApiError)]
+    assert len(refused) == 19 and {a.status for a in refused} == {409}, answers
