@@ -17,7 +17,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -39,34 +39,12 @@ from tests.flows.test_oic_rp_push import (
     provision,
     rp_client,
 )
-from tests.live import LiveServer
+from tests.servers.cluster import Cluster, start_cluster
 from tests.servers.fixtures import Starter
 from tests.servers.haproxy import HaproxyServer
 from tests.servers.idp_nodes import IdpNodes
-from tests.servers.processes import free_port
 
 pytestmark = pytest.mark.flow
-
-
-@dataclass
-class Cluster(LiveServer):
-    """Two nodes behind HAProxy, seen as one server: the issuer is HAProxy's address."""
-
-    nodes: IdpNodes | None = None
-
-    @property
-    def issuer(self) -> str:
-        assert self.nodes is not None
-        return self.nodes.issuer
-
-    @property
-    def environ(self) -> dict[str, str]:
-        assert self.nodes is not None
-        return self.nodes.environ
-
-    def logs(self) -> dict[str, str]:
-        assert self.nodes is not None
-        return self.nodes.logs()
 
 
 @pytest.fixture
@@ -75,12 +53,7 @@ def cluster(
     start_idp_nodes: Starter[..., IdpNodes],
     start_haproxy: Starter[..., HaproxyServer],
 ) -> Cluster:
-    entry = free_port()
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    settings = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
-    nodes = start_idp_nodes(2, issuer=f"http://127.0.0.1:{entry}", settings=settings)
-    start_haproxy(nodes.addresses, entry, health_path="/.well-known/openid-configuration")
-    return Cluster(nodes[0], nodes=nodes)
+    return start_cluster(postgres_url, start_idp_nodes, start_haproxy)
 
 
 def test_pyoidc_push_login_across_two_processes(cluster: Cluster) -> None:

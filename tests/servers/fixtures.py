@@ -153,8 +153,9 @@ def start_haproxy(tmp_path: Path) -> Iterator[Starter[..., HaproxyServer]]:
 
 @pytest.fixture
 def start_idp_nodes(tmp_path: Path) -> Iterator[Starter[..., IdpNodes]]:
-    """`start_idp_nodes(count, issuer=None, settings=None, config=CONFIG)`: `idp serve`
-    processes sharing a configuration, an issuer and a store (see `IdpNodes`)."""
+    """`start_idp_nodes(count, issuer=None, settings=None, config=CONFIG, workers=1,
+    demo=False, access_log=False)`: `idp serve` processes sharing a configuration, an
+    issuer and a store (see `IdpNodes`)."""
 
     def make(
         count: int,
@@ -163,10 +164,19 @@ def start_idp_nodes(tmp_path: Path) -> Iterator[Starter[..., IdpNodes]]:
         settings: Mapping[str, str] | None = None,
         config: Path = CONFIG,
         workers: int = 1,
+        demo: bool = False,
+        access_log: bool = False,
     ) -> IdpNodes:
         folder = tmp_path / f"idp-{uuid.uuid4().hex[:8]}"
         return IdpNodes(
-            folder, count, issuer=issuer, settings=settings, config=config, workers=workers
+            folder,
+            count,
+            issuer=issuer,
+            settings=settings,
+            config=config,
+            workers=workers,
+            demo=demo,
+            access_log=access_log,
         )
 
     starter = Starter(make)

@@ -84,6 +84,7 @@ class IdpNode(ServerProcess):
         port: int | None = None,
         log_level: str = "warning",
         workers: int = 1,
+        access_log: bool = False,
     ) -> None:
         super().__init__(name, folder, port)
         self.environ = dict(environ)
@@ -91,6 +92,7 @@ class IdpNode(ServerProcess):
         self.demo = demo
         self.log_level = log_level
         self.workers = workers
+        self.access_log = access_log
         self._issuer = issuer
 
     @property
@@ -112,7 +114,8 @@ class IdpNode(ServerProcess):
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "idp.cli", "--config", str(self.config), "serve"]
         command += ["--host", HOST, "--port", str(self.port)]
-        command += ["--log-level", self.log_level, "--no-access-log"]
+        command += ["--log-level", "info" if self.access_log else self.log_level]
+        command.append("--access-log" if self.access_log else "--no-access-log")
         if self.workers > 1:
             command += ["--workers", str(self.workers)]
         if self.demo:
@@ -129,7 +132,8 @@ class IdpNode(ServerProcess):
 class IdpNodes:
     """`count` nodes sharing a configuration, an issuer and the store `settings` name
     (by default one sqlite file in `folder`). Without `issuer`, the first node's URL is
-    the issuer of all."""
+    the issuer of all. `demo` serves the demo relying party; `access_log` logs every
+    request a node serves."""
 
     def __init__(
         self,
@@ -140,6 +144,8 @@ class IdpNodes:
         settings: Mapping[str, str] | None = None,
         config: Path = CONFIG,
         workers: int = 1,
+        demo: bool = False,
+        access_log: bool = False,
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
@@ -153,6 +159,8 @@ class IdpNodes:
                 idp_environ(folder, settings),
                 config=config,
                 workers=workers,
+                demo=demo,
+                access_log=access_log,
             )
             for index in range(count)
         ]

@@ -1,0 +1,60 @@
+"""Two or more `idp serve` processes on one PostgreSQL behind HAProxy, seen as one server."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from tests.live import LiveServer
+from tests.servers.fixtures import Starter
+from tests.servers.haproxy import HaproxyServer
+from tests.servers.idp_nodes import IdpNodes
+from tests.servers.processes import free_port
+
+
+@dataclass
+class Cluster(LiveServer):
+    """The nodes behind HAProxy: the issuer and the URL a person uses are HAProxy's."""
+
+    nodes: IdpNodes | None = None
+
+    @property
+    def issuer(self) -> str:
+        assert self.nodes is not None
+        return self.nodes.issuer
+
+    @property
+    def url(self) -> str:
+        return self.issuer
+
+    @property
+    def environ(self) -> dict[str, str]:
+        assert self.nodes is not None
+        return self.nodes.environ
+
+    def logs(self) -> dict[str, str]:
+        assert self.nodes is not None
+        return self.nodes.logs()
+
+
+def start_cluster(
+    postgres_url: str,
+    start_idp_nodes: Starter[..., IdpNodes],
+    start_haproxy: Starter[..., HaproxyServer],
+    *,
+    count: int = 2,
+    settings: dict[str, str] | None = None,
+    **node_options: Any,
+) -> Cluster:
+    """`count` nodes on the PostgreSQL at `postgres_url`, sharing one Pocket key, behind
+    HAProxy's round robin per request."""
+    entry = free_port()
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    environ = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key, **(settings or {})}
+    nodes = start_idp_nodes(
+        count, issuer=f"http://127.0.0.1:{entry}", settings=environ, **node_options
+    )
+    start_haproxy(nodes.addresses, entry, health_path="/.well-known/openid-configuration")
+    return Cluster(nodes[0], nodes=nodes)
