@@ -72,8 +72,8 @@ class AnswerChecker:
     async def answer(self, device: Device, challenge_id: str, body: Any) -> Outcome:
         """Apply a device's answer; a DeviceApiError says why it is refused."""
         challenges = self.challenges
-        challenge = await challenges.get(challenge_id)
-        if challenge is None or not await challenges.is_open(challenge_id):
+        challenge, is_open = await challenges.find_open(challenge_id)
+        if challenge is None or not is_open:
             if challenge is not None:
                 await challenges.outcome(challenge_id)  # closes an expired one for its waiter
             raise ChallengeClosed("the challenge has expired or was answered already")

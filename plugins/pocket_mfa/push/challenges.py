@@ -106,9 +106,13 @@ class ChallengeService:
         record = await self.records.find(CHALLENGE_MODEL, challenge_id)
         return Challenge.from_payload(record) if record else None
 
-    async def is_open(self, challenge_id: str) -> bool:
+    async def find_open(self, challenge_id: str) -> tuple[Challenge | None, bool]:
+        """The challenge (None if unknown), and whether it can still be answered."""
         record = await self.records.find(CHALLENGE_MODEL, challenge_id)
-        return bool(record) and not record.get("consumed") and record["expires_at"] > self.clock()
+        if not record:
+            return None, False
+        is_open = not record.get("consumed") and record["expires_at"] > self.clock()
+        return Challenge.from_payload(record), is_open
 
     async def pending(self, sub: str) -> list[Challenge]:
         """The user's challenges that can still be answered, oldest first."""

@@ -11,6 +11,9 @@ from idp.store.base import JSON, RecordView
 
 #: a device record is indexed by its user (RecordView.find_by_sub)
 DEVICE_MODEL = "device"
+#: `last_used` is kept to the minute: a device that polls and answers writes it at most
+#: once a minute, not on every request
+LAST_USED_STEP = 60
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,11 @@ class DeviceRegistry:
         return sorted(found, key=lambda d: (d.paired_at, d.device_id))
 
     async def touch(self, device: Device) -> Device:
-        """Note that the device was just used."""
-        used = Device(**{**asdict(device), "last_used": int(self.clock())})
+        """Note that the device was just used (to the minute)."""
+        now = int(self.clock())
+        if now - device.last_used < LAST_USED_STEP:
+            return device
+        used = Device(**{**asdict(device), "last_used": now})
         if await self.records.find(DEVICE_MODEL, device.device_id) is not None:
             await self.records.upsert(DEVICE_MODEL, device.device_id, asdict(used), sub=device.sub)
         return used

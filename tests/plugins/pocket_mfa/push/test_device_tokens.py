@@ -37,12 +37,19 @@ def get_device(push: PushEnv, authorization: str | None) -> Any:
 
 def test_device_info_and_last_used(push: PushEnv) -> None:
     phone = push.paired_phone()
-    push.clock.advance(50)
+    push.clock.advance(70)
     response = get_device(push, f"Device {signed(phone)}")
     assert response.status_code == 200, response.text
     info = response.json()
     assert info["device_id"] == phone.device_id and info["name"] == "Pixel 8"
     assert info["last_used"] == int(push.clock()) and info["paired_at"] < info["last_used"]
+
+    # kept to the minute: a device polling again within it writes nothing
+    used = info["last_used"]
+    push.clock.advance(30)
+    assert get_device(push, f"Device {signed(phone)}").json()["last_used"] == used
+    push.clock.advance(31)
+    assert get_device(push, f"Device {signed(phone)}").json()["last_used"] == used + 61
 
 
 def test_device_token_replay(push: PushEnv) -> None:
