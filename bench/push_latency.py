@@ -1,11 +1,16 @@
 """Pocket push latency: from the phone's approve to the waiting browser page.
 
-Not a test: a script a person runs against a live `idp serve` that it starts itself
-(sqlite store in a temporary folder, the Pocket plugin on, a client that requires a
-second factor, one user with one paired phone):
+Not a test: a script a person runs against live `idp serve` processes that it starts
+itself (the Pocket plugin on, a client that requires a second factor, one user with one
+paired phone), side by side on two stores:
 
-    .venv/bin/python bench/push_latency.py                 # 300 logins, 1000 held
-    .venv/bin/python bench/push_latency.py --logins 500 --held 2000
+- sqlite, one process: the browser and the phone talk to the same process;
+- PostgreSQL, two processes on one database: the browser's page waits on one process and
+  the phone answers on the other, so the answer reaches the page through a wake-up that
+  crosses processes (LISTEN/NOTIFY).
+
+    .venv/bin/python bench/push_latency.py                 # 300 logins each, 1000 held
+    .venv/bin/python bench/push_latency.py --logins 500 --held 2000 --stores postgresql
 
 Part 1, latency: for each login the browser's long-poll (`push/<login>/wait`) is parked
 first; then the phone sends its signed approval (device token and signature are made
@@ -13,9 +18,9 @@ beforehand, so only the request is timed). Measured is the time from sending the
 approve request to the browser's long-poll receiving its answer; p50 / p90 / p99 / max
 over all logins.
 
-Part 2, capacity: `--held` logins each leave a pending challenge with a browser
-long-poll parked on it, all at once. The server's RSS is read from /proc before and
-while they are held: the delta per held challenge, and how many fit in 1 GiB.
+Part 2, capacity (on the first store): `--held` logins each leave a pending challenge
+with a browser long-poll parked on it, all at once. The server's RSS is read from /proc
+before and while they are held: the delta per held challenge, and how many fit in 1 GiB.
 """
 
 from __future__ import annotations
@@ -26,18 +31,13 @@ import base64
 import hashlib
 import html
 import json
-import os
 import re
 import resource
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +48,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness.idp_processes import IdpProcess, idp_processes  # noqa: E402
+from harness.postgres import start_postgres, stop_postgres  # noqa: E402
+from harness.push_memory import push_service_memory  # noqa: E402
 
 from plugins.pocket_mfa.client import device_key  # noqa: E402
 from plugins.pocket_mfa.push.protocol import answer_message, api_base, parse_pairing_uri  # noqa: E402
@@ -58,73 +63,41 @@ REDIRECT = "http://127.0.0.1/cb"
 CONFIG_EXTRA = "\n[plugins.pocket.push]\npush_limit = 1000000\npush_window = 60\n"
 
 
-@dataclass
-class Server:
-    issuer: str
-    process: subprocess.Popen[bytes]
-    environ: dict[str, str]
-    config: Path
-
-    def idp(self, *args: str, stdin: str = "") -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "idp.cli", "--config", str(self.config), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=self.environ,
-            check=True,
-        )
-        return result.stdout
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+#: the server processes' settings: the Pocket push on; cheap password hashing, and no
+#: login throttle for the one person who logs in hundreds of times at once (the bench is
+#: about the push, not argon2id or guessing)
+ENVIRON = {
+    "IDP_FACTORS_ENABLED": "pocket",
+    "IDP_FACTORS_REQUIRED": "true",
+    "IDP_PASSWORDS_TIME_COST": "1",
+    "IDP_PASSWORDS_MEMORY_COST": "8192",
+    "IDP_LOGIN_SLOW_AFTER": "1000000",
+    "IDP_LOGIN_ACCOUNT_LIMIT": "1000000",
+    "IDP_LOGIN_ADDRESS_LIMIT": "1000000",
+}
+STORES = {"sqlite": "sqlite, 1 process", "postgresql": "PostgreSQL, 2 processes"}
 
 
 @contextmanager
-def live_server(folder: Path) -> Iterator[Server]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    issuer = f"http://127.0.0.1:{port}"
-    config = folder / "idp.toml"
-    config.write_text((ROOT / "config" / "idp.toml").read_text() + CONFIG_EXTRA)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    environ |= {
-        "IDP_SERVER_ISSUER": issuer,
-        "IDP_STORE_PATH": str(folder / "idp.sqlite3"),
-        "IDP_FACTORS_ENABLED": "pocket",
-        "IDP_FACTORS_REQUIRED": "true",
-        # cheap password hashing: the bench is about the push, not argon2id
-        "IDP_PASSWORDS_TIME_COST": "1",
-        "IDP_PASSWORDS_MEMORY_COST": "8192",
-    }
-    command = [sys.executable, "-m", "idp.cli", "--config", str(config), "serve"]
-    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    log = open(folder / "server.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log, stderr=log)
-    server = Server(issuer, process, environ, config)
+def servers(store: str, folder: Path) -> Iterator[list[IdpProcess]]:
+    """One process on a sqlite file, or two on one PostgreSQL database."""
+    if store == "sqlite":
+        with idp_processes(folder, 1, CONFIG_EXTRA, ENVIRON) as started:
+            yield started
+        return
+    folder.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
+    pg_pid, conninfo = start_postgres(folder / "pg")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration"):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit((folder / "server.log").read_text()) from None
-                time.sleep(0.1)
-        yield server
+        port = dict(part.split("=") for part in conninfo.split())["port"]
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        environ = ENVIRON | {
+            "IDP_STORE_URL": f"postgresql://postgres@127.0.0.1:{port}/postgres",
+            "IDP_POCKET_ENCRYPTION_KEY": key,
+        }
+        with idp_processes(folder, 2, CONFIG_EXTRA, environ) as started:
+            yield started
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop_postgres(pg_pid)
 
 
 # --- a browser and a phone
@@ -200,7 +173,7 @@ class Phone:
         return f"/factors/pocket/api/v1/challenges/{challenge['id']}/answer", body
 
 
-async def enroll(server: Server, client_id: str) -> Phone:
+async def enroll(server: IdpProcess, client_id: str) -> Phone:
     browser = Browser(server.issuer, client_id)
     try:
         url = await browser.password()
@@ -228,7 +201,12 @@ async def enroll(server: Server, client_id: str) -> Phone:
 
 
 # --- part 1: latency
-async def one_login(server: Server, client_id: str, phone: Phone, http: httpx.AsyncClient) -> float:
+async def one_login(
+    server: IdpProcess, client_id: str, phone: Phone, http: httpx.AsyncClient
+) -> tuple[float, float]:
+    """One timed login: the browser waits on `server`, the phone answers through `http`.
+    In ms from sending the answer: to the page's long-poll answered, and to the phone's
+    own answer."""
     browser = Browser(server.issuer, client_id)
     try:
         url, wait_url, number = await browser.push_page()
@@ -249,12 +227,13 @@ async def one_login(server: Server, client_id: str, phone: Phone, http: httpx.As
         await asyncio.sleep(0.02)  # the long-poll is parked on the server
         sent = time.perf_counter()
         response = await http.post(path, json=body, headers=headers)
+        replied = time.perf_counter()
         assert response.json() == {"status": "approved"}, response.text
         await asyncio.wait_for(answered.wait(), 10)
         await waiting
         finished = await browser.http.get(url)
         assert finished.headers["location"].startswith(REDIRECT), finished.text
-        return (arrived[0] - sent) * 1000
+        return (arrived[0] - sent) * 1000, (replied - sent) * 1000
     finally:
         await browser.aclose()
 
@@ -279,7 +258,7 @@ class Held:
         return (self.parked - self.created) / self.count
 
 
-async def hold(server: Server, client_id: str, count: int, concurrency: int) -> Held:
+async def hold(server: IdpProcess, client_id: str, count: int, concurrency: int) -> Held:
     """`count` logins each leave a pending challenge; then each browser parks a long-poll."""
     limit = asyncio.Semaphore(concurrency)
     browsers = [Browser(server.issuer, client_id) for _ in range(count)]
@@ -308,77 +287,60 @@ async def hold(server: Server, client_id: str, count: int, concurrency: int) -> 
     return Held(count, start, created, parked)
 
 
-async def in_process(count: int) -> tuple[float, float]:
-    """tracemalloc, in this process: the push service's own memory per pending challenge
-    (the challenge made and a `wait_for_answer` parked on it), without HTTP; and per
-    challenge without a waiter. In bytes."""
-    import tracemalloc
-
-    from idp.store import User
-    from idp.store.sqlite import SqliteStore
-    from plugins.pocket_mfa.push.challenge import PushContext
-    from plugins.pocket_mfa.push.config import PushConfig
-    from plugins.pocket_mfa.push.service import PushService
-
-    with tempfile.TemporaryDirectory(prefix="push-mem-") as tmp:
-        store = SqliteStore(Path(tmp) / "push.sqlite3")
-        service = PushService.build(store, "https://idp.test", PushConfig(push_limit=10**9))
-        store.add_user(User(sub="bench", username="bench", password_hash="-"))
-        service.devices.add("bench", "phone", {"kty": "OKP", "crv": "Ed25519", "x": "AA"}, "EdDSA")
-        context = PushContext("Bench RP", "127.0.0.1", "Firefox 128")
-        service.challenges.open("bench", context)  # warm up caches
-        tracemalloc.start()
-        first = tracemalloc.take_snapshot()
-        made = [service.challenges.open("bench", context) for _ in range(count)]
-        second = tracemalloc.take_snapshot()
-        waits = [asyncio.create_task(service.challenges.wait_for_answer(c.id, 60)) for c in made]
-        while sum(service.challenges.waiters.count(f"answer:{c.id}") for c in made) < count:
-            await asyncio.sleep(0.05)
-        third = tracemalloc.take_snapshot()
-        tracemalloc.stop()
-        for task in waits:
-            task.cancel()
-        await asyncio.gather(*waits, return_exceptions=True)
-        store.close()
-
-    def grown(a: Any, b: Any) -> float:
-        return float(sum(d.size_diff for d in b.compare_to(a, "filename")))
-
-    return grown(first, third) / count, grown(first, second) / count
-
-
-async def main_async(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="push-bench-") as tmp, live_server(Path(tmp)) as server:
-        server.idp("users", "add", "bench", "--password-stdin", stdin=PASSWORD + "\n")
+async def latencies(
+    store: str, args: argparse.Namespace
+) -> tuple[list[tuple[float, float]], Held | None]:
+    """Timed logins on `store`; with `args.held`, also part 2 on its first process."""
+    with tempfile.TemporaryDirectory(prefix="push-bench-") as tmp, servers(store, Path(tmp)) as on:
+        browser_side, phone_side = on[0], on[-1]
+        browser_side.idp("users", "add", "bench", "--password-stdin", stdin=PASSWORD + "\n")
         created = json.loads(
-            server.idp(
+            browser_side.idp(
                 "clients", "add", "Bench RP", "--public", "--redirect-uri", REDIRECT,
                 "--mfa", "required", "--first-party", "--scope", "openid", "--json",
             )
         )  # fmt: skip
         client_id = created["client_id"]
-        phone = await enroll(server, client_id)
-        async with httpx.AsyncClient(base_url=server.issuer, timeout=60) as http:
+        phone = await enroll(browser_side, client_id)
+        async with httpx.AsyncClient(base_url=phone_side.url, timeout=60) as http:
             for _ in range(args.warmup):
-                await one_login(server, client_id, phone, http)
-            latencies = [
-                await one_login(server, client_id, phone, http) for _ in range(args.logins)
+                await one_login(browser_side, client_id, phone, http)
+            timed = [
+                await one_login(browser_side, client_id, phone, http) for _ in range(args.logins)
             ]
-        held = await hold(server, client_id, args.held, args.concurrency)
-    per_waiting, per_record = await in_process(args.held)
+        held = (
+            await hold(browser_side, client_id, args.held, args.concurrency) if args.held else None
+        )
+    return timed, held
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    measured: dict[str, list[tuple[float, float]]] = {}
+    held: Held | None = None
+    for n, store in enumerate(args.stores):
+        measured[store], on_store = await latencies(store, args if n == 0 else _no_hold(args))
+        held = held or on_store
+    per_waiting, per_record = await push_service_memory(args.held) if args.held else (0.0, 0.0)
 
     print()
-    print(
-        f"Pocket push latency: approve request -> browser long-poll answered ({args.logins} logins)"
-    )
-    print(f"{'':>10} {'p50':>9} {'p90':>9} {'p99':>9} {'max':>9} {'mean':>9}")
-    row = [percentile(latencies, q) for q in (50, 90, 99)]
-    row += [max(latencies), statistics.fmean(latencies)]
-    print(f"{'ms':>10} " + " ".join(f"{v:9.2f}" for v in row))
-    print(f"target p99 < 50 ms: {'met' if row[2] < 50 else 'NOT met'}")
+    print("Pocket push latency: approve request -> browser long-poll answered, in ms")
+    print(f"({args.logins} logins each; with two processes the page waits on the other one)")
+    head = f"{'store':<24} {'':<8} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8} {'mean':>8}"
+    print(head + "  p99 < 50 ms")
+    for store, timed in measured.items():
+        for n, what in enumerate(("page", "phone")):
+            values = [pair[n] for pair in timed]
+            row = [percentile(values, q) for q in (50, 90, 99)]
+            row += [max(values), statistics.fmean(values)]
+            label = STORES[store] if n == 0 else ""
+            line = f"{label:<24} {what:<8} " + " ".join(f"{v:8.2f}" for v in row)
+            print(line + (f"  {'met' if row[2] < 50 else 'NOT met'}" if n == 0 else ""))
+    print("page: the waiting page's long-poll answered; phone: the phone's answer replied to")
+    if held is None:
+        return
     print()
-    print(f"Pending challenges held by one server process: {held.count} at once, each with a")
-    print("parked browser long-poll (server RSS from /proc)")
+    print(f"Pending challenges held by one server process ({STORES[args.stores[0]]}):")
+    print(f"{held.count} at once, each with a parked browser long-poll (server RSS from /proc)")
     mib = 1024
     print(f"{'RSS at start':>22} {held.start / mib:9.1f} MiB")
     print(f"{'challenges made':>22} {held.created / mib:9.1f} MiB  (and their logins' records)")
@@ -393,13 +355,25 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"{'with a waiter parked':>22} {per_waiting:9.0f} B")
 
 
+def _no_hold(args: argparse.Namespace) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), "held": 0})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--logins", type=int, default=300, help="timed logins (>= 200)")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--held", type=int, default=1000, help="pending challenges held at once")
     parser.add_argument("--concurrency", type=int, default=50, help="logins opened in parallel")
+    parser.add_argument(
+        "--stores",
+        type=lambda text: text.split(","),
+        default=list(STORES),
+        help="comma-separated: sqlite (one process), postgresql (two processes)",
+    )
     args = parser.parse_args()
+    if unknown := set(args.stores) - set(STORES):
+        parser.error(f"unknown store: {', '.join(sorted(unknown))}")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     asyncio.run(main_async(args))
