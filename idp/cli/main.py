@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -14,7 +15,7 @@ from idp.cli.keys import cmd_keys
 from idp.cli.serve import cmd_serve
 from idp.cli.store_copy import cmd_store
 from idp.cli.users import cmd_users
-from idp.errors import ConfigError, Conflict, SchemaOutdated
+from idp.errors import ConfigError, Conflict, SchemaOutdated, StoreError
 from idp.keys import ALGORITHMS
 from idp.oidc.models import SCOPES
 from idp.settings import load_settings
@@ -123,8 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: psycopg's pool logs every failed attempt to connect; a command says it once, itself
+QUIET_LOGGERS = ("psycopg.pool",)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         args.config_file = config_path(args.config)
         settings = load_settings(args.config_file)
@@ -142,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"idp: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, Conflict, SchemaOutdated) as exc:
+    except (CliError, Conflict, SchemaOutdated, StoreError) as exc:
         print(f"idp: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

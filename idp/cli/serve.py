@@ -50,6 +50,9 @@ def logging_config(level: str) -> dict[str, Any]:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["idp"] = {"handlers": ["default"], "level": LOG_LEVELS[level]}
+    # psycopg's pool logs every failed attempt to connect; the store's own warning and
+    # the 503 answers say it once
+    config["loggers"]["psycopg.pool"] = {"handlers": ["default"], "level": "ERROR"}
     return config
 
 
@@ -110,6 +113,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             f"--workers {workers} needs a store that several processes can share (a"
             " PostgreSQL [store] url); the embedded sqlite file serves one process"
         )
+    # a store that cannot be used (an older schema, a database that cannot be reached) is
+    # refused here with the command's one-line message, before uvicorn starts
+    asyncio.run(_check_store(settings))
     proxies = list(settings.server.trusted_proxies)
     options: dict[str, Any] = {
         "host": host,
@@ -150,6 +156,16 @@ def worker_app() -> Any:
     app = create_app(load_settings(config_path(None)), with_demo=bool(os.environ.get(_WORKER_DEMO)))
     tune_for_serving()
     return app
+
+
+async def _check_store(settings: Settings) -> None:
+    """Open the store as a server would (creating an embedded one that is not there yet),
+    then close it; SchemaOutdated or StoreError if it cannot serve."""
+    from idp.store import open_store
+
+    store = open_store(settings.store)
+    await store.start()
+    await store.close()
 
 
 async def _started_once(settings: Settings, on_start: Callable[[Any], Awaitable[None]]) -> None:

@@ -111,6 +111,43 @@ def test_db_upgrade_of_an_unreachable_database_says_so(
     assert "secret" not in err
 
 
+def test_serve_refuses_an_older_schema_with_the_command_to_run(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async def make() -> None:
+        store = PostgresStore(postgres_url)
+        await store.start()
+        await store.close()
+
+    asyncio.run(make())
+    with psycopg.connect(postgres_url) as conn:  # as a database an older version made
+        conn.execute("UPDATE idp_schema SET version = version - 1")
+    serve = [sys.executable, "-m", "idp.cli", "--config", _config(tmp_path, postgres_url)]
+    serve += ["serve", "--port", str(free_port())]
+    environ = {"PATH": "/usr/bin:/bin", "IDP_POCKET_ENCRYPTION_KEY": "A" * 43}
+    done = subprocess.run(serve, capture_output=True, text=True, timeout=60, env=environ)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("idp: the store postgresql://") and "run `idp db upgrade`" in line
+
+
+def test_commands_and_serve_on_an_unreachable_database_say_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql://idp:secret@127.0.0.1:{free_port()}/idp"
+    base = [sys.executable, "-m", "idp.cli", "--config", _config(tmp_path, url)]
+    environ = {"PATH": "/usr/bin:/bin", "IDP_POCKET_ENCRYPTION_KEY": "A" * 43}
+    for command in (["users", "list"], ["serve", "--port", str(free_port())]):
+        done = subprocess.run(
+            base + command, capture_output=True, text=True, timeout=60, env=environ
+        )
+        assert done.returncode == 1, (command, done.stderr)
+        assert "Traceback" not in done.stderr and "secret" not in done.stderr, done.stderr
+        said = [line for line in done.stderr.splitlines() if "INFO" not in line]
+        assert len(said) == 1 and "cannot be reached" in said[0], (command, done.stderr)
+
+
 #: a command that uses the store and returns without closing it, while the pool still
 #: grows for the calls it made
 _UNCLOSED = """
