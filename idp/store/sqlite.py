@@ -11,7 +11,6 @@ task that reads meanwhile never sees another's writes before they land.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import threading
 import time
@@ -31,7 +30,7 @@ from idp.store.base import (
 )
 from idp.store.codec import dump_payload, dump_row, load_payload, load_row
 from idp.store.namespaced import NamespacedRecords
-from idp.store.sqlite_units import _UNIT, _Thread, _Unit, hand_on, take_writer
+from idp.store.sqlite_units import _UNIT, _Thread, _Unit, end_unit, take_writer
 from idp.store.sqlite_upkeep import Upkeep, sweep
 from idp.store.wakeups import LocalWakeups
 
@@ -99,8 +98,7 @@ class SqliteStore:
                 yield conn
             return
         if not unit.began:
-            await take_writer(unit.thread, self._commit)
-            unit.began = True
+            await take_writer(unit, self._commit)
         yield unit.thread.writer
 
     def _wrote(self, conn: sqlite3.Connection) -> None:
@@ -120,15 +118,11 @@ class SqliteStore:
             yield
         except BaseException:
             if unit.began:
-                unit.thread.writer.execute("ROLLBACK TO unit")
-                unit.thread.writer.execute("RELEASE unit")
-                with contextlib.suppress(StoreError):  # the others that wait are told
-                    hand_on(unit.thread, None, self._commit)
+                end_unit(unit, self._commit, failed=True)
             raise
         else:
             if unit.began:
-                unit.thread.writer.execute("RELEASE unit")
-                landed = hand_on(unit.thread, asyncio.get_running_loop(), self._commit)
+                landed = end_unit(unit, self._commit, failed=False)
                 if landed is not None:
                     await landed
         finally:

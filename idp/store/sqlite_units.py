@@ -56,14 +56,18 @@ class _Unit:
     thread: _Thread
     #: the unit has written: it holds the thread's lock and an open transaction
     began: bool = False
+    #: its writes are kept under a savepoint, since the transaction holds other units'
+    #: writes too; the unit that begins a transaction needs none
+    savepoint: bool = False
 
 
 _UNIT: ContextVar[_Unit | None] = ContextVar("idp_sqlite_unit", default=None)
 
 
-async def take_writer(state: _Thread, commit: Commit) -> None:
+async def take_writer(unit: _Unit, commit: Commit) -> None:
     """A unit's first write: take the thread's writing connection, and join the open
-    group's transaction or begin one."""
+    group's transaction (under a savepoint) or begin one."""
+    state = unit.thread
     state.queued += 1
     try:
         await state.lock.acquire()
@@ -73,7 +77,10 @@ async def take_writer(state: _Thread, commit: Commit) -> None:
         if state.group is None:
             state.writer.execute("BEGIN IMMEDIATE")
             state.group = _Group(time.monotonic())
-        state.writer.execute("SAVEPOINT unit")
+        else:
+            state.writer.execute("SAVEPOINT unit")
+            unit.savepoint = True
+        unit.began = True
     except BaseException:
         if state.group is None:
             state.lock.release()
@@ -81,6 +88,31 @@ async def take_writer(state: _Thread, commit: Commit) -> None:
             with contextlib.suppress(StoreError):
                 hand_on(state, None, commit)
         raise
+
+
+def end_unit(unit: _Unit, commit: Commit, failed: bool) -> asyncio.Future[None] | None:
+    """A unit that wrote has ended: its writes are undone if it `failed`, else kept for
+    the group's commit; what `hand_on` returns."""
+    state, writer = unit.thread, unit.thread.writer
+    if not failed:
+        if unit.savepoint:
+            writer.execute("RELEASE unit")
+        return hand_on(state, asyncio.get_running_loop(), commit)
+    if unit.savepoint:
+        writer.execute("ROLLBACK TO unit")
+        writer.execute("RELEASE unit")
+        with contextlib.suppress(StoreError):  # the others that wait are told
+            hand_on(state, None, commit)
+        return None
+    # it began the transaction and held it since: the writes in it are its own alone
+    group, state.group = state.group, None
+    assert group is not None and not group.members and not group.waiting
+    try:
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
+    finally:
+        state.lock.release()
+    return None
 
 
 def hand_on(
