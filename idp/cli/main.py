@@ -14,7 +14,7 @@ from idp.cli.keys import cmd_keys
 from idp.cli.serve import cmd_serve
 from idp.cli.store_copy import cmd_store
 from idp.cli.users import cmd_users
-from idp.errors import ConfigError, Conflict, SchemaOutdated
+from idp.errors import ConfigError, Conflict, SchemaOutdated, StoreError
 from idp.keys import ALGORITHMS
 from idp.oidc.models import SCOPES
 from idp.settings import load_settings
@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the store's schema").add_subparsers(
         dest="action", required=True
     )
+    db.add_parser(
+        "init", help="create a new store with its tables (`idp serve` does too, at its first start)"
+    )
     db.add_parser("upgrade", help="bring the schema up to this version's (back it up first)")
 
     store = sub.add_parser("store", help="move an installation").add_subparsers(
@@ -142,7 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"idp: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, Conflict, SchemaOutdated) as exc:
+    except CliError as exc:
+        print(f"idp: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except (Conflict, SchemaOutdated, StoreError) as exc:
         print(f"idp: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
