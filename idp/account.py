@@ -27,6 +27,9 @@ ACCOUNT_CLIENT_ID = "account"
 
 
 async def ensure_account_client(store: Store, issuer: str) -> None:
+    """The built-in client of the account page, with this issuer's return address. One
+    written for another issuer (by an older version, or before the issuer changed) is
+    written again: the login would refuse its address, and the page be a dead end."""
     wanted = Client(
         client_id=ACCOUNT_CLIENT_ID,
         name="Account",

@@ -36,6 +36,9 @@ class FactorHost(Protocol):
 
     pages: Pages
     settings: Settings
+    #: the host only reads (an `idp` command that lists what users enrolled): the plugin
+    #: writes nothing then, to the store or to files of its own
+    read_only: bool
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""

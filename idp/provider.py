@@ -38,8 +38,13 @@ class Provider:
         settings: Settings,
         store: Store | None = None,
         plugins: Mapping[str, FactorPlugin] | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
+        """`read_only`: the provider of a command that only reads (the plugins are told:
+        FactorHost.read_only); it is never started."""
         self.settings = settings
+        self.read_only = read_only
         self.store = store or open_store(settings.store)
         self.keys = KeyRing(self.store, settings)
         self.passwords = Passwords(settings.passwords)

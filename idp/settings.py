@@ -45,7 +45,9 @@ class StoreSettings:
     #: postgresql://user@host:port/database (a password is better kept in IDP_STORE_URL or
     #: ~/.pgpass). Empty: the embedded sqlite file at `path`, for one process
     url: str = ""
-    #: sqlite: the database file, relative to the working directory
+    #: sqlite: the database file. A relative path in the config file is taken from the
+    #: file's folder; one from IDP_STORE_PATH (or without a config file) from the working
+    #: directory. Loaded settings always hold it absolute.
     path: str = "var/idp.sqlite3"
 
     @property
@@ -192,11 +194,23 @@ def load_settings(
         plugins = {}
     if problems:
         raise ConfigError("; ".join(problems))
+    store = sections["store"]
+    assert isinstance(store, StoreSettings)
+    from_file = path is not None and "IDP_STORE_PATH" not in environ
+    sections["store"] = _anchored(store, Path(path).parent if from_file else Path.cwd())
     settings = Settings(**sections, plugins=plugins)  # type: ignore[arg-type]
     _validate(settings, problems)
     if problems:
         raise ConfigError("; ".join(problems))
     return settings
+
+
+def _anchored(store: StoreSettings, folder: Path) -> StoreSettings:
+    """The store settings with the sqlite path made absolute, taken from `folder`: every
+    command then finds the same file, wherever it is run from."""
+    if store.path == ":memory:" or Path(store.path).is_absolute():
+        return store
+    return dataclasses.replace(store, path=os.path.abspath(folder / store.path))
 
 
 def _build_section(

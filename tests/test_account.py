@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
-from tests.conftest import Env, authorize, hidden_inputs, query_of, submit_password
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from idp.account import ACCOUNT_CLIENT_ID
+from idp.app import create_app
+from idp.store import Client
+from tests.conftest import (
+    ISSUER,
+    Env,
+    authorize,
+    hidden_inputs,
+    make_settings,
+    open_blocking,
+    query_of,
+    submit_password,
+)
+
+#: the account client as a version of the IdP with another issuer wrote it
+OLD_ACCOUNT_CLIENT = Client(
+    client_id=ACCOUNT_CLIENT_ID,
+    name="Account",
+    redirect_uris=("http://127.0.0.1:8000/account/callback",),
+    public=True,
+    token_endpoint_auth_method="none",
+    grant_types=("authorization_code",),
+    scopes=("openid", "profile"),
+    first_party=True,
+)
 
 
 def _log_in_to_account(env: Env) -> str:
@@ -46,3 +74,17 @@ def test_a_consent_is_listed_and_can_be_revoked(env: Env) -> None:
     assert "Third Party Wiki" not in env.client.get("/account").text
     # the next login asks again
     assert authorize(env).headers["location"].startswith("/consent/")
+
+
+def test_the_account_page_works_after_its_client_had_another_issuers_address(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    store = open_blocking(settings.store)
+    store.add_client(OLD_ACCOUNT_CLIENT)
+    store.close()
+    app = create_app(settings)
+    with TestClient(app, base_url=ISSUER, follow_redirects=False) as client:
+        env = Env(app, client, settings)
+        env.add_user(name="Alice Example")
+        assert "Logged in as Alice Example." in _log_in_to_account(env)

@@ -18,11 +18,13 @@ from tests.conftest import open_blocking
 
 @pytest.fixture
 def config(tmp_path: Path) -> str:
+    """A config file whose store `idp db init` has made."""
     path = tmp_path / "idp.toml"
     path.write_text(
         f'[store]\npath = "{tmp_path / "cli.sqlite3"}"\n'
         "[passwords]\ntime_cost = 1\nmemory_cost = 8192\n"
     )
+    assert main(["--config", str(path), "db", "init"]) == 0
     return str(path)
 
 

@@ -19,6 +19,27 @@ def test_the_shipped_example_loads() -> None:
     assert settings.server.trusted_proxies == ()  # no proxy unless one is configured
 
 
+def test_the_store_path_is_taken_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # `make serve` (idp --config config/idp.toml, from the top of the project) keeps using
+    # var/idp.sqlite3 there, and so does every command wherever it runs
+    shipped = load_settings(EXAMPLE, environ={}).store.path
+    assert shipped == str(EXAMPLE.parent.parent / "var" / "idp.sqlite3")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "idp.toml").write_text("[server]\nport = 9000\n")
+    relative_config = load_settings("site/idp.toml", environ={}).store.path
+    assert relative_config == str(site / "var" / "idp.sqlite3")
+    # a path from the environment, or with no file at all, is the working directory's
+    from_env = load_settings(site / "idp.toml", environ={"IDP_STORE_PATH": "x/s.db"}).store
+    assert from_env.path == str(tmp_path / "x" / "s.db")
+    assert load_settings(None, environ={}).store.path == str(tmp_path / "var" / "idp.sqlite3")
+    absolute = load_settings(None, environ={"IDP_STORE_PATH": "/srv/idp.db"}).store.path
+    assert absolute == "/srv/idp.db"
+
+
 def test_a_store_url_chooses_postgresql() -> None:
     default = load_settings(None, environ={}).store
     assert (default.backend, default.networked) == ("sqlite", False)

@@ -94,7 +94,8 @@ def provision_totp_users(idp: Path, env: Mapping[str, str]) -> list[dict[str, st
 
 
 def provision(idp: Path, env: Mapping[str, str], password: str) -> dict[str, Client]:
-    """Create the benchmark user and the clients; returns the clients."""
+    """Create the store, the benchmark user and the clients; returns the clients."""
+    _cli(idp, ["db", "init"], env)
     user = ["users", "add", USERNAME, "--name", "Bench User", "--email", "bench@example.org"]
     _cli(idp, [*user, "--password-stdin"], env, stdin=password + "\n")
     # the login workloads: a second factor optional, as the peer has none

@@ -8,17 +8,42 @@ import secrets
 import time
 from pathlib import Path
 
-from idp.cli.common import CliError
+from idp.cli.common import CliError, existing_store
 from idp.oidc.models import SCOPES, hash_secret
 from idp.settings import Settings
-from idp.store import Client, open_store
+from idp.store import Client, Store, describe_store
 
 GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
 
 async def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
-    store = open_store(settings.store)
+    async with existing_store(args, settings, read_only=args.action == "list") as store:
+        if args.action == "list":
+            await _list(args, store)
+        else:
+            await _change(args, store, describe_store(settings.store))
+
+
+async def _list(args: argparse.Namespace, store: Store) -> None:
+    clients = await store.list_clients()
+    if args.json:
+        print(json.dumps([_client_json(c) for c in clients], indent=2))
+        return
+    for c in clients:
+        kind = "public" if c.public else c.token_endpoint_auth_method
+        print(
+            f"{c.client_id:<18} {c.name:<24} {kind:<20} mfa={c.mfa:<8} "
+            f"{'first-party ' if c.first_party else ''}grants={','.join(c.grant_types)}"
+        )
+        for uri in c.redirect_uris:
+            print(f"{'':<18} redirect {uri}")
+    if not clients:
+        print("no clients")
+
+
+async def _change(args: argparse.Namespace, store: Store, where: str) -> None:
+    """Adding or removing a client; each says which store it changed."""
     if args.action == "add":
         grants = tuple(args.grant or ["authorization_code", "refresh_token"])
         scopes = tuple(args.scope.split()) if args.scope else SCOPES
@@ -55,30 +80,16 @@ async def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
         await store.add_client(client)
         shown_secret = secret if client.secret_hash else None
         if args.json:
-            print(json.dumps({"client_id": client.client_id, "client_secret": shown_secret}))
+            shown = {"client_id": client.client_id, "client_secret": shown_secret, "store": where}
+            print(json.dumps(shown))
             return
-        print(f"added client {client.name}\n  client_id:     {client.client_id}")
+        print(f"added client {client.name} to the {where}\n  client_id:     {client.client_id}")
         if shown_secret:
             print(f"  client_secret: {shown_secret}\n  (the secret is shown only now; keep it)")
-    elif args.action == "list":
-        clients = await store.list_clients()
-        if args.json:
-            print(json.dumps([_client_json(c) for c in clients], indent=2))
-            return
-        for c in clients:
-            kind = "public" if c.public else c.token_endpoint_auth_method
-            print(
-                f"{c.client_id:<18} {c.name:<24} {kind:<20} mfa={c.mfa:<8} "
-                f"{'first-party ' if c.first_party else ''}grants={','.join(c.grant_types)}"
-            )
-            for uri in c.redirect_uris:
-                print(f"{'':<18} redirect {uri}")
-        if not clients:
-            print("no clients")
     elif args.action == "remove":
         if not await store.remove_client(args.client_id):
-            raise CliError(f"no client with id {args.client_id!r}")
-        print(f"removed client {args.client_id}")
+            raise CliError(f"no client with id {args.client_id!r} in the {where}")
+        print(f"removed client {args.client_id} from the {where}")
 
 
 def _client_json(c: Client) -> dict[str, object]:

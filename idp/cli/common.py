@@ -1,20 +1,70 @@
-"""What the commands share: errors, passwords from a prompt or stdin, look-ups."""
+"""What the commands share: errors, the store, passwords from a prompt or stdin,
+look-ups."""
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from idp.errors import IdpError
 from idp.factors import FactorPlugin
 from idp.settings import Settings
-from idp.store import Store, User
+from idp.store import Store, User, open_store
 
 
 class CliError(IdpError):
     """A command that cannot be carried out; the message says why."""
+
+    #: the exit status of the command
+    exit_status = 1
+
+
+class NoStore(CliError):
+    """The configured store is not there."""
+
+    exit_status = 2
+
+
+@asynccontextmanager
+async def existing_store(
+    args: argparse.Namespace, settings: Settings, *, read_only: bool = False
+) -> AsyncIterator[Store]:
+    """The configured store, closed at the end. A sqlite file that is not there is not
+    made: only `idp serve` and `idp db init` make a new store, so that a command given
+    another configuration than the server's cannot fill a new store the server never
+    reads. With `read_only`, nothing is written to the sqlite file, not even by sqlite."""
+    store: Store
+    if settings.store.networked:
+        store = open_store(settings.store)
+    else:
+        path = Path(settings.store.path)
+        if not path.is_file():
+            raise NoStore(_no_store(path, args.config_file))
+        from idp.store.sqlite import SqliteStore
+
+        store = SqliteStore(path, read_only=read_only)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _no_store(path: Path, config_file: str | None) -> str:
+    if "IDP_STORE_PATH" in os.environ:
+        origin = "IDP_STORE_PATH"
+    elif config_file:
+        origin = f"store.path of {config_file}"
+    else:
+        origin = "no config file: give --config FILE"
+    return (
+        f"there is no sqlite store at {path} ({origin}); `idp serve` creates it when it"
+        " first starts, `idp db init` creates an empty one"
+    )
 
 
 DEFAULT_CONFIG = "config/idp.toml"
@@ -48,8 +98,11 @@ async def user_named(store: Store, username: str) -> User:
     return user
 
 
-def enabled_plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:
-    """The enabled second-factor plugins, set up as the server sets them up."""
+def enabled_plugins(
+    settings: Settings, store: Store, *, read_only: bool = False
+) -> dict[str, FactorPlugin]:
+    """The enabled second-factor plugins, set up as the server sets them up; with
+    `read_only`, told to write nothing (files of their own included)."""
     from idp.provider import Provider
 
-    return dict(Provider(settings, store=store).plugins)
+    return dict(Provider(settings, store=store, read_only=read_only).plugins)

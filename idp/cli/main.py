@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the store's schema").add_subparsers(
         dest="action", required=True
     )
+    db.add_parser(
+        "init", help="create a new store with its tables (`idp serve` does too, at its first start)"
+    )
     db.add_parser("upgrade", help="bring the schema up to this version's (back it up first)")
 
     store = sub.add_parser("store", help="move an installation").add_subparsers(
@@ -149,7 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"idp: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, Conflict, SchemaOutdated, StoreError) as exc:
+    except CliError as exc:
+        print(f"idp: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except (Conflict, SchemaOutdated, StoreError) as exc:
         print(f"idp: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

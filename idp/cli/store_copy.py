@@ -11,8 +11,8 @@ from idp.store import Store, open_store_at
 
 
 async def cmd_store(args: argparse.Namespace, settings: Settings) -> None:
-    source = _open(args.source, must_exist=True)
-    target = _open(args.target, must_exist=False)
+    source = _open(args.source, source=True)
+    target = _open(args.target, source=False)
     try:
         await source.start()
         await target.start()
@@ -41,11 +41,16 @@ async def copy(source: Store, target: Store, source_name: str, target_name: str)
     print(f"copied {source_name} to {target_name}: every count matches")
 
 
-def _open(url: str, must_exist: bool) -> Store:
+def _open(url: str, source: bool) -> Store:
+    """The store `url` names; a sqlite source must exist, and is only read."""
     if url.startswith("sqlite:"):
         path = Path(url.removeprefix("sqlite:"))
-        if must_exist and not path.is_file():
+        if source and not path.is_file():
             raise CliError(f"there is no sqlite store at {path}")
+        if source:
+            from idp.store.sqlite import SqliteStore
+
+            return SqliteStore(path, read_only=True)
     try:
         return open_store_at(url)
     except ValueError as exc:

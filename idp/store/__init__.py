@@ -15,6 +15,16 @@ def open_store(settings: StoreSettings) -> Store:
     return SqliteStore(settings.path)
 
 
+def describe_store(settings: StoreSettings) -> str:
+    """The store as messages name it: its kind and where it is (a URL without its
+    password)."""
+    if settings.url:
+        from idp.store.postgres_connections import display
+
+        return f"PostgreSQL store {display(settings.url)}"
+    return f"sqlite store {settings.path}"
+
+
 def open_store_at(url: str) -> Store:
     """The store a URL names: `sqlite:PATH` or `postgresql://...`."""
     if url.startswith("sqlite:"):
@@ -42,4 +52,13 @@ async def upgrade_store(settings: StoreSettings) -> tuple[str, int, int]:
     return settings.path, before, after
 
 
-__all__ = ["Client", "SigningKey", "Store", "User", "open_store", "open_store_at", "upgrade_store"]
+__all__ = [
+    "Client",
+    "SigningKey",
+    "Store",
+    "User",
+    "describe_store",
+    "open_store",
+    "open_store_at",
+    "upgrade_store",
+]

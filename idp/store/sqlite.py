@@ -30,6 +30,7 @@ from idp.store.base import (
 )
 from idp.store.codec import dump_payload, dump_row, load_payload, load_row
 from idp.store.namespaced import NamespacedRecords
+from idp.store.sqlite_read_only import ReadOnlyFile
 from idp.store.sqlite_units import _UNIT, _Thread, _Unit, end_unit, take_writer
 from idp.store.sqlite_upkeep import Upkeep, sweep
 from idp.store.wakeups import LocalWakeups
@@ -48,9 +49,16 @@ _WAL_ATTEMPTS = 100
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """The store in the file at `path`, made with its tables if it is new. With
+        `read_only`, the file must exist and nothing is ever written to it (see
+        sqlite_read_only.py): a write fails with sqlite's "readonly database" error."""
         self.path = str(path)
-        if self.path != ":memory:":
+        self.read_only = read_only
+        self._read_only_file: ReadOnlyFile | None = None
+        if read_only:
+            self._read_only_file = ReadOnlyFile(self.path)
+        elif self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._writes = 0
@@ -58,10 +66,16 @@ class SqliteStore:
         self._upkeep = Upkeep(self.path)
         #: one process uses the file: its wake-ups stay within it
         self.wakeups = LocalWakeups()
-        sqlite_schema.prepare(self._thread().writer, self.path)
+        state = self._thread()
+        if read_only:
+            sqlite_schema.check(state.reader, self.path)
+        else:
+            sqlite_schema.prepare(state.writer, self.path)
 
     # --- plumbing
     def _connect(self) -> sqlite3.Connection:
+        if self._read_only_file is not None:
+            return self._read_only_file.connect()
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         _into_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -139,7 +153,8 @@ class SqliteStore:
 
     # --- life
     async def start(self) -> None:
-        self.start_upkeep()
+        if not self.read_only:
+            self.start_upkeep()
 
     def start_upkeep(self, **timing: float) -> None:
         """Move WAL checkpoints and the sweep of expired rows to a thread of their own."""

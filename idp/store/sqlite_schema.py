@@ -82,6 +82,13 @@ def prepare(conn: sqlite3.Connection, path: str) -> None:
     if _is_empty(conn):
         upgrade(conn)  # a new file (or one another process is making right now)
         return
+    check(conn, path)
+
+
+def check(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a file that has no schema, or one older or newer than this version's."""
+    if _is_empty(conn):
+        raise SchemaOutdated(f"the store {path} is empty: it has no tables yet")
     found = version(conn)
     # a file made before versions were numbered has the tables of step 1
     if found < LATEST:

@@ -158,11 +158,16 @@ def _check_key(text: str, where: str, problems: list[str]) -> None:
 
 
 def resolve_key(
-    config: PocketConfig, local_folder: Path | None, environ: Mapping[str, str] | None = None
+    config: PocketConfig,
+    local_folder: Path | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    create: bool = True,
 ) -> bytes:
     """The key that encrypts TOTP secrets: config, then env, then a file in the embedded
-    store's folder. A store that several processes share has no such folder: the key
-    must then be configured, or each process would make its own."""
+    store's folder (made there if missing, unless not `create`). A store that several
+    processes share has no such folder: the key must then be configured, or each process
+    would make its own."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     for text, where in (
@@ -180,7 +185,12 @@ def resolve_key(
             f" key that encrypts TOTP secrets must be configured: set it there or in {KEY_ENV}"
             " (32 random bytes in base64url, as config/idp.toml shows how to make)"
         )
-    return _key_file(local_folder / KEY_FILE)
+    path = local_folder / KEY_FILE
+    if not create and not path.exists():
+        # nothing was sealed without the file, and a host that writes nothing seals
+        # nothing: a key kept nowhere will do
+        return secrets.token_bytes(32)
+    return _key_file(path)
 
 
 def _key_file(path: Path) -> bytes:

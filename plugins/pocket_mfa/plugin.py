@@ -47,7 +47,7 @@ class PocketFactor:
     # --- FactorPlugin
     def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
         settings = load_config(config)
-        key = resolve_key(settings, host.settings.store.local_folder)
+        key = resolve_key(settings, host.settings.store.local_folder, create=not host.read_only)
         self._services = Services.build(host, self.name, settings, key)
         add_messages(HERE / "locales")
 

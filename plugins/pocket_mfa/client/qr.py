@@ -10,10 +10,10 @@ class QrError(Exception):
 
 
 def read_qr(path: Path) -> str:
-    try:
+    try:  # imported here: the commands that read no image start without them
         import zxingcpp
         from PIL import Image
-    except ImportError as e:  # optional for a device that only takes URIs
+    except ImportError as e:  # only where the package was installed without its dependencies
         need = f"reading QR images needs zxing-cpp and pillow ({e.name} is missing)"
         raise QrError(need) from None
     try:

@@ -9,11 +9,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 import qrcode
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from idp.store.sqlite import SqliteStore
 from plugins.pocket_mfa.push.challenge import Challenge, Outcome
@@ -101,14 +104,78 @@ def test_pair_from_uri(live: Live) -> None:
 
 
 def test_pair_from_png(live: Live, tmp_path: Path) -> None:
+    """The `pocket` command as the README runs it, from a QR image, where nothing but the
+    package and what installing it brings along can be imported (no test extras)."""
     token, uri = live.new_pairing()
     png = tmp_path / "qr.png"
     qrcode.make(uri).save(png)
     state = tmp_path / "phone2.json"
-    result = live.pocket("--state", str(state), "pair", str(png), "--key-type", "ed25519")
+    result = _pocket_script_alone(tmp_path, "--state", str(state), "pair", str(png))
     assert result.returncode == 0, result.stderr
     assert live.paired_device(token) is not None
-    assert json.loads(state.read_text())["alg"] == "EdDSA"
+    assert json.loads(state.read_text())["alg"] == "ES256"
+
+
+#: runs a script (argv[2], with the arguments after it) where the top-level modules named
+#: in argv[1] cannot be imported, as if their distributions were not installed
+_WITHOUT = """
+import runpy, sys
+absent = set(sys.argv[1].split(","))
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in absent:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Absent())
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def _pocket_script_alone(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `pocket` console script that installing the package made, run where only the
+    distributions the package installs can be imported."""
+    installed = _installed_with("pocket-idp")
+    absent = {
+        module
+        for module, providers in metadata.packages_distributions().items()
+        if not any(canonicalize_name(p) in installed for p in providers)
+    }
+    assert "pytest" in absent  # a test extra
+    pocket = Path(sys.executable).with_name("pocket")
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT, ",".join(sorted(absent)), str(pocket), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def _installed_with(name: str) -> set[str]:
+    """`name` and every distribution that installing it brings along: its requirements and
+    theirs, with no extras but those a requirement asks for (uvicorn[standard])."""
+    found: set[str] = set()
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo: list[tuple[str, frozenset[str]]] = [(name, frozenset())]
+    while todo:
+        distribution, extras = todo.pop()
+        key = (canonicalize_name(distribution), extras)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requirements = metadata.requires(distribution) or []
+        except metadata.PackageNotFoundError:  # not installed here: another platform's
+            continue
+        found.add(key[0])
+        environments = [{"extra": extra} for extra in extras] or [{"extra": ""}]
+        for text in requirements:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate(e) for e in environments):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return found
 
 
 def test_pair_refuses_other_codes(live: Live, tmp_path: Path) -> None:
