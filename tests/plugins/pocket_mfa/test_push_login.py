@@ -335,3 +335,36 @@ def test_a_user_from_the_wizard_logs_in_by_push(
     [challenge] = enrolled_by_wizard.challenges()
     enrolled_by_wizard.answer(challenge["id"], "approve", shown_number(page.text))
     assert pocket.client.get(location).headers["location"].startswith(RP)
+
+
+def test_a_push_withdrawn_under_the_page_offers_to_send_again(
+    pocket: PocketEnv, phone: Phone
+) -> None:
+    location, page = waiting_page(pocket)
+    [shown] = phone.challenges()
+    challenges = pocket.plugin.services.push.challenges
+    challenge = pocket.run(challenges.get, shown["id"])
+    assert pocket.run(challenges.withdraw, challenge, "sent_again") is True
+    assert pocket.client.get(wait_url_on(page.text)).json()["done"] is True
+    withdrawn = pocket.client.get(location)
+    assert state_of(withdrawn.text) == "withdrawn"
+    assert "This notification is no longer valid." in withdrawn.text
+    assert main_action(withdrawn.text)[1] == "push-send"
+    again = form_post(pocket, location, withdrawn.text, action="send")
+    assert again.status_code == 303
+    assert state_of(pocket.client.get(location).text) == "pending"
+
+
+def test_the_limit_page_in_dutch_leads_with_a_code(pocket: PocketEnv, phone: Phone) -> None:
+    enroll_codes(pocket)
+    for _ in range(pocket.plugin.services.push.config.push_limit):
+        pocket.client.cookies.clear()
+        waiting_page(pocket)
+        [challenge] = phone.challenges()
+        phone.answer(challenge["id"], "deny")
+    pocket.client.cookies.clear()
+    capped = pocket.client.get(start(pocket, ui_locales="nl"))
+    assert capped.status_code == 429
+    assert "Er zijn in korte tijd te veel meldingen gestuurd" in capped.text
+    assert main_action(capped.text) == ("a", "use-code", "Gebruik een code")
+    assert ">Opnieuw sturen</button>" in capped.text
