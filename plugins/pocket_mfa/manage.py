@@ -1,6 +1,6 @@
 """The account page for Pocket: see what is enrolled, add or replace the authenticator
 app (confirmed by a correct code), list, add (by pairing, manage_pair.py) and remove
-Pocket devices, and get new recovery codes.
+(after a confirmation, manage_remove.py) Pocket devices, and get new recovery codes.
 
 It serves the user of the browser's SSO session. Each form carries a token made for
 that page and that user, kept in the store and usable once.
@@ -23,6 +23,9 @@ from plugins.pocket_mfa.services import Services
 PAGE_MODEL = "page"
 PAGE_TTL = 30 * 60
 MANAGE_URL = f"{views.PREFIX}/manage"
+#: notice token -> the name of the phone just removed, for the overview's message
+REMOVED_MODEL = "removed"
+REMOVED_TTL = 10 * 60
 #: a user with a phone but no code to type may change factors this long after a push login
 FRESH_PUSH = 5 * 60
 
@@ -31,7 +34,11 @@ def _date(when: int) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(when)) if when else ""
 
 
-def _when(when: int) -> str:
+def remove_url(device_id: str) -> str:
+    return f"{MANAGE_URL}/remove/{device_id}"
+
+
+def when_text(when: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else ""
 
 
@@ -88,9 +95,11 @@ class Manage:
         form = await self._checked_form(request, user)
         if isinstance(form, Response):
             return form
-        # each device's remove button sends remove=<device id>
-        action = "remove" if form.get("remove") else form.get("action")
-        if action not in ("codes", "app", "pocket", "remove"):
+        if form.get("remove"):
+            # a page from before removals were confirmed: ask now
+            return views.see_other(remove_url(form["remove"]))
+        action = form.get("action")
+        if action not in ("codes", "app", "pocket"):
             return views.see_other(MANAGE_URL)
         if await s.has_factor(user.sub):
             refused = await self._current_factor_refused(request, user, form)
@@ -99,13 +108,6 @@ class Manage:
         if action == "codes":
             codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
             return self._codes_page(request, codes)
-        if action == "remove":
-            device_id = form["remove"]
-            async with s.records.unit():
-                removed = await s.push.devices.remove(user.sub, device_id)
-                if removed:
-                    await s.push.audit.record("device_removed", sub=user.sub, device_id=device_id)
-            return views.see_other(f"{MANAGE_URL}?done={'removed' if removed else 'none'}")
         if action == "pocket":
             setup_id = secrets.token_urlsafe(18)
             await s.pairings.open(setup_id, user.sub)
@@ -117,22 +119,31 @@ class Manage:
     async def _current_factor_refused(
         self, request: Request, user: User, form: dict[str, str]
     ) -> Response | None:
+        """The overview again, with the reason, if the current factor does not allow it."""
+        refusal = await self._factor_refusal(request, user, form)
+        if refusal is None:
+            return None
+        error, status = refusal
+        return await self._overview_page(request, user, error, status)
+
+    async def _factor_refusal(
+        self, request: Request, user: User, form: dict[str, str]
+    ) -> tuple[str, int] | None:
         """The SSO session may come from a password-only login: changing a factor that
         exists takes a code from it (an app code or a recovery code). A user with only a
-        phone and no code left passes with a push login of the last few minutes."""
+        phone and no code left passes with a push login of the last few minutes.
+        None if the change may go on, else the message and the status to show."""
         s = self.s
         if not await s.has_code(user.sub):
             if await self._fresh_push(request, user.sub):
                 return None
             t = s.host.pages.translator(self._locale(request))
-            error = t("pocket.manage.fresh_push", minutes=FRESH_PUSH // 60)
-            return await self._overview_page(request, user, error, 403)
+            return t("pocket.manage.fresh_push", minutes=FRESH_PUSH // 60), 403
         result = await s.checker.check_login(user.sub, form.get("current", ""))
         if result.ok:
             return None
         error = views.refusal(s, self._locale(request), result.retry_minutes)
-        status = 429 if result.retry_minutes else 400
-        return await self._overview_page(request, user, error, status)
+        return error, 429 if result.retry_minutes else 400
 
     async def _fresh_push(self, request: Request, sub: str) -> bool:
         """This browser's SSO session began with a push login just now."""
@@ -161,7 +172,7 @@ class Manage:
             status_code=status,
             user=user,
             totp_date=_date(totp.created_at) if totp else None,
-            devices=[(d, _when(d.paired_at), _when(d.last_used)) for d in devices],
+            devices=[(d, when_text(d.paired_at), when_text(d.last_used)) for d in devices],
             has_factor=bool(totp or devices),
             ask_code=bool(totp or codes_left),
             codes_left=codes_left,
@@ -169,7 +180,18 @@ class Manage:
             csrf=token,
             error=error,
             notice=request.query_params.get("done"),
+            removed_name=await self._removed_name(request, user.sub),
         )
+
+    async def _removed_name(self, request: Request, sub: str) -> str | None:
+        """The name of the phone that this user just removed, named by the overview's URL."""
+        token = request.query_params.get("phone")
+        if not token:
+            return None
+        record = await self.s.records.find(REMOVED_MODEL, token)
+        if record is None or record.get("sub") != sub:
+            return None
+        return str(record["name"])
 
     # --- adding or replacing the authenticator app
     async def app(self, request: Request) -> Response:

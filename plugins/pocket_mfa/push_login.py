@@ -10,8 +10,13 @@ page looks at the outcome:
   user presses "send again";
 - fraud ("this was not me"): the login fails, with a page that says so (audited by the
   answer check);
-- too many pushes (PushLimitError): wait, or use a code instead.
+- too many pushes (PushLimitError): wait, or use a code instead (then the page's main
+  action).
 
+"Send again" sends a new push and withdraws the one before, still open or not; "Stop"
+withdraws the open push and ends the login (see push_attempts.py). Each form names the
+challenge it was shown with: a "send again" from a page that another request has
+overtaken (a double click, a second tab) sends nothing, it shows the push under way.
 "Use a code instead" (an app code or a recovery code) is offered whenever the user has one.
 """
 
@@ -29,12 +34,10 @@ from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import describe
 from plugins.pocket_mfa.push.challenge import Challenge, Outcome, PushContext
 from plugins.pocket_mfa.push.errors import NoDeviceError, PushLimitError
+from plugins.pocket_mfa.push_attempts import STOPPED, PushAttempts
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.wizard import AMR_PUSH, factor_url, push_url, verify_url
 
-#: login id -> the challenge of its current push attempt
-ATTEMPT_MODEL = "login-push"
-ATTEMPT_TTL = 30 * 60
 #: how long one long-poll of the waiting page is held open, in seconds
 WAIT = 25.0
 
@@ -42,6 +45,7 @@ WAIT = 25.0
 class PushLogin:
     def __init__(self, s: Services) -> None:
         self.s = s
+        self.attempts = PushAttempts(s.records, s.push.challenges)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -52,12 +56,6 @@ class PushLogin:
     async def _load(self, request: Request) -> tuple[PendingLogin, User] | Response:
         return await views.load_login(self.s, request)
 
-    async def _attempt(self, login_id: str, sub: str) -> str | None:
-        record = await self.s.records.find(ATTEMPT_MODEL, login_id)
-        if record is None or record.get("consumed") or record.get("sub") != sub:
-            return None
-        return str(record["challenge"])
-
     # --- the page
     async def page(self, request: Request) -> Response:
         loaded = await self._load(request)
@@ -67,37 +65,34 @@ class PushLogin:
         s = self.s
         if not await s.has_devices(user.sub):
             return views.see_other(await factor_url(s, user.sub, login.id))
-        send = False
+        challenge_id = await self.attempts.current(login.id, user.sub)
         if request.method == "POST":
             form = await request.form()
             if not views.csrf_ok(login.csrf, form.get("csrf")):
                 return views.csrf_failed(s, request, login.locale)
             action = form.get("action")
             if action == "stop":
-                await s.records.destroy(ATTEMPT_MODEL, login.id)
+                await self.attempts.end(login.id, user.sub, STOPPED)
                 return await s.host.fail(request, login, "The user cancelled the second factor.")
-            send = action == "send"
-        challenge_id = await self._attempt(login.id, user.sub)
+            if action == "send" and form.get("challenge", "") == (challenge_id or ""):
+                return await self._send(request, login, user, challenge_id)
         if challenge_id is None:
-            return await self._send(request, login, user)
-        if send and await self._over(challenge_id):
-            return await self._send(request, login, user)
+            return await self._send(request, login, user, None)
         outcome = await s.push.challenges.outcome(challenge_id)
         if outcome is Outcome.APPROVED:
             return await self._approved(request, login)
         if outcome is Outcome.FRAUD:
-            return await self._fraud(request, login)
+            return await self._fraud(request, login, user)
         if outcome is Outcome.PENDING:
             challenge = await s.push.challenges.get(challenge_id)
             assert challenge is not None
-            return await self._render(request, login, user, "pending", challenge=challenge)
-        return await self._render(request, login, user, outcome.value)
+            return await self._render(request, login, user, "pending", challenge_id, challenge)
+        return await self._render(request, login, user, outcome.value, challenge_id)
 
-    async def _over(self, challenge_id: str) -> bool:
-        """The attempt has ended (a new push may be sent on request)."""
-        return await self.s.push.challenges.outcome(challenge_id) is not Outcome.PENDING
-
-    async def _send(self, request: Request, login: PendingLogin, user: User) -> Response:
+    async def _send(
+        self, request: Request, login: PendingLogin, user: User, current: str | None
+    ) -> Response:
+        """Send a new push for the login; `current` is the challenge it waits on now."""
         s = self.s
         client = await s.host.get_client(login.request.client_id)
         context = PushContext(
@@ -106,29 +101,27 @@ class PushLogin:
             browser=describe(request),
         )
         try:
-            challenge = await s.push.challenges.create(user.sub, context)
+            challenge = await s.push.challenges.create(user.sub, context, login.id)
         except PushLimitError as e:
             minutes = -(-e.window // 60)
-            return await self._render(request, login, user, "limit", minutes=minutes, status=429)
+            return await self._render(
+                request, login, user, "limit", current, minutes=minutes, status=429
+            )
         except NoDeviceError:
             return views.see_other(await factor_url(s, user.sub, login.id))
-        payload = {"sub": user.sub, "challenge": challenge.id}
-        await s.records.upsert(ATTEMPT_MODEL, login.id, payload, expires_in=ATTEMPT_TTL)
+        await self.attempts.start(login.id, user.sub, challenge.id)
         return views.see_other(push_url(login.id))
 
     async def _approved(self, request: Request, login: PendingLogin) -> Response:
         s = self.s
-        async with s.records.unit():
-            used = await s.records.consume(ATTEMPT_MODEL, login.id) is not None
-            await s.records.destroy(ATTEMPT_MODEL, login.id)
-        if not used:
+        if not await self.attempts.use(login.id):
             return s.host.expired(request, login.locale)
         return await s.host.finish(request, login, AMR_PUSH)
 
-    async def _fraud(self, request: Request, login: PendingLogin) -> Response:
+    async def _fraud(self, request: Request, login: PendingLogin, user: User) -> Response:
         """The user said "this was not me": end the login, and tell the browser plainly."""
         s = self.s
-        await s.records.destroy(ATTEMPT_MODEL, login.id)
+        await self.attempts.end(login.id, user.sub, STOPPED)
         back = await s.host.fail(request, login, "The login was denied and reported as fraud.")
         return views.render(
             s,
@@ -145,8 +138,9 @@ class PushLogin:
         login: PendingLogin,
         user: User,
         state: str,
-        *,
+        current: str | None,
         challenge: Challenge | None = None,
+        *,
         status: int = 200,
         **ctx: Any,
     ) -> Response:
@@ -163,9 +157,13 @@ class PushLogin:
             steps=2,
             state=state,
             challenge=challenge,
+            #: the form's "send again" counts only from a page of the current attempt
+            challenge_id=current or "",
             number=challenge.number if challenge and challenge.numbers else None,
             client_name=client.name if client else login.request.client_id,
-            wait_url=push_url(login.id, "wait") if challenge else None,
+            wait_url=f"{push_url(login.id, 'wait')}?challenge={challenge.id}"
+            if challenge
+            else None,
             code_url=verify_url(login.id) if await s.has_code(user.sub) else None,
             **ctx,
         )
@@ -177,8 +175,9 @@ class PushLogin:
         if isinstance(loaded, Response):
             return views.wait_json(True, page)
         login, user = loaded
-        challenge_id = await self._attempt(login.id, user.sub)
-        if challenge_id is None:
-            return views.wait_json(True, page)
+        challenge_id = await self.attempts.current(login.id, user.sub)
+        shown = request.query_params.get("challenge", challenge_id)
+        if challenge_id is None or shown != challenge_id:
+            return views.wait_json(True, page)  # the page shows a push sent over since
         outcome = await self.s.push.challenges.wait_for_answer(challenge_id, WAIT)
         return views.wait_json(outcome is not Outcome.PENDING, page)

@@ -1,6 +1,6 @@
 """The second-factor step of a login by code: a code from the app, or a recovery code in
 its place. A user with a Pocket phone comes here by "use a code instead" and can go back
-to the push page."""
+to the push page; a push still open for the login is withdrawn when the login ends here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from plugins.pocket_mfa import views
+from plugins.pocket_mfa.push_attempts import CODE_USED, STOPPED, PushAttempts
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.wizard import AMR_TOTP, factor_url, push_url
 
@@ -16,6 +17,7 @@ from plugins.pocket_mfa.wizard import AMR_TOTP, factor_url, push_url
 class Verification:
     def __init__(self, s: Services) -> None:
         self.s = s
+        self.attempts = PushAttempts(s.records, s.push.challenges)
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/verify/{login_id}", self.verify, methods=["GET", "POST"])]
@@ -35,10 +37,12 @@ class Verification:
             if not views.csrf_ok(login.csrf, form.get("csrf")):
                 return views.csrf_failed(s, request, login.locale)
             if form.get("action") == "stop":
+                await self.attempts.end(login.id, sub, STOPPED)
                 return await host.fail(request, login, "The user cancelled the second factor.")
             code = form.get("code")
             result = await s.checker.check_login(sub, code if isinstance(code, str) else "")
             if result.ok:
+                await self.attempts.end(login.id, sub, CODE_USED)
                 return await host.finish(request, login, AMR_TOTP)
             error = views.refusal(s, login.locale, result.retry_minutes)
             status = 429 if result.retry_minutes else 400

@@ -3,7 +3,8 @@
 The QR code on the wizard's page is read back from a screenshot, and the `pocket`
 reference client (python -m plugins.pocket_mfa.client) pairs with it as a phone would;
 the page moves on by itself. The next login waits for `pocket approve --number N`, with N
-read from the page, and continues by itself to the relying party (the demo client).
+read from the page, and continues by itself to the relying party (the demo client). A
+login stopped in the browser withdraws its push: the phone's answer comes too late.
 """
 
 from __future__ import annotations
@@ -35,18 +36,23 @@ def push_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with live_server(folder, demo=True, settings=settings) as server:
         server.add_user("lotte", PASSWORD, name="Lotte Jansen", email="lotte@example.org")
         server.add_user("daan", PASSWORD, name="Daan Smit", email="daan@example.org")
+        server.add_user("sanne", PASSWORD, name="Sanne Visser", email="sanne@example.org")
         yield server
 
 
-def pocket(state: Path, *args: str) -> str:
+def run_pocket(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The reference device client, as a person would run it."""
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "plugins.pocket_mfa.client", "--state", str(state), *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=60,
     )
+
+
+def pocket(state: Path, *args: str) -> str:
+    result = run_pocket(state, *args)
     assert result.returncode == 0, f"pocket {' '.join(args)}:\n{result.stdout}{result.stderr}"
     return result.stdout
 
@@ -133,5 +139,42 @@ def test_fraud_reported_on_the_phone_stops_the_login_in_the_browser(
         assert "reported as fraud" in pocket(state, "deny", "--fraud")
         page.locator("#push-fraud").wait_for()
         assert page.locator("h1").inner_text() == "Login gestopt"
+    finally:
+        context.close()
+
+
+def test_stop_in_the_browser_withdraws_the_push_from_the_phone(
+    push_server: LiveServer, chromium: Any, tmp_path: Path
+) -> None:
+    server = push_server
+    state = tmp_path / "phone.json"
+    context = chromium.new_context(locale="en-GB")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        log_in_with_password(page, server, "sanne", PASSWORD)
+        pair_by_screenshot(page, server, state, tmp_path)
+        page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/done")
+        page.get_by_role("button", name="To login").click()
+        page.wait_for_url(f"{server.url}/demo/callback?**")
+        page.get_by_role("link", name="Log out").click()
+        page.wait_for_url(f"{server.url}/demo?state=demo")
+
+        log_in_with_password(page, server, "sanne", PASSWORD)
+        page.wait_for_url(f"{server.url}/factors/pocket/push/*")
+        number = page.locator("#push-number").inner_text()
+        [challenge_id] = [line.split()[0] for line in pocket(state, "pending").splitlines()]
+        page.get_by_role("button", name="Stop").click()
+        page.wait_for_url(f"{server.url}/demo/callback?**")
+        assert "access_denied" in page.content()
+
+        # the phone no longer lists the push, and answering it is refused plainly
+        assert "No pending challenges." in pocket(state, "pending")
+        late = run_pocket(state, "approve", "--number", number, challenge_id)
+        assert late.returncode == 1
+        assert "Approved." not in late.stdout
+        assert (
+            "This request is no longer valid: the login was stopped or has expired." in late.stderr
+        )
     finally:
         context.close()

@@ -25,6 +25,13 @@ from plugins.pocket_mfa.client.qr import QrError, read_qr
 from plugins.pocket_mfa.client.state import DeviceState, StateError
 from plugins.pocket_mfa.push.protocol import NotAPairingCode, api_base, parse_pairing_uri
 
+#: the device API's refusals that a person needs in plain words, by error code
+PLAIN_REFUSALS = {
+    "challenge_no_longer_valid": (
+        "This request is no longer valid: the login was stopped or has expired."
+    ),
+}
+
 
 class Refused(Exception):
     """A command cannot go on; the message says why."""
@@ -36,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args, path)
         return result
-    except (Refused, StateError, QrError, NotAPairingCode, device_api.ApiError) as e:
+    except device_api.ApiError as e:
+        print(f"pocket: {refusal(e)}", file=sys.stderr)
+        return 1
+    except (Refused, StateError, QrError, NotAPairingCode) as e:
         print(f"pocket: {e}", file=sys.stderr)
         return 1
     except httpx.HTTPError as e:
@@ -201,7 +211,7 @@ def _answer(
     try:
         _report(api.answer(challenge_id, decision, number, fraud))
     except device_api.ApiError as e:
-        print(f"pocket: {e}", file=sys.stderr, flush=True)
+        print(f"pocket: {refusal(e)}", file=sys.stderr, flush=True)
 
 
 def _prompt(text: str) -> str:
@@ -221,6 +231,11 @@ def _report(status: str) -> int:
     }
     print(messages.get(status, status), flush=True)
     return 0 if status in ("approved", "denied", "fraud") else 1
+
+
+def refusal(e: device_api.ApiError) -> str:
+    """What a refusal of the IdP means, in plain words where the code is a known one."""
+    return PLAIN_REFUSALS.get(e.error, str(e))
 
 
 def describe(challenge: dict[str, Any]) -> str:

@@ -1,10 +1,12 @@
 """A device's answer to a challenge: checked in full before anything changes.
 
-Order: the challenge exists and is open, it belongs to the device's user, the request is
-well formed, the signature verifies with the device's stored key; only then is the
-challenge consumed (atomically, so a replay finds it closed) and its outcome written, the
-two together (`ChallengeService.settle`). The signature is checked in place on the event
-loop: it is one ECDSA or Ed25519 verification, a fraction of a millisecond.
+Order: the challenge exists and is open (else it was answered already, `challenge_closed`,
+or closed without an answer, expired or withdrawn, `challenge_no_longer_valid`), it
+belongs to the device's user, the request is well formed, the signature verifies with the
+device's stored key; only then is the challenge consumed (atomically, so a replay finds it
+closed) and its outcome written, the two together (`ChallengeService.settle`). The
+signature is checked in place on the event loop: it is one ECDSA or Ed25519
+verification, a fraction of a millisecond.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.errors import (
     BadSignature,
     ChallengeClosed,
+    ChallengeNoLongerValid,
+    DeviceApiError,
     ForeignDevice,
     InvalidRequest,
+    UnknownChallenge,
 )
 from plugins.pocket_mfa.push.protocol import DECISIONS, answer_message
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+#: what the phone is told about a challenge that expired or was withdrawn
+NO_LONGER_VALID = "this request is no longer valid: the login was stopped or has expired"
 
 
 @dataclass(frozen=True)
@@ -73,10 +80,11 @@ class AnswerChecker:
         """Apply a device's answer; a DeviceApiError says why it is refused."""
         challenges = self.challenges
         challenge, is_open = await challenges.find_open(challenge_id)
-        if challenge is None or not is_open:
-            if challenge is not None:
-                await challenges.outcome(challenge_id)  # closes an expired one for its waiter
-            raise ChallengeClosed("the challenge has expired or was answered already")
+        if challenge is None:
+            # never made, or closed so long ago that it is forgotten
+            raise ChallengeNoLongerValid(NO_LONGER_VALID)
+        if not is_open:
+            raise await self._closed(challenge_id)
         if challenge.sub != device.sub:
             raise ForeignDevice("this challenge is for another user's device")
         answer = Answer.parse(body)
@@ -91,9 +99,8 @@ class AnswerChecker:
     async def _apply(self, device: Device, challenge: Challenge, answer: Answer) -> Outcome:
         challenges = self.challenges
         if challenge.expires_at <= challenges.clock():
-            if await challenges.settle(challenge, Outcome.EXPIRED, device.device_id):
-                raise ChallengeClosed("the challenge has expired")
-            raise ChallengeClosed("the challenge was answered already")
+            await challenges.settle(challenge, Outcome.EXPIRED, device.device_id)
+            raise await self._closed(challenge.id)
         if answer.decision == "deny":
             outcome = Outcome.FRAUD if answer.fraud else Outcome.DENIED
         elif challenge.numbers is not None and answer.number != challenge.number:
@@ -101,7 +108,7 @@ class AnswerChecker:
         else:
             outcome = Outcome.APPROVED
         if not await challenges.settle(challenge, outcome, device.device_id):
-            raise ChallengeClosed("the challenge was answered already")
+            raise await self._closed(challenge.id)
         if outcome is not Outcome.APPROVED:
             await self.audit.record(
                 outcome.value,
@@ -112,3 +119,14 @@ class AnswerChecker:
                 ip=challenge.ip,
             )
         return outcome
+
+    async def _closed(self, challenge_id: str) -> DeviceApiError:
+        """Why a closed challenge takes no answer (an expired one is closed here, for
+        the page that waits on it)."""
+        try:
+            outcome = await self.challenges.outcome(challenge_id)
+        except UnknownChallenge:
+            outcome = Outcome.EXPIRED  # forgotten since it was read
+        if outcome.unanswered:
+            return ChallengeNoLongerValid(NO_LONGER_VALID)
+        return ChallengeClosed("the challenge was answered already")

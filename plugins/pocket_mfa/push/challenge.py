@@ -17,12 +17,19 @@ class Outcome(enum.StrEnum):
     #: approved with a number other than the one the browser showed: the login fails
     WRONG_NUMBER = "wrong_number"
     EXPIRED = "expired"
+    #: withdrawn by the IdP: the login was stopped, finished with a code, or sent anew
+    WITHDRAWN = "withdrawn"
     #: not answered yet (only when a wait ends before the challenge does)
     PENDING = "pending"
 
     @property
     def final(self) -> bool:
         return self is not Outcome.PENDING
+
+    @property
+    def unanswered(self) -> bool:
+        """Closed without an answer (expired or withdrawn): an answer now comes too late."""
+        return self in (Outcome.EXPIRED, Outcome.WITHDRAWN)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class Challenge:
     number: int
     #: three distinct numbers for the phone, the right one among them; None without matching
     numbers: list[int] | None
+    #: the login it was sent for (never shown to the phone): a new push for that login,
+    #: or the login's end, withdraws it
+    login_id: str | None = None
 
     def payload(self) -> JSON:
         return asdict(self)

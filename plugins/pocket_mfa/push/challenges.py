@@ -3,7 +3,13 @@
 A challenge is single use and expires after `challenge_ttl` seconds. Closing it (`settle`)
 consumes it and keeps its outcome as its own record, together; `wait_for_answer` is
 woken the moment that has landed, whichever process of those that share the store wrote
-it (see idp.store.wakeups).
+it (see idp.store.wakeups). A challenge that nobody waits for any more (its login was
+stopped, finished with a code, or sent anew) is withdrawn: the phone no longer lists it.
+
+The push limit counts what signals push bombing: each push takes its place in the count
+when it is sent (one atomic `hit`, so pushes sent at once never pass the limit), and an
+approval gives that place back (`release`). Unanswered, withdrawn, denied and
+wrong-number pushes keep theirs until the window ends.
 """
 
 from __future__ import annotations
@@ -53,23 +59,28 @@ class ChallengeService:
         self.rng = rng or secrets.SystemRandom()
 
     # --- creating
-    async def create(self, sub: str, context: PushContext) -> Challenge:
+    async def create(
+        self, sub: str, context: PushContext, login_id: str | None = None
+    ) -> Challenge:
         """A new challenge for the user's devices; PushLimitError or NoDeviceError if not."""
-        challenge = await self.open(sub, context)
+        challenge = await self.open(sub, context, login_id)
         for device in await self.devices.list(sub):
             for notifier in self.notifiers:
                 notifier.notify(device, challenge)
         return challenge
 
-    async def open(self, sub: str, context: PushContext) -> Challenge:
+    async def open(self, sub: str, context: PushContext, login_id: str | None = None) -> Challenge:
         """Keep a new challenge and wake the long-polls (no webhook)."""
         cfg = self.config
-        if await self.records.hit(f"{LIMIT_COUNTER}:{sub}", cfg.push_window) > cfg.push_limit:
+        limit_key = _limit_key(sub)
+        if await self.records.hit(limit_key, cfg.push_window) > cfg.push_limit:
+            await self.records.release(limit_key)
             await self.audit.record(
                 "push_limit", sub=sub, client_name=context.client_name, ip=context.ip
             )
             raise PushLimitError(cfg.push_limit, cfg.push_window)
         if not await self.devices.list(sub):
+            await self.records.release(limit_key)
             raise NoDeviceError("the user has no paired Pocket device")
         now = int(self.clock())
         number = self.rng.randint(10, 99)
@@ -89,6 +100,7 @@ class ChallengeService:
             expires_at=now + cfg.challenge_ttl,
             number=number,
             numbers=numbers,
+            login_id=login_id,
         )
         await self.records.upsert(
             CHALLENGE_MODEL,
@@ -151,8 +163,39 @@ class ChallengeService:
             if await self.records.consume(CHALLENGE_MODEL, challenge.id) is None:
                 return False
             await self.records.upsert(OUTCOME_MODEL, challenge.id, payload, expires_in=ttl)
+            if outcome is Outcome.APPROVED:
+                # an approval is no sign of push bombing: its place in the limit is free
+                await self.records.release(_limit_key(challenge.sub))
         await self.wakeups.wake(_challenge_topic(challenge.id))
         return True
+
+    async def withdraw(self, challenge: Challenge, reason: str) -> bool:
+        """Close an open challenge that nobody waits for any more, and audit it; an
+        answer to it is then refused as no longer valid. False if it was closed already."""
+        if challenge.expires_at <= self.clock():
+            await self.outcome(challenge.id)  # expired: closed as such
+            return False
+        if not await self.settle(challenge, Outcome.WITHDRAWN):
+            return False
+        await self.audit.record(
+            Outcome.WITHDRAWN.value,
+            sub=challenge.sub,
+            challenge_id=challenge.id,
+            client_name=challenge.client_name,
+            ip=challenge.ip,
+            reason=reason,
+        )
+        return True
+
+    async def withdraw_for_login(
+        self, sub: str, login_id: str, reason: str, keep: str | None = None
+    ) -> int:
+        """Withdraw the open challenges sent for this login, but `keep`; how many."""
+        withdrawn = 0
+        for challenge in await self.pending(sub):
+            if challenge.login_id == login_id and challenge.id != keep:
+                withdrawn += await self.withdraw(challenge, reason)
+        return withdrawn
 
     # --- waiting
     async def wait_for_answer(self, challenge_id: str, timeout: float) -> Outcome:
@@ -181,6 +224,10 @@ class ChallengeService:
     async def aclose(self) -> None:
         for notifier in self.notifiers:
             await notifier.aclose()
+
+
+def _limit_key(sub: str) -> str:
+    return f"{LIMIT_COUNTER}:{sub}"
 
 
 def _user_topic(sub: str) -> str:

@@ -15,7 +15,8 @@ class PushConfig:
     challenge_ttl: int = 120
     #: the phone picks the number the browser shows among three
     number_matching: bool = True
-    #: push challenges per user within `push_window` seconds
+    #: push challenges per user within `push_window` seconds that were not approved
+    #: (unanswered, withdrawn, denied, wrong number): signs of push bombing
     push_limit: int = 3
     push_window: int = 60
     #: how long audit records are kept, in seconds

@@ -70,5 +70,15 @@ class BadSignature(DeviceApiError):
 
 
 class ChallengeClosed(DeviceApiError):
+    """Answered already (by this device or another of the user's)."""
+
     status = 409
     error = "challenge_closed"
+
+
+class ChallengeNoLongerValid(DeviceApiError):
+    """Closed without an answer: the login was stopped, finished another way or sent anew
+    (withdrawn), or the challenge expired. Nobody waits for an answer any more."""
+
+    status = 410
+    error = "challenge_no_longer_valid"

@@ -22,7 +22,10 @@ def _errors(*codes: str) -> JSON:
         "400": "Refused; `error` is one of the codes listed in the operation.",
         "401": "invalid_device_token: missing, badly signed, expired or replayed token.",
         "403": "foreign_device: the challenge belongs to another user's device.",
-        "409": "challenge_closed: expired or answered already.",
+        "409": "challenge_closed: answered already.",
+        "410": "challenge_no_longer_valid: the challenge expired, or was withdrawn because "
+        "its login was stopped, finished another way or sent anew. Tell the user that this "
+        "request is no longer valid.",
     }
     return {code: _json(_ref("Error"), statuses[code]) for code in codes}
 
@@ -127,6 +130,8 @@ def _paths() -> JSON:
             "get": {
                 "operationId": "listChallenges",
                 "summary": "Open challenges; waits for one (long-poll) if there are none.",
+                "description": "A challenge that expired or was withdrawn is no longer "
+                "listed: a phone that shows it should drop it.",
                 "security": secured,
                 "parameters": [
                     {
@@ -143,8 +148,8 @@ def _paths() -> JSON:
                 "operationId": "answerChallenge",
                 "summary": "Approve or deny a challenge (deny may report fraud).",
                 "description": "Errors: bad_signature, invalid_request (400), foreign_device "
-                "(403), challenge_closed (409). A wrong number fails the login and answers "
-                '200 {"status": "wrong_number"}.',
+                "(403), challenge_closed (409), challenge_no_longer_valid (410). A wrong "
+                'number fails the login and answers 200 {"status": "wrong_number"}.',
                 "security": secured,
                 "parameters": [
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -152,7 +157,7 @@ def _paths() -> JSON:
                 "requestBody": _json(_ref("Answer"), "the signed answer"),
                 "responses": {
                     "200": _json(_ref("AnswerResult"), "taken"),
-                    **_errors("400", "401", "403", "409"),
+                    **_errors("400", "401", "403", "409", "410"),
                 },
             }
         },

@@ -11,8 +11,17 @@
   }
   var url = element.getAttribute("data-pocket-wait");
   var failures = 0;
+  // a button of the page was pressed (Stop, Send again): its answer decides where the
+  // page goes, and what it does may end the wait at the same moment
+  var leaving = false;
+  document.addEventListener("submit", function () {
+    leaving = true;
+  });
 
   function ask() {
+    if (leaving) {
+      return;
+    }
     fetch(url, { credentials: "same-origin", cache: "no-store", headers: { accept: "application/json" } })
       .then(function (response) {
         if (!response.ok) {
@@ -22,6 +31,9 @@
       })
       .then(function (answer) {
         failures = 0;
+        if (leaving) {
+          return;
+        }
         if (answer.done) {
           window.location.replace(answer.next);
         } else {

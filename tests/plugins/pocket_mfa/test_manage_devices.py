@@ -1,14 +1,16 @@
-"""Pocket devices on the manage page: listed, removed (with the current factor), added."""
+"""Pocket devices on the manage page: listed, removed (after a confirmation that names the
+phone, with the current factor), added."""
 
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
 from plugins.pocket_mfa import manage
 from plugins.pocket_mfa.push.protocol import parse_pairing_uri
-from tests.conftest import RP, login
+from tests.conftest import RP, hidden_inputs, login
 from tests.plugins.pocket_mfa.conftest import (
     EnrolledPush,
     PocketEnv,
@@ -32,6 +34,18 @@ def device_ids(page_html: str) -> list[str]:
     return re.findall(r'<li data-device="([^"]+)">', page_html)
 
 
+def remove_link(page_html: str, device_id: str) -> str:
+    found = re.search(rf'<a class="button secondary" href="([^"]+/remove/{device_id})"', page_html)
+    assert found, page_html
+    return found.group(1)
+
+
+def notice_on(page_html: str) -> str:
+    found = re.search(r'<p class="notice" role="status" id="removed-notice">([^<]+)</p>', page_html)
+    assert found, page_html
+    return unescape(found.group(1))
+
+
 def test_the_page_lists_the_devices(pocket: PocketEnv) -> None:
     first = enrolled(pocket)
     page = pocket.client.get(MANAGE)
@@ -43,24 +57,40 @@ def test_the_page_lists_the_devices(pocket: PocketEnv) -> None:
     assert 'href="/factors/pocket/static/pocket.css"' in page.text.split("</head>")[0]
 
 
-def test_removing_a_device_takes_the_current_factor(pocket: PocketEnv) -> None:
+def test_removing_a_device_is_confirmed_and_takes_the_current_factor(pocket: PocketEnv) -> None:
     first = enrolled(pocket)
     device_id = first.phone.device_id
     page = pocket.client.get(MANAGE)
-    refused = form_post(pocket, MANAGE, page.text, remove=device_id, current="")
+    assert 'aria-label="Remove Pixel 8"' in page.text
+    confirm_url = remove_link(page.text, device_id)
+    confirm = pocket.client.get(confirm_url)
+    assert confirm.status_code == 200
+    assert "<h1>Remove this phone?</h1>" in confirm.text
+    assert "&#34;Pixel 8&#34; will no longer be linked to your account." in confirm.text
+    assert re.search(
+        r'<button type="submit" name="action" value="remove" id="remove-confirm">'
+        r"Remove</button>",
+        confirm.text,
+    )
+    assert 'value="cancel" class="secondary" id="remove-cancel">Cancel</button>' in confirm.text
+    # asking removes nothing
+    user = pocket.store.find_user("alice")
+    assert len(pocket.run(pocket.plugin.services.push.devices.list, user.sub)) == 1
+    refused = form_post(pocket, confirm_url, confirm.text, action="remove", current="")
     assert refused.status_code == 400
     assert "That code is not right" in refused.text
-    assert device_ids(refused.text) == [device_id]
-    removed = form_post(pocket, MANAGE, refused.text, remove=device_id, current=first.codes[0])
+    assert "&#34;Pixel 8&#34; will no longer be linked" in refused.text
+    removed = form_post(pocket, confirm_url, refused.text, action="remove", current=first.codes[0])
     assert removed.status_code == 303
-    assert removed.headers["location"] == f"{MANAGE}?done=removed"
+    assert removed.headers["location"].startswith(f"{MANAGE}?done=removed&phone=")
     page = pocket.client.get(removed.headers["location"])
-    assert "The phone is no longer linked." in page.text
+    assert notice_on(page.text) == '"Pixel 8" is no longer linked to your account.'
     assert device_ids(page.text) == []
-    user = pocket.store.find_user("alice")
     assert pocket.run(pocket.plugin.services.push.devices.list, user.sub) == []
-    events = [e["event"] for e in pocket.audit()]
-    assert "device_removed" in events
+    [event] = [e for e in pocket.audit() if e["event"] == "device_removed"]
+    assert event["device_id"] == device_id and event["name"] == "Pixel 8"
+    # the page is gone with the phone
+    assert pocket.client.get(confirm_url).headers["location"] == MANAGE
     # the removed phone is refused by the device API
     assert (
         first.phone.client.get(
@@ -70,12 +100,76 @@ def test_removing_a_device_takes_the_current_factor(pocket: PocketEnv) -> None:
     )
 
 
+def test_cancel_keeps_the_phone_and_the_code(pocket: PocketEnv) -> None:
+    first = enrolled(pocket)
+    confirm_url = remove_link(pocket.client.get(MANAGE).text, first.phone.device_id)
+    confirm = pocket.client.get(confirm_url)
+    cancelled = form_post(
+        pocket, confirm_url, confirm.text, action="cancel", current=first.codes[0]
+    )
+    assert cancelled.status_code == 303 and cancelled.headers["location"] == MANAGE
+    page = pocket.client.get(MANAGE)
+    assert device_ids(page.text) == [first.phone.device_id]
+    assert 'id="removed-notice"' not in page.text
+    # the recovery code typed before a cancel is not used up
+    confirm = pocket.client.get(confirm_url)
+    removed = form_post(pocket, confirm_url, confirm.text, action="remove", current=first.codes[0])
+    assert removed.status_code == 303
+
+
+def test_removing_a_phone_in_dutch(pocket: PocketEnv) -> None:
+    first = enrolled(pocket)
+    dutch = {"accept-language": "nl"}
+    confirm_url = remove_link(pocket.client.get(MANAGE).text, first.phone.device_id)
+    confirm = pocket.client.get(confirm_url, headers=dutch)
+    assert "<h1>Deze telefoon verwijderen?</h1>" in confirm.text
+    assert "&#34;Pixel 8&#34; is dan niet meer gekoppeld aan je account" in confirm.text
+    assert ">Verwijderen</button>" in confirm.text and ">Annuleren</button>" in confirm.text
+    fields = {"action": "remove", "current": first.codes[0]}
+    removed = pocket.client.post(
+        confirm_url, data={**hidden_inputs(confirm.text), **fields}, headers=dutch
+    )
+    page = pocket.client.get(removed.headers["location"], headers=dutch)
+    assert notice_on(page.text) == '"Pixel 8" is niet meer gekoppeld aan je account.'
+
+
+def test_another_users_phone_cannot_be_removed(pocket: PocketEnv) -> None:
+    enrolled(pocket)
+    pocket.add_user("bob")
+    bobs = paired_phone(pocket, "bob", name="Bob's phone")
+    confirm_url = f"{MANAGE}/remove/{bobs.device_id}"
+    assert pocket.client.get(confirm_url).headers["location"] == MANAGE
+    mine = remove_link(pocket.client.get(MANAGE).text, enrolled_device(pocket))
+    confirm = pocket.client.get(mine)
+    response = form_post(pocket, confirm_url, confirm.text, action="remove")
+    assert response.status_code == 303 and response.headers["location"] == MANAGE
+    bob = pocket.store.find_user("bob")
+    assert len(pocket.run(pocket.plugin.services.push.devices.list, bob.sub)) == 1
+
+
+def enrolled_device(env: PocketEnv) -> str:
+    user = env.store.find_user("alice")
+    [device] = env.run(env.plugin.services.push.devices.list, user.sub)
+    device_id: str = device.device_id
+    return device_id
+
+
 def test_forms_need_the_token_of_their_own_page(pocket: PocketEnv) -> None:
     first = enrolled(pocket)
-    response = pocket.client.post(
-        MANAGE, data={"remove": first.phone.device_id, "current": first.codes[0]}
-    )
+    confirm_url = f"{MANAGE}/remove/{first.phone.device_id}"
+    response = pocket.client.post(confirm_url, data={"action": "remove", "current": first.codes[0]})
     assert response.status_code == 403
+    user = pocket.store.find_user("alice")
+    assert len(pocket.run(pocket.plugin.services.push.devices.list, user.sub)) == 1
+
+
+def test_a_remove_from_an_older_overview_asks_first(pocket: PocketEnv) -> None:
+    first = enrolled(pocket)
+    page = pocket.client.get(MANAGE)
+    fields = {"remove": first.phone.device_id, "current": first.codes[0]}
+    response = form_post(pocket, MANAGE, page.text, **fields)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{MANAGE}/remove/{first.phone.device_id}"
     user = pocket.store.find_user("alice")
     assert len(pocket.run(pocket.plugin.services.push.devices.list, user.sub)) == 1
 
@@ -161,11 +255,14 @@ def test_a_phone_only_user_changes_factors_right_after_a_push_login(
     overview = pocket.client.get(MANAGE)
     assert 'id="fresh-push-hint"' in overview.text
     assert 'name="current"' not in overview.text
+    confirm_url = remove_link(overview.text, phone.device_id)
+    confirm = pocket.client.get(confirm_url)
+    assert 'id="fresh-push-hint"' in confirm.text and 'name="current"' not in confirm.text
     monkeypatch.setattr(manage, "FRESH_PUSH", -1)  # the push login is long ago
-    stale = form_post(pocket, MANAGE, overview.text, remove=phone.device_id)
+    stale = form_post(pocket, confirm_url, confirm.text, action="remove")
     assert stale.status_code == 403
     assert "log in again with Pocket first" in stale.text
     monkeypatch.undo()
-    removed = form_post(pocket, MANAGE, stale.text, remove=phone.device_id)
+    removed = form_post(pocket, confirm_url, stale.text, action="remove")
     assert removed.status_code == 303
-    assert removed.headers["location"] == f"{MANAGE}?done=removed"
+    assert removed.headers["location"].startswith(f"{MANAGE}?done=removed&phone=")

@@ -1,5 +1,5 @@
 """Logging in with Pocket push: approve, deny, fraud, wrong number, expiry, the push limit,
-and "use a code instead"."""
+"use a code instead", and withdrawing a push that nobody waits for any more."""
 
 from __future__ import annotations
 
@@ -156,7 +156,8 @@ def test_an_expired_challenge_offers_to_send_again(pocket: PocketEnv, phone: Pho
         assert state_of(expired.text) == "expired"
         assert "not answered in time" in expired.text
         late = phone.answer(challenge["id"], "approve", shown_number(page.text))
-        assert late.status_code == 409
+        assert late.status_code == 410
+        assert late.json()["error"] == "challenge_no_longer_valid"
     finally:
         challenges.clock = time.time
     again = form_post(pocket, location, expired.text, action="send")
@@ -180,10 +181,19 @@ def test_push_bombing_is_capped(pocket: PocketEnv, phone: Phone) -> None:
     assert capped.status_code == 429
     assert state_of(capped.text) == "limit"
     assert "Too many notifications" in capped.text
-    assert 'id="use-code"' in capped.text
+    assert main_action(capped.text) == ("a", "use-code", "Use a code")
     assert phone.challenges() == []
     events = [e["event"] for e in pocket.audit()]
     assert "push_limit" in events
+
+
+def main_action(page_html: str) -> tuple[str, str, str]:
+    """The page's primary action: the first of its buttons (element, id, text)."""
+    buttons = page_html.split('<div class="buttons">', 1)[1]
+    first = re.search(r'<(a|button) [^>]*id="([^"]+)"[^>]*>([^<]+)</\1>', buttons)
+    assert first, buttons
+    assert 'class="secondary"' not in first.group(0), first.group(0)
+    return first.group(1), first.group(2), first.group(3).strip()
 
 
 def enroll_codes(env: PocketEnv) -> list[str]:
@@ -206,11 +216,98 @@ def test_use_a_code_instead(pocket: PocketEnv, phone: Phone) -> None:
     assert claims["amr"] == ["pwd", "otp", "mfa"]
 
 
-def test_stop_ends_the_login(pocket: PocketEnv, phone: Phone) -> None:
+def test_stop_ends_the_login_and_withdraws_the_push(pocket: PocketEnv, phone: Phone) -> None:
     location, page = waiting_page(pocket)
+    [challenge] = phone.challenges()
     response = form_post(pocket, location, page.text, action="stop")
     assert response.status_code == 303
     assert "error=access_denied" in response.headers["location"]
+    assert phone.challenges() == []
+    late = phone.answer(challenge["id"], "approve", shown_number(page.text))
+    assert late.status_code == 410
+    assert late.json() == {
+        "error": "challenge_no_longer_valid",
+        "error_description": "this request is no longer valid: "
+        "the login was stopped or has expired",
+    }
+    [withdrawn] = [e for e in pocket.audit() if e["event"] == "withdrawn"]
+    assert withdrawn["challenge_id"] == challenge["id"] and withdrawn["reason"] == "stopped"
+
+
+def test_send_again_withdraws_the_push_before(pocket: PocketEnv, phone: Phone) -> None:
+    location, page = waiting_page(pocket)
+    [first] = phone.challenges()
+    assert main_action(page.text)[1] == "push-check"
+    again = form_post(pocket, location, page.text, action="send")
+    assert again.status_code == 303
+    # the page that waited on the first push learns that it is over
+    assert pocket.client.get(wait_url_on(page.text)).json()["done"] is True
+    second_page = pocket.client.get(location)
+    assert state_of(second_page.text) == "pending"
+    [second] = phone.challenges()
+    assert second["id"] != first["id"]
+    assert phone.answer(first["id"], "approve", shown_number(page.text)).status_code == 410
+    # the same form sent twice (a double click) sends nothing more
+    twice = form_post(pocket, location, page.text, action="send")
+    assert twice.status_code == 200 and state_of(twice.text) == "pending"
+    assert [c["id"] for c in phone.challenges()] == [second["id"]]
+    phone.answer(second["id"], "approve", shown_number(second_page.text))
+    assert pocket.client.get(location).headers["location"].startswith(RP)
+    events = [(e["event"], e.get("reason")) for e in pocket.audit()]
+    assert events.count(("withdrawn", "sent_again")) == 1
+
+
+def test_a_code_typed_instead_withdraws_the_push(pocket: PocketEnv, phone: Phone) -> None:
+    codes = enroll_codes(pocket)
+    location, page = waiting_page(pocket)
+    [challenge] = phone.challenges()
+    verify_url = location.replace("/push/", "/verify/")
+    response = form_post(pocket, verify_url, page.text, code=codes[0], action="next")
+    assert response.status_code == 303 and response.headers["location"].startswith(RP)
+    assert phone.challenges() == []
+    assert phone.answer(challenge["id"], "approve", shown_number(page.text)).status_code == 410
+
+
+def test_four_approved_logins_in_a_minute_from_four_browsers(
+    pocket: PocketEnv, phone: Phone
+) -> None:
+    limit = pocket.plugin.services.push.config.push_limit
+    apps = [f"app{n}" for n in range(limit + 1)]
+    for app in apps:
+        pocket.add_client(client_id=app, name=f"App {app}", mfa="required")
+    for app in apps:
+        pocket.client.cookies.clear()  # another browser
+        location = start(pocket, client_id=app)
+        assert pocket.client.get(location).status_code == 303
+        page = pocket.client.get(location)
+        assert page.status_code == 200 and state_of(page.text) == "pending", page.text
+        [challenge] = phone.challenges()
+        assert challenge["client_name"] == f"App {app}"
+        phone.answer(challenge["id"], "approve", shown_number(page.text))
+        done = pocket.client.get(location)
+        assert done.status_code == 303 and done.headers["location"].startswith(RP)
+    assert "push_limit" not in [e["event"] for e in pocket.audit()]
+
+
+def test_unanswered_pushes_reach_the_limit_and_the_page_leads_with_a_code(
+    pocket: PocketEnv, phone: Phone
+) -> None:
+    enroll_codes(pocket)
+    for _ in range(pocket.plugin.services.push.config.push_limit):
+        pocket.client.cookies.clear()
+        location, page = waiting_page(pocket)
+        assert form_post(pocket, location, page.text, action="stop").status_code == 303
+    pocket.client.cookies.clear()
+    location = start(pocket)
+    capped = pocket.client.get(location)
+    assert capped.status_code == 429
+    assert state_of(capped.text) == "limit"
+    assert phone.challenges() == []
+    kind, _, label = main_action(capped.text)
+    assert (kind, label) == ("a", "Use a code")
+    code_link = re.search(r'<a class="button" href="([^"]+)" id="use-code">', capped.text)
+    assert code_link and code_link.group(1) == location.replace("/push/", "/verify/")
+    assert pocket.client.get(code_link.group(1)).status_code == 200
 
 
 def test_without_javascript_the_button_checks(pocket: PocketEnv, phone: Phone) -> None:
@@ -238,3 +335,36 @@ def test_a_user_from_the_wizard_logs_in_by_push(
     [challenge] = enrolled_by_wizard.challenges()
     enrolled_by_wizard.answer(challenge["id"], "approve", shown_number(page.text))
     assert pocket.client.get(location).headers["location"].startswith(RP)
+
+
+def test_a_push_withdrawn_under_the_page_offers_to_send_again(
+    pocket: PocketEnv, phone: Phone
+) -> None:
+    location, page = waiting_page(pocket)
+    [shown] = phone.challenges()
+    challenges = pocket.plugin.services.push.challenges
+    challenge = pocket.run(challenges.get, shown["id"])
+    assert pocket.run(challenges.withdraw, challenge, "sent_again") is True
+    assert pocket.client.get(wait_url_on(page.text)).json()["done"] is True
+    withdrawn = pocket.client.get(location)
+    assert state_of(withdrawn.text) == "withdrawn"
+    assert "This notification is no longer valid." in withdrawn.text
+    assert main_action(withdrawn.text)[1] == "push-send"
+    again = form_post(pocket, location, withdrawn.text, action="send")
+    assert again.status_code == 303
+    assert state_of(pocket.client.get(location).text) == "pending"
+
+
+def test_the_limit_page_in_dutch_leads_with_a_code(pocket: PocketEnv, phone: Phone) -> None:
+    enroll_codes(pocket)
+    for _ in range(pocket.plugin.services.push.config.push_limit):
+        pocket.client.cookies.clear()
+        waiting_page(pocket)
+        [challenge] = phone.challenges()
+        phone.answer(challenge["id"], "deny")
+    pocket.client.cookies.clear()
+    capped = pocket.client.get(start(pocket, ui_locales="nl"))
+    assert capped.status_code == 429
+    assert "Er zijn in korte tijd te veel meldingen gestuurd" in capped.text
+    assert main_action(capped.text) == ("a", "use-code", "Gebruik een code")
+    assert ">Opnieuw sturen</button>" in capped.text

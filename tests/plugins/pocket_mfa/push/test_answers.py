@@ -89,16 +89,56 @@ def test_fraud_only_with_deny(push: PushEnv) -> None:
     assert response.json()["error"] == "invalid_request"
 
 
+NO_LONGER_VALID = {
+    "error": "challenge_no_longer_valid",
+    "error_description": "this request is no longer valid: the login was stopped or has expired",
+}
+
+
 def test_expiry(push: PushEnv) -> None:
     phone = push.paired_phone()
     challenge = push.challenge()
     push.clock.advance(121)
     assert phone.challenges() == []
     response = phone.answer(challenge.id, "approve", challenge.number)
-    assert response.status_code == 409
-    assert response.json()["error"] == "challenge_closed"
+    assert response.status_code == 410
+    assert response.json() == NO_LONGER_VALID
     assert push.outcome(challenge.id) is Outcome.EXPIRED
-    assert "challenge_closed" in push.audit_events()
+    assert "challenge_no_longer_valid" in push.audit_events()
+    # answered again, once the expiry is on record: the same
+    again = phone.answer(challenge.id, "deny")
+    assert (again.status_code, again.json()) == (410, NO_LONGER_VALID)
+
+
+def test_a_withdrawn_challenge_is_gone_from_the_phone_and_takes_no_answer(
+    push: PushEnv,
+) -> None:
+    phone = push.paired_phone()
+    challenge = push.challenge()
+    kept = push.challenge()
+    assert push.run(push.service.challenges.withdraw, challenge, "stopped") is True
+    assert [c["id"] for c in phone.challenges()] == [kept.id]
+    for decision, number in (("approve", challenge.number), ("deny", None)):
+        response = phone.answer(challenge.id, decision, number)
+        assert response.status_code == 410, response.text
+        assert response.json() == NO_LONGER_VALID
+        assert response.headers["cache-control"] == "no-store"
+    assert push.outcome(challenge.id) is Outcome.WITHDRAWN
+    [event] = [e for e in push.audit() if e["event"] == "withdrawn"]
+    assert event["challenge_id"] == challenge.id and event["reason"] == "stopped"
+    assert event["sub"] == push.user.sub and event["client_name"] == "Test RP"
+    # withdrawn once; the other challenge is untouched
+    assert push.run(push.service.challenges.withdraw, challenge, "stopped") is False
+    assert phone.answer(kept.id, "approve", kept.number).json() == {"status": "approved"}
+
+
+def test_an_answered_challenge_is_not_withdrawn(push: PushEnv) -> None:
+    phone = push.paired_phone()
+    challenge = push.challenge()
+    assert phone.answer(challenge.id, "deny").json() == {"status": "denied"}
+    assert push.run(push.service.challenges.withdraw, challenge, "stopped") is False
+    assert push.outcome(challenge.id) is Outcome.DENIED
+    assert "withdrawn" not in push.audit_events()
 
 
 def test_replayed_answer(push: PushEnv) -> None:
@@ -160,8 +200,8 @@ def test_foreign_device(push: PushEnv) -> None:
 def test_unknown_challenge(push: PushEnv) -> None:
     phone = push.paired_phone()
     response = phone.answer("ch_nope", "deny")
-    assert response.status_code == 409
-    assert response.json()["error"] == "challenge_closed"
+    assert response.status_code == 410
+    assert response.json() == NO_LONGER_VALID
 
 
 def test_without_number_matching(push: PushEnv) -> None:

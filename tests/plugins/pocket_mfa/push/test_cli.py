@@ -216,6 +216,24 @@ def test_pending_approve_with_number_and_deny_fraud(live: Live) -> None:
     assert replay.returncode == 1 and "challenge_closed" in replay.stderr
 
 
+NO_LONGER_VALID = "This request is no longer valid: the login was stopped or has expired."
+
+
+def test_an_answer_to_a_withdrawn_login_says_it_is_no_longer_valid(live: Live) -> None:
+    live.pair()
+    challenge = live.challenge()
+    assert challenge.id in live.pocket("pending").stdout
+    live.portal.call(live.service.challenges.withdraw, challenge, "stopped")
+    assert "No pending challenges." in live.pocket("pending").stdout
+    late = live.pocket("approve", "--number", str(challenge.number), challenge.id)
+    assert late.returncode == 1
+    assert NO_LONGER_VALID in late.stderr
+    assert "Approved." not in late.stdout
+    denied = live.pocket("deny", challenge.id)
+    assert denied.returncode == 1 and NO_LONGER_VALID in denied.stderr
+    assert live.outcome(challenge.id) is Outcome.WITHDRAWN
+
+
 def test_watch_answers_and_stops_on_eof(live: Live) -> None:
     live.pair()
     first = live.challenge()
