@@ -189,7 +189,7 @@ class PostgresStore:
     ) -> None:
         now = time.time()
         expires_at = now + expires_in if expires_in is not None else None
-        await self._db.change(
+        await self._db.later(
             "INSERT INTO records (model, id, payload, grant_id, expires_at, sub, created_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (model, id) DO UPDATE SET"
             " payload = excluded.payload, grant_id = excluded.grant_id,"
@@ -222,7 +222,7 @@ class PostgresStore:
 
     async def destroy(self, model: str, id: str) -> None:
         sql = "DELETE FROM records WHERE model = %s AND id = %s"
-        await self._db.change(sql, (model, as_text(id)))
+        await self._db.later(sql, (model, as_text(id)))
 
     async def revoke_by_grant_id(self, grant_id: str) -> int:
         sql = "DELETE FROM records WHERE grant_id = %s"
@@ -284,7 +284,7 @@ class PostgresStore:
             for key in snapshot.keys:
                 await self.add_key(key)
             for r in snapshot.records:
-                await self._db.change(
+                await self._db.later(
                     "INSERT INTO records (model, id, payload, grant_id, expires_at, consumed,"
                     " sub, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                     (
@@ -299,7 +299,7 @@ class PostgresStore:
                     ),
                 )
             for c in snapshot.counters:
-                await self._db.change(
+                await self._db.later(
                     "INSERT INTO counters (key, count, expires_at) VALUES (%s, %s, %s)",
                     (as_text(c.key), c.count, c.expires_at),
                 )
@@ -319,7 +319,7 @@ class PostgresStore:
 
     async def release(self, key: str) -> None:
         sql = "UPDATE counters SET count = count - 1 WHERE key = %s AND count > 0"
-        await self._db.change(sql, (as_text(key),))
+        await self._db.later(sql, (as_text(key),))
 
     async def count(self, key: str) -> int:
         sql = "SELECT count FROM counters WHERE key = %s AND expires_at >= %s"
@@ -327,7 +327,7 @@ class PostgresStore:
         return int(rows[0][0]) if rows else 0
 
     async def clear(self, key: str) -> None:
-        await self._db.change("DELETE FROM counters WHERE key = %s", (as_text(key),))
+        await self._db.later("DELETE FROM counters WHERE key = %s", (as_text(key),))
 
 
 def _listed(row: Row) -> tuple[str, JSON]:

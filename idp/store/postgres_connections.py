@@ -7,6 +7,12 @@ an open transaction, until it ends; a ContextVar finds it, so that every store c
 task makes meanwhile (and nested units) uses it, and other tasks do not. The pool opens
 at the first call (or `start()`), which also checks the schema (postgres_schema.py).
 
+Writes whose outcome the caller does not wait for (`later`: an upsert, a delete, a
+NOTIFY) are held back by a unit and sent together with its next statement or its
+commit, in one round trip (psycopg's pipeline mode). A unit whose only write is one such
+statement runs it in autocommit mode, and needs no transaction at all: a token endpoint
+that writes one token costs one round trip, not three.
+
 When the server goes away, the pooled connections break. A connection taken from the
 pool that has heard from the server since its last use (an idle one hears nothing,
 unless the server closed it) is checked with a round trip first, and then the others
@@ -64,8 +70,14 @@ class _Unit:
     #: the unit has written: its transaction is open on this connection of this pool
     conn: AsyncConnection[Any] | None = None
     pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+    #: writes held back until the unit's next statement or its commit (`later`)
+    pending: list[tuple[str, Params]] = field(default_factory=list)
     #: what to do once its writes have landed
     on_landing: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def wrote(self) -> bool:
+        return self.conn is not None or bool(self.pending)
 
 
 _UNIT: ContextVar[_Unit | None] = ContextVar("idp_postgres_unit", default=None)
@@ -247,9 +259,10 @@ class Connections:
     async def read(self) -> AsyncIterator[AsyncConnection[Any]]:
         """A connection to read with: a unit that has written reads its own writes."""
         unit = self._unit()
-        if unit is not None and unit.conn is not None:
+        if unit is not None and unit.wrote:
+            await self._send_pending(unit)
             with self._translated():
-                yield unit.conn
+                yield unit.conn  # type: ignore[misc]
             return
         pool = await self.open()
         with self._translated():
@@ -262,8 +275,7 @@ class Connections:
         write); outside, one whose statements commit by themselves."""
         unit = self._unit()
         if unit is not None:
-            if unit.conn is None:
-                await self._begin(unit)
+            await self._send_pending(unit)
             with self._translated():
                 yield unit.conn  # type: ignore[misc]
             return
@@ -271,6 +283,16 @@ class Connections:
         with self._translated():
             async with pool.connection() as conn:
                 yield conn
+
+    async def later(self, sql: str, params: Params = ()) -> None:
+        """A writing statement whose outcome the caller does not wait for: inside a unit
+        it goes with the unit's next statement or its commit; outside one, now. Its
+        failure fails the unit (at the latest, its commit)."""
+        unit = self._unit()
+        if unit is None:
+            await self.change(sql, params)
+        else:
+            unit.pending.append((sql, params))
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         async with self.read() as conn:
@@ -295,30 +317,77 @@ class Connections:
 
     def in_written_unit(self) -> bool:
         unit = self._unit()
-        return unit is not None and unit.conn is not None
+        return unit is not None and unit.wrote
 
     def when_landed(self, action: Callable[[], None]) -> None:
         """Do `action` once what was written so far has landed: now outside a unit, when
         it commits inside one (never, if it rolls back)."""
         unit = self._unit()
-        if unit is not None and unit.conn is not None:
+        if unit is not None and unit.wrote:
             unit.on_landing.append(action)
         else:
             action()
 
-    async def _begin(self, unit: _Unit) -> None:
+    async def _send_pending(self, unit: _Unit) -> None:
+        """Give the unit its transaction, if it has none yet, and send what it held back,
+        in one round trip."""
         async with unit.lock:  # tasks the unit's task started share it
-            if unit.conn is not None:
-                return
+            if unit.conn is None:
+                pool = await self.open()
+                with self._translated():
+                    conn = await pool.getconn()
+                    try:
+                        await self._pipelined(conn, ["BEGIN", *unit.pending])
+                    except BaseException:
+                        await self._rollback(conn)
+                        await pool.putconn(conn)
+                        raise
+                unit.conn, unit.pool = conn, pool
+            elif unit.pending:
+                with self._translated():
+                    await self._pipelined(unit.conn, unit.pending)
+            unit.pending = []
+
+    async def _pipelined(
+        self, conn: AsyncConnection[Any], statements: list[str | tuple[str, Params]]
+    ) -> None:
+        """Statements sent together; the first that fails raises (and the rest do not
+        run)."""
+        if len(statements) == 1:
+            sql, params = (statements[0], ()) if isinstance(statements[0], str) else statements[0]
+            await conn.execute(sql, params)  # type: ignore[arg-type]
+            return
+        async with conn.pipeline():
+            for statement in statements:
+                sql, params = (statement, ()) if isinstance(statement, str) else statement
+                await conn.execute(sql, params)  # type: ignore[arg-type]
+
+    async def _land(self, unit: _Unit) -> None:
+        """Commit the unit: what it held back goes with the COMMIT; a unit that held back
+        one statement and sent nothing else runs it alone, in autocommit mode."""
+        if unit.conn is None:
             pool = await self.open()
             with self._translated():
-                conn = await pool.getconn()
-                try:
-                    await conn.execute("BEGIN")
-                except BaseException:
-                    await pool.putconn(conn)
-                    raise
-            unit.conn, unit.pool = conn, pool
+                async with pool.connection() as conn:
+                    if len(unit.pending) == 1:
+                        await self._pipelined(conn, unit.pending)
+                        return
+                    try:
+                        await self._pipelined(conn, ["BEGIN", *unit.pending, "COMMIT"])
+                    except BaseException:
+                        await self._rollback(conn)
+                        raise
+            return
+        conn = unit.conn
+        with self._translated():
+            if conn.info.transaction_status == TransactionStatus.INERROR:
+                # a statement failed and the caller went on: PostgreSQL would turn the
+                # COMMIT into a ROLLBACK without a word
+                await conn.execute("ROLLBACK")
+                raise StoreError(
+                    f"the store {self.where} could not commit: a statement of the unit failed"
+                )
+            await self._pipelined(conn, [*unit.pending, "COMMIT"])
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[None]:
@@ -334,25 +403,19 @@ class Connections:
                 await self._rollback(unit.conn)
             raise
         else:
-            if unit.conn is not None:
-                await self._commit(unit.conn)
+            if unit.wrote:
+                try:
+                    await self._land(unit)
+                except BaseException:
+                    if unit.conn is not None:
+                        await self._rollback(unit.conn)
+                    raise
                 for action in unit.on_landing:
                     action()
         finally:
             _UNIT.reset(token)
             if unit.conn is not None and unit.pool is not None:
                 await unit.pool.putconn(unit.conn)  # (a closed pool closes it)
-
-    async def _commit(self, conn: AsyncConnection[Any]) -> None:
-        with self._translated():
-            if conn.info.transaction_status == TransactionStatus.INERROR:
-                # a statement failed and the caller went on: PostgreSQL would turn the
-                # COMMIT into a ROLLBACK without a word
-                await conn.execute("ROLLBACK")
-                raise StoreError(
-                    f"the store {self.where} could not commit: a statement of the unit failed"
-                )
-            await conn.execute("COMMIT")
 
     async def _rollback(self, conn: AsyncConnection[Any]) -> None:
         if conn.closed or conn.broken:

@@ -55,7 +55,7 @@ class PostgresWakeups:
                 del self._keys[key]
 
     async def wake(self, key: str) -> None:
-        await self._connections.change(
+        await self._connections.later(
             "SELECT pg_notify(%s, %s)", (CHANNEL, f"{self._origin} {as_text(key)}")
         )
         self._connections.when_landed(lambda: self._here.wake_here(key))

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -282,6 +284,68 @@ async def test_a_unit_whose_statement_failed_cannot_commit(postgres_url: str) ->
     assert await store.find("code", "c") is None
     await store.upsert("code", "d", {"n": 2})  # and the store goes on as before
     assert await store.find("code", "d") == {"n": 2}
+    await store.close()
+
+
+async def test_held_back_writes_go_with_the_commit_in_one_round_trip(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit sends an upsert or a delete with its next statement or its commit; a unit
+    whose only write is one of them needs no transaction."""
+    store = PostgresStore(postgres_url)
+    await store.start()
+    trips: list[list[str]] = []  # the statements of each round trip
+    execute, pipeline = psycopg.AsyncConnection.execute, psycopg.AsyncConnection.pipeline
+    in_pipeline: list[bool] = [False]
+
+    async def counted(conn: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        verb = str(query).split()[0]
+        if in_pipeline[0]:
+            trips[-1].append(verb)
+        else:
+            trips.append([verb])
+        return await execute(conn, query, *args, **kwargs)
+
+    @asynccontextmanager
+    async def pipelined(conn: Any) -> AsyncIterator[Any]:
+        trips.append([])
+        in_pipeline[0] = True
+        try:
+            async with pipeline(conn) as p:
+                yield p
+        finally:
+            in_pipeline[0] = False
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", counted)
+    monkeypatch.setattr(psycopg.AsyncConnection, "pipeline", pipelined)
+    async with store.unit():  # a token endpoint's one token
+        await store.upsert("access", "a1", {"n": 1})
+    assert trips == [["INSERT"]]
+
+    trips.clear()
+    async with store.unit():  # a refresh: one rotated, two written
+        await store.upsert("refresh", "r1", {"n": 1})
+        assert await store.consume("refresh", "r1") == {"n": 1}
+        await store.upsert("access", "a2", {"n": 2})
+        await store.upsert("refresh", "r2", {"n": 2})
+        await store.destroy("access", "a1")
+    assert trips == [["BEGIN", "INSERT"], ["UPDATE"], ["INSERT", "INSERT", "DELETE", "COMMIT"]]
+    monkeypatch.undo()
+    assert await store.find("refresh", "r2") == {"n": 2}
+    assert await store.find("access", "a1") is None
+    await store.close()
+
+
+async def test_a_held_back_write_that_fails_fails_its_unit_whole(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    for writes in (["fine", "co\x00de"], ["co\x00de"]):  # text cannot hold NUL
+        with pytest.raises(StoreError):
+            async with store.unit():
+                for model in writes:
+                    await store.upsert(model, "x", {"n": 1})
+        assert await store.find("fine", "x") is None
+    await store.upsert("fine", "y", {"n": 2})  # and the store goes on as before
+    assert await store.find("fine", "y") == {"n": 2}
     await store.close()
 
 
