@@ -49,6 +49,11 @@ class StoreSettings:
     #: file's folder; one from IDP_STORE_PATH (or without a config file) from the working
     #: directory. Loaded settings always hold it absolute.
     path: str = "var/idp.sqlite3"
+    #: beside a PostgreSQL `url` only: redis://host:port/db, where short-lived records
+    #: (codes, pending logins and pushes: idp/store/short_lived.py) and every counter are
+    #: kept instead, and through which wake-ups reach the other processes. Empty: all in
+    #: PostgreSQL
+    cache: str = ""
 
     @property
     def backend(self) -> str:
@@ -311,6 +316,17 @@ def _validate(s: Settings, problems: list[str]) -> None:
         problems.append(
             "store.url: must be a postgresql://user@host:port/database URL"
             " (or empty for the sqlite file at store.path)"
+        )
+    if s.store.cache and not s.store.url:
+        problems.append(
+            "store.cache: a Redis cache goes beside a PostgreSQL store.url only; the"
+            " embedded sqlite store keeps short-lived records itself (remove store.cache"
+            " or set store.url)"
+        )
+    elif s.store.cache and not s.store.cache.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(
+            "store.cache: must be a redis://host:port/db URL (rediss:// for TLS,"
+            " unix:///path?db=N for a socket)"
         )
     if s.keys.algorithm not in ("RS256", "ES256"):
         problems.append("keys.algorithm: must be RS256 or ES256")

@@ -47,6 +47,20 @@ def test_a_store_url_chooses_postgresql() -> None:
     assert (shared.backend, shared.networked) == ("postgresql", True)
 
 
+def test_a_store_cache_puts_short_lived_records_beside_postgresql_in_redis() -> None:
+    from idp.store import open_store
+    from idp.store.cached import CachedStore
+    from idp.store.postgres import PostgresStore
+
+    environ = {"IDP_STORE_URL": "postgresql://idp@db/idp"}
+    assert isinstance(open_store(load_settings(None, environ=environ).store), PostgresStore)
+    environ["IDP_STORE_CACHE"] = "redis://cache.example.org:6379/2"
+    settings = load_settings(None, environ=environ).store
+    assert settings.cache == "redis://cache.example.org:6379/2"
+    store = open_store(settings)
+    assert isinstance(store, CachedStore) and store.cache.connections.db == 2
+
+
 def test_no_proxy_is_trusted_by_default() -> None:
     assert load_settings(None, environ={}).server.trusted_proxies == ()
     configured = load_settings(None, environ={"IDP_SERVER_FORWARDED_ALLOW_IPS": "10.0.0.5, ::1"})
@@ -79,6 +93,16 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("[store]\nurl = 'mysql://db/idp'\n", {}, "store.url: must be a postgresql://"),
         ("", {"IDP_STORE_URL": "db.example.org/idp"}, "store.url: must be a postgresql://"),
         ("[store]\nbackend = 'sqlite'\n", {}, "store.backend: no longer a setting"),
+        (
+            "[store]\ncache = 'redis://127.0.0.1:6379/0'\n",
+            {},
+            "store.cache: a Redis cache goes beside a PostgreSQL store.url only",
+        ),
+        (
+            "",
+            {"IDP_STORE_URL": "postgresql://db/idp", "IDP_STORE_CACHE": "memcached://c"},
+            "store.cache: must be a redis://host:port/db URL",
+        ),
         (
             "[server]\nforwarded_allow_ips = 'proxy.lan'\n",
             {},

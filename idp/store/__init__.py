@@ -1,11 +1,16 @@
 """Storage backends behind one interface (see base.py): the embedded sqlite file, or
-PostgreSQL when `[store] url` names a database."""
+PostgreSQL when `[store] url` names a database, with short-lived records in Redis when
+`[store] cache` names one (cached.py)."""
 
 from idp.settings import StoreSettings
 from idp.store.base import Client, SigningKey, Store, User
 
 
 def open_store(settings: StoreSettings) -> Store:
+    if settings.url and settings.cache:
+        from idp.store.cached import open_cached
+
+        return open_cached(settings.url, settings.cache)
     if settings.url:
         from idp.store.postgres import PostgresStore
 

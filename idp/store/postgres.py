@@ -57,12 +57,16 @@ class PostgresStore:
         timeout: float = TIMEOUT_SECONDS,
         pool_size: int = 10,
         sweep_every: float = SWEEP_SECONDS,
+        listen: bool = True,
     ) -> None:
         """`url`: postgresql://user@host:port/database. A call fails with
-        StoreUnavailable when it has had no connection for `timeout` seconds."""
+        StoreUnavailable when it has had no connection for `timeout` seconds. Without
+        `listen`, `start` opens no connection to listen on (another channel carries the
+        wake-ups: cached.py)."""
         self._db = Connections(url, timeout=timeout, max_size=pool_size)
         self.wakeups = PostgresWakeups(self._db)
         self._sweep_every = sweep_every
+        self._listen = listen
         self._sweeping: asyncio.Task[None] | None = None
         self._clients: dict[str, tuple[float, Client | None]] = {}
 
@@ -77,7 +81,8 @@ class PostgresStore:
         one: SchemaOutdated), listen for other processes' wake-ups, and sweep expired
         rows from now on. Calls made without it open the pool themselves."""
         await self._db.open()
-        await self.wakeups.start()
+        if self._listen:
+            await self.wakeups.start()
         if self._sweeping is None:
             self._sweeping = asyncio.get_running_loop().create_task(
                 keep_sweeping(self._db, self._sweep_every),

@@ -13,6 +13,7 @@ import pytest
 
 from idp.errors import Conflict
 from idp.store import Client, SigningKey, Store, User
+from idp.store.cached import open_cached
 from idp.store.postgres import PostgresStore
 from idp.store.sqlite import SqliteStore
 from idp.store.wakeups import wait
@@ -35,6 +36,12 @@ def _postgres(request: pytest.FixtureRequest) -> Backend:
     return Backend(lambda: PostgresStore(url))
 
 
+def _postgres_with_redis(request: pytest.FixtureRequest) -> Backend:
+    url = request.getfixturevalue("postgres_url")
+    cache = request.getfixturevalue("redis_url")  # emptied for the test
+    return Backend(lambda: open_cached(url, cache))
+
+
 pytestmark = pytest.mark.anyio
 
 
@@ -47,6 +54,7 @@ def anyio_backend() -> str:
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
     "sqlite": _sqlite,
     "postgresql": _postgres,
+    "postgresql+redis": _postgres_with_redis,
 }
 
 
