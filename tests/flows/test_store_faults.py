@@ -1,6 +1,6 @@
-"""PostgreSQL stopped under a running IdP: every request that needs it is answered 503 with
-Retry-After, in the caller's own form and soon; once PostgreSQL is back, the IdP serves
-again by itself."""
+"""PostgreSQL (or the Redis cache beside it) stopped under a running IdP: every request
+that needs it is answered 503 with Retry-After, in the caller's own form and soon; once
+it is back, the IdP serves again by itself."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from tests.servers.fixtures import Starter
 from tests.servers.idp_nodes import IdpNodes
 from tests.servers.postgresql import PostgresServer
+from tests.servers.redis_server import RedisServer
 
 pytestmark = pytest.mark.flow
 
@@ -143,3 +144,65 @@ def test_every_acknowledged_token_survives_a_sigkill_of_postgresql_under_load(
         for token in issued:
             answer = client.post("/introspect", data={"token": token})
             assert answer.json()["active"] is True, token
+
+
+def test_a_stopped_redis_cache_gives_503s_where_it_is_needed_and_the_idp_recovers(
+    postgres_url: str,
+    start_redis: Starter[..., RedisServer],
+    start_idp_nodes: Starter[..., IdpNodes],
+) -> None:
+    redis = start_redis()
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    settings = {
+        "IDP_STORE_URL": postgres_url,
+        "IDP_STORE_CACHE": redis.url,
+        "IDP_POCKET_ENCRYPTION_KEY": key,
+    }
+    nodes = start_idp_nodes(1, settings=settings)
+    service = json.loads(
+        nodes.idp("clients", "add", "svc", "--grant", "client_credentials", "--json")
+    )
+    app = json.loads(
+        nodes.idp("clients", "add", "app", "--redirect-uri", "https://rp.test/cb", "--json")
+    )
+    url = nodes.urls[0]
+    authorize = {
+        "client_id": app["client_id"],
+        "response_type": "code",
+        "redirect_uri": "https://rp.test/cb",
+        "scope": "openid",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    begun = httpx.get(f"{url}/authorize", params=authorize)
+    assert begun.status_code == 303 and begun.headers["location"].startswith("/login/")
+
+    redis.kill()
+    try:
+        # a login begins with a pending login, kept in Redis
+        page, took = _timed(
+            lambda: httpx.get(
+                f"{url}/authorize",
+                params=authorize,
+                headers={"accept-language": "nl"},
+                timeout=30,
+            )
+        )
+        assert page.status_code == 503 and took < BOUNDED
+        assert "Tijdelijk niet beschikbaar" in page.text
+        assert page.headers["retry-after"] == "5"
+        # a client_credentials token needs PostgreSQL only
+        form = {"grant_type": "client_credentials"}
+        auth = (service["client_id"], service["client_secret"])
+        assert httpx.post(f"{url}/token", data=form, auth=auth).status_code == 200
+    finally:
+        redis.start()
+
+    deadline = time.monotonic() + 15
+    while True:
+        answer = httpx.get(f"{url}/authorize", params=authorize, timeout=30)
+        if answer.status_code == 303 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert answer.status_code == 303, answer.text
+    assert all("Traceback" not in log for log in nodes.logs().values())

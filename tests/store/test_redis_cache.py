@@ -6,8 +6,11 @@ check of Redis's eviction policy, and a Redis that goes away and comes back."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -23,6 +26,7 @@ from idp.store.redis_wakeups import RedisWakeups
 from idp.store.short_lived import SHORT_LIVED_MODELS
 from idp.store.wakeups import wait
 from tests.servers.fixtures import Starter
+from tests.servers.processes import free_port
 from tests.servers.redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -293,6 +297,31 @@ async def test_a_redis_that_is_gone_fails_fast_and_is_used_again_once_back(
         assert await wait(woken, 2)
     await other.close()
     await store.close()
+
+
+def test_serve_with_a_cache_that_cannot_be_reached_says_so_in_one_line(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    config = tmp_path / "idp.toml"
+    config.write_text(f'[store]\nurl = "{postgres_url}"\n')
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "IDP_POCKET_ENCRYPTION_KEY": "A" * 43,
+        "IDP_STORE_CACHE": f"redis://:secret@127.0.0.1:{free_port()}/0",
+    }
+    serve = [sys.executable, "-m", "idp.cli", "--config", str(config), "serve"]
+    done = subprocess.run(
+        [*serve, "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "secret" not in done.stderr, done.stderr
+    said = [line for line in done.stderr.splitlines() if "INFO" not in line]
+    assert len(said) == 1 and "the cache redis://127.0.0.1:" in said[0], done.stderr
+    assert "cannot be reached" in said[0]
 
 
 def test_the_registry_names_the_models_the_code_writes() -> None:
