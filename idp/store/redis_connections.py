@@ -139,7 +139,7 @@ class RedisConnections:
             except ResponseError as exc:
                 log.info("the cache %s does not say its maxmemory-policy: %s", self.where, exc)
                 return
-        policy = _text(found.get(b"maxmemory-policy", found.get("maxmemory-policy", b"")))
+        policy = str(found.get("maxmemory-policy", ""))
         if policy.startswith("allkeys-"):
             raise StoreError(
                 f"the cache {self.where} has maxmemory-policy {policy}: when full it would"
@@ -154,7 +154,3 @@ class RedisConnections:
                 self.where,
                 policy,
             )
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,22 +1,22 @@
 """Which records are short-lived: the one list of the models that a PostgreSQL store with
-a Redis cache (`[store] cache`) keeps in Redis instead of PostgreSQL.
+a Redis cache (`[store] cache`, cached.py) keeps in Redis instead of PostgreSQL.
 
 A model belongs here when every record of it is written with a lifetime of minutes (an
-hour at most), is of no use once that has passed, and is never needed after a restart
-of both Redis and the IdP for more than the login or page in flight. Such records are
-most of the writes of a login, and are read or used up once: an in-memory store with
-atomic single-use steps and expiry of its own serves them in one round trip, and
-PostgreSQL keeps only what lasts. A model may be listed by user (`find_by_sub`) or by
-grant (`revoke_by_grant_id`) in Redis too; none of these is listed by time.
+hour at most), serves one login, page or answer in flight, and is of no use once that
+has ended: losing it costs that one attempt, never an account's data. Such records are
+most of the writes of a login and are read or used up once; Redis serves them in one
+round trip, with single use and expiry of its own, and PostgreSQL keeps what lasts. In
+Redis a model may still be listed by user (`find_by_sub`: push challenges, through a
+per-user index that expires with them) or by grant (`revoke_by_grant_id`: codes).
 
-Durable records stay in PostgreSQL: users, clients and keys, and the models not named
+Durable records stay in PostgreSQL: users, clients and keys, and every model not named
 here (consents, SSO sessions, access and refresh tokens, which a grant may revoke for
 weeks, known browsers, second-factor enrollments, paired devices, recovery codes and
 the audit log). Plugin models are named as the store keeps them: "pocket-challenge" is
 the "challenge" model of the plugin namespace "pocket" (idp.store.namespaced).
 
-Counters (throttling, rate limits, replay caches) are all short-lived: every one has a
-window, and with a cache they all live in Redis.
+Counters (throttling, rate limits, replay caches, start-up turns) all have a window, and
+with a cache they all live in Redis.
 """
 
 from __future__ import annotations
