@@ -138,11 +138,12 @@ class Manage:
             if await self._fresh_push(request, user.sub):
                 return None
             t = s.host.pages.translator(self._locale(request))
-            return t("pocket.manage.fresh_push", minutes=FRESH_PUSH // 60), 403
+            return t("pocket.manage.fresh_push", count=FRESH_PUSH // 60), 403
         result = await s.checker.check_login(user.sub, form.get("current", ""))
         if result.ok:
             return None
-        error = views.refusal(s, self._locale(request), result.retry_minutes)
+        has_app = await s.enrollments.has_totp(user.sub)
+        error = views.refusal(s, self._locale(request), result.retry_minutes, has_app=has_app)
         return error, 429 if result.retry_minutes else 400
 
     async def _fresh_push(self, request: Request, sub: str) -> bool:
@@ -215,7 +216,7 @@ class Manage:
             result = await s.checker.check_totp(user.sub, secret, form.get("code", ""))
             if result.ok:
                 return await self._save(request, user, setup_id, secret)
-            error = views.refusal(s, locale, result.retry_minutes)
+            error = views.refusal(s, locale, result.retry_minutes, has_app=True)
             status = 429 if result.retry_minutes else 400
         if unsupported(request):
             return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)

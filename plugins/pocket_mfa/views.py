@@ -81,11 +81,12 @@ async def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[s
     }
 
 
-def refusal(s: Services, locale: str, locked_minutes: int) -> str:
+def refusal(s: Services, locale: str, locked_minutes: int, *, has_app: bool) -> str:
+    """Why a code was refused; a user without an app is asked for a recovery code."""
     t = s.host.pages.translator(locale)
     if locked_minutes:
-        return t("pocket.code.locked", minutes=locked_minutes)
-    return t("pocket.code.wrong")
+        return t("pocket.code.locked", count=locked_minutes)
+    return t("pocket.code.wrong" if has_app else "pocket.code.wrong_recovery")
 
 
 def help_route(s: Services) -> Route:

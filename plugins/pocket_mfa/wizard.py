@@ -151,7 +151,7 @@ class Wizard:
                 result = await s.checker.check_totp(user.sub, secret, form.get("code", ""))
                 if result.ok:
                     return await self._enroll(login, user, secret)
-                error = views.refusal(s, login.locale, result.retry_minutes)
+                error = views.refusal(s, login.locale, result.retry_minutes, has_app=True)
                 status = 429 if result.retry_minutes else 400
         if unsupported(request):
             return self._page(request, login, "pocket/unsupported.html", 3)
