@@ -61,6 +61,11 @@ class FactorHost(Protocol):
 
     async def get_client(self, client_id: str) -> Client | None: ...
 
+    async def application_name(self, login: PendingLogin) -> str | None:
+        """The name of the application that the login goes on to (its client's name), or
+        None when it goes to this provider's own account page."""
+        ...
+
     async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
         """The factor was passed with these methods: continue the login."""
         ...

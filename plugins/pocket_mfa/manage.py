@@ -79,10 +79,10 @@ class Manage:
     def _no_session(self, request: Request) -> Response:
         return views.render(self.s, request, "pocket/no_session.html", self._locale(request))
 
-    def _codes_page(self, request: Request, codes: list[str]) -> Response:
-        return views.render(
-            self.s, request, "pocket/manage_codes.html", self._locale(request), codes=codes
-        )
+    def _codes_page(self, request: Request, user: User, codes: list[str]) -> Response:
+        locale = self._locale(request)
+        view = views.codes_view(self.s, user, codes, locale)
+        return views.render(self.s, request, "pocket/manage_codes.html", locale, **view)
 
     # --- the overview
     async def overview(self, request: Request) -> Response:
@@ -107,7 +107,7 @@ class Manage:
                 return refused
         if action == "codes":
             codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
-            return self._codes_page(request, codes)
+            return self._codes_page(request, user, codes)
         if action == "pocket":
             setup_id = secrets.token_urlsafe(18)
             await s.pairings.open(setup_id, user.sub)
@@ -245,5 +245,5 @@ class Manage:
                 if not left:
                     codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
         if codes:
-            return self._codes_page(request, codes)
+            return self._codes_page(request, user, codes)
         return views.see_other(f"{MANAGE_URL}?done=app")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -78,6 +79,19 @@ async def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[s
         "account": account,
         "issuer": issuer,
         "digits": s.params.digits,
+    }
+
+
+def codes_view(s: Services, user: User, codes: list[str], locale: str) -> dict[str, Any]:
+    """New recovery codes, and the same as a text file to download: a data: URL in the
+    page itself, so the codes are nowhere else to fetch (the page is never cached)."""
+    t = s.host.pages.translator(locale)
+    heading = t("pocket.codes.file_heading", account=user.username, issuer=s.config.issuer_name)
+    text = "\n".join([heading, "", *codes, ""])
+    return {
+        "codes": codes,
+        "codes_download": "data:text/plain;charset=utf-8," + quote(text),
+        "codes_file": t("pocket.codes.file_name"),
     }
 
 
