@@ -83,9 +83,11 @@ async def account(request: Request) -> Response:
         )
         return RedirectResponse(f"/authorize?{query}", status_code=303, headers=PAGE_HEADERS)
 
+    locale = provider.pages.locale_for(request)
+
     async def gather() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         factors = [
-            {"plugin": name, "methods": list(await plugin.methods(user))}
+            {"plugin": name, "methods": list(await plugin.methods(user, locale))}
             for name, plugin in provider.plugins.items()
         ]
         consents = []
@@ -105,6 +107,7 @@ async def account(request: Request) -> Response:
     return provider.pages.render(
         request,
         "account.html",
+        locale=locale,
         user=user,
         factors=factors,
         consents=consents,

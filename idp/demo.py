@@ -11,6 +11,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import time
 import uuid
@@ -34,6 +35,18 @@ if TYPE_CHECKING:
 
 DEMO_CLIENT_ID = "demo"
 DEMO_USERNAME = "demo"
+#: the error codes of an authorization response (RFC 6749 4.1.2.1, OpenID Connect Core
+#: 3.1.2.6) that the demo explains in its own words; any other gets a general text
+EXPLAINED_ERRORS = frozenset(
+    {
+        "access_denied",
+        "login_required",
+        "interaction_required",
+        "consent_required",
+        "temporarily_unavailable",
+    }
+)
+_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,16 @@ def _provider(request: Request) -> Provider:
     return provider
 
 
+def _failed(request: Request, message: str, code: object) -> Response:
+    """The demo page saying, in the visitor's language, why there is nothing to show: the
+    text of `message` (a key under demo.error), and the protocol's error code. The
+    provider's error_description is for developers, in English: it is not shown."""
+    shown = code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+    return _provider(request).pages.render(
+        request, "demo.html", result=None, error_key=f"demo.error.{message}", error_code=shown
+    )
+
+
 async def home(request: Request) -> Response:
     provider = _provider(request)
     return provider.pages.render(request, "demo.html", result=None)
@@ -147,12 +170,8 @@ async def callback(request: Request) -> Response:
     if pending is None:
         return provider.expired(request)
     if "error" in params:
-        return provider.pages.render(
-            request,
-            "demo.html",
-            result=None,
-            error=f"{params['error']}: {params.get('error_description', '')}",
-        )
+        code = params["error"]
+        return _failed(request, code if code in EXPLAINED_ERRORS else "other", code)
     transport = httpx.ASGITransport(app=request.app, client=("127.0.0.1", 0))
     async with httpx.AsyncClient(transport=transport, base_url=issuer) as http:
         token_response = await http.post(
@@ -167,9 +186,7 @@ async def callback(request: Request) -> Response:
         )
         tokens: dict[str, Any] = token_response.json()
         if token_response.status_code != 200:
-            return provider.pages.render(
-                request, "demo.html", result=None, error=json.dumps(tokens)
-            )
+            return _failed(request, "token", tokens.get("error"))
         info = await http.get(
             "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
         )

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from idp.errors import ConfigError
+from idp.i18n import DEFAULT_LOCALE
 
 if TYPE_CHECKING:
     from idp.login.state import PendingLogin, SsoSession
@@ -60,6 +61,11 @@ class FactorHost(Protocol):
 
     async def get_client(self, client_id: str) -> Client | None: ...
 
+    async def application_name(self, login: PendingLogin) -> str | None:
+        """The name of the application that the login goes on to (its client's name), or
+        None when it goes to this provider's own account page."""
+        ...
+
     async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
         """The factor was passed with these methods: continue the login."""
         ...
@@ -96,8 +102,9 @@ class FactorPlugin(Protocol):
         """Show the step's first page (enrollment if the user has no factor yet)."""
         ...
 
-    async def methods(self, user: User) -> Sequence[EnrolledMethod]:
-        """What the user has enrolled with this plugin (for admins and the user)."""
+    async def methods(self, user: User, locale: str = DEFAULT_LOCALE) -> Sequence[EnrolledMethod]:
+        """What the user has enrolled with this plugin, labelled in `locale` (the account
+        page asks in the user's language, the `idp` command in English)."""
         ...
 
     async def reset(self, user: User) -> int:
@@ -113,7 +120,8 @@ class EnrolledMethod(Protocol):
 
     @property
     def label(self) -> str:
-        """A name the user recognises ("Authenticator app", "Pixel 8")."""
+        """A name the user recognises, in the language asked for ("Authenticator app",
+        "Authenticatie-app"), or the name the user gave it ("Pixel 8")."""
         ...
 
     @property

@@ -10,7 +10,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.account import ensure_account_client
+from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
 from idp.factors import FactorPlugin, load_plugins
 from idp.keys import KeyRing
 from idp.login.known_browsers import KnownBrowsers
@@ -82,6 +82,13 @@ class Provider:
 
     async def get_client(self, client_id: str) -> Client | None:
         return await self.store.get_client(client_id)
+
+    async def application_name(self, login: PendingLogin) -> str | None:
+        client_id = login.request.client_id
+        if client_id == ACCOUNT_CLIENT_ID:
+            return None
+        client = await self.store.get_client(client_id)
+        return client.name if client else client_id
 
     async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
         methods = [m for m in login.amr if m != "mfa"]

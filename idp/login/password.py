@@ -97,7 +97,7 @@ async def login_submit(request: Request) -> Response:
             login,
             username=username,
             status_code=429,
-            error=t("login.locked", minutes=attempt.retry_minutes),
+            error=t("login.locked", count=attempt.retry_minutes),
         )
     if attempt.delay:
         await asyncio.sleep(attempt.delay)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from idp.i18n import DEFAULT_LOCALE, Translator
 from idp.store.base import RecordView
 from plugins.pocket_mfa.recovery import RecoveryCodes
 from plugins.pocket_mfa.secrets_at_rest import SecretBox
@@ -33,33 +34,26 @@ class Enrollments:
     async def has_totp(self, sub: str) -> bool:
         return await self.records.find(TOTP_MODEL, sub) is not None
 
-    async def save_totp(self, sub: str, secret: str, label: str = "Authenticator app") -> None:
+    async def save_totp(self, sub: str, secret: str) -> None:
         """Enroll (or replace) the user's authenticator app."""
-        payload = {
-            "secret": self.box.seal(secret, sub),
-            "label": label,
-            "created_at": int(time.time()),
-        }
+        payload = {"secret": self.box.seal(secret, sub), "created_at": int(time.time())}
         await self.records.upsert(TOTP_MODEL, sub, payload)
 
     async def totp_secret(self, sub: str) -> str | None:
         record = await self.records.find(TOTP_MODEL, sub)
         return self.box.open(record["secret"], sub) if record else None
 
-    async def methods(self, sub: str) -> list[Method]:
+    async def methods(self, sub: str, locale: str = DEFAULT_LOCALE) -> list[Method]:
+        """The authenticator app and the recovery codes, labelled in `locale`."""
+        t = Translator(locale)
         found: list[Method] = []
         record = await self.records.find(TOTP_MODEL, sub)
         if record is not None:
-            found.append(
-                Method(
-                    "totp",
-                    record.get("label") or "Authenticator app",
-                    int(record.get("created_at", 0)),
-                )
-            )
+            found.append(Method("totp", t("pocket.manage.app"), int(record.get("created_at", 0))))
         left, issued = await self.recovery.remaining(sub)
         if left:
-            found.append(Method("recovery codes", f"{left} recovery codes left", issued))
+            label = t("pocket.manage.codes_count", count=left)
+            found.append(Method("recovery codes", label, issued))
         return found
 
     async def remove_all(self, sub: str) -> int:

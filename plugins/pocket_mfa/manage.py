@@ -79,10 +79,10 @@ class Manage:
     def _no_session(self, request: Request) -> Response:
         return views.render(self.s, request, "pocket/no_session.html", self._locale(request))
 
-    def _codes_page(self, request: Request, codes: list[str]) -> Response:
-        return views.render(
-            self.s, request, "pocket/manage_codes.html", self._locale(request), codes=codes
-        )
+    def _codes_page(self, request: Request, user: User, codes: list[str]) -> Response:
+        locale = self._locale(request)
+        view = views.codes_view(self.s, user, codes, locale)
+        return views.render(self.s, request, "pocket/manage_codes.html", locale, **view)
 
     # --- the overview
     async def overview(self, request: Request) -> Response:
@@ -107,7 +107,7 @@ class Manage:
                 return refused
         if action == "codes":
             codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
-            return self._codes_page(request, codes)
+            return self._codes_page(request, user, codes)
         if action == "pocket":
             setup_id = secrets.token_urlsafe(18)
             await s.pairings.open(setup_id, user.sub)
@@ -138,11 +138,12 @@ class Manage:
             if await self._fresh_push(request, user.sub):
                 return None
             t = s.host.pages.translator(self._locale(request))
-            return t("pocket.manage.fresh_push", minutes=FRESH_PUSH // 60), 403
+            return t("pocket.manage.fresh_push", count=FRESH_PUSH // 60), 403
         result = await s.checker.check_login(user.sub, form.get("current", ""))
         if result.ok:
             return None
-        error = views.refusal(s, self._locale(request), result.retry_minutes)
+        has_app = await s.enrollments.has_totp(user.sub)
+        error = views.refusal(s, self._locale(request), result.retry_minutes, has_app=has_app)
         return error, 429 if result.retry_minutes else 400
 
     async def _fresh_push(self, request: Request, sub: str) -> bool:
@@ -215,7 +216,7 @@ class Manage:
             result = await s.checker.check_totp(user.sub, secret, form.get("code", ""))
             if result.ok:
                 return await self._save(request, user, setup_id, secret)
-            error = views.refusal(s, locale, result.retry_minutes)
+            error = views.refusal(s, locale, result.retry_minutes, has_app=True)
             status = 429 if result.retry_minutes else 400
         if unsupported(request):
             return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
@@ -244,5 +245,5 @@ class Manage:
                 if not left:
                     codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
         if codes:
-            return self._codes_page(request, codes)
+            return self._codes_page(request, user, codes)
         return views.see_other(f"{MANAGE_URL}?done=app")

@@ -73,7 +73,7 @@ class ManagePairing(Manage):
                 if not left:
                     codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
         if codes:
-            return self._codes_page(request, codes)
+            return self._codes_page(request, user, codes)
         return views.see_other(f"{MANAGE_URL}?done=pocket")
 
     async def wait(self, request: Request) -> Response:

@@ -90,6 +90,7 @@ class ManageRemoval(Manage):
             paired=when_text(device.paired_at),
             used=when_text(device.last_used),
             ask_code=await s.has_code(user.sub),
+            has_app=await s.enrollments.has_totp(user.sub),
             action=remove_url(device.device_id),
             csrf=await self._new_token(user.sub),
             error=error,

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from idp.factors import EnrolledMethod, FactorHost
-from idp.i18n import add_messages
+from idp.i18n import DEFAULT_LOCALE, add_messages
 from idp.login.state import PendingLogin
 from idp.store import User
 from plugins.pocket_mfa import views
@@ -83,10 +83,11 @@ class PocketFactor:
         """Push if the user has a phone, else a code, else the enrollment wizard."""
         return views.see_other(await factor_url(self.services, user.sub, login.id))
 
-    async def methods(self, user: User) -> Sequence[EnrolledMethod]:
-        """The authenticator app, each Pocket device (kind "pocket"), the recovery codes."""
+    async def methods(self, user: User, locale: str = DEFAULT_LOCALE) -> Sequence[EnrolledMethod]:
+        """The authenticator app, each Pocket device (kind "pocket", by the name it was
+        paired with), the recovery codes."""
         s = self.services
-        found: list[EnrolledMethod] = list(await s.enrollments.methods(user.sub))
+        found: list[EnrolledMethod] = list(await s.enrollments.methods(user.sub, locale))
         at = next((i for i, m in enumerate(found) if m.kind == "recovery codes"), len(found))
         found[at:at] = await s.push.devices.list(user.sub)
         return found

@@ -32,6 +32,7 @@ class Verification:
         if not await s.has_code(sub):
             return views.see_other(await factor_url(s, sub, login.id))
         error, status = None, 200
+        has_app = await s.enrollments.has_totp(sub)
         if request.method == "POST":
             form = await request.form()
             if not views.csrf_ok(login.csrf, form.get("csrf")):
@@ -44,7 +45,7 @@ class Verification:
             if result.ok:
                 await self.attempts.end(login.id, sub, CODE_USED)
                 return await host.finish(request, login, AMR_TOTP)
-            error = views.refusal(s, login.locale, result.retry_minutes)
+            error = views.refusal(s, login.locale, result.retry_minutes, has_app=has_app)
             status = 429 if result.retry_minutes else 400
         return views.render(
             s,
@@ -57,6 +58,6 @@ class Verification:
             steps=2,
             error=error,
             digits=s.params.digits,
-            has_app=await s.enrollments.has_totp(sub),
+            has_app=has_app,
             push_url=push_url(login.id) if await s.has_devices(sub) else None,
         )

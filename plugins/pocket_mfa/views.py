@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -81,11 +82,25 @@ async def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[s
     }
 
 
-def refusal(s: Services, locale: str, locked_minutes: int) -> str:
+def codes_view(s: Services, user: User, codes: list[str], locale: str) -> dict[str, Any]:
+    """New recovery codes, and the same as a text file to download: a data: URL in the
+    page itself, so the codes are nowhere else to fetch (the page is never cached)."""
+    t = s.host.pages.translator(locale)
+    heading = t("pocket.codes.file_heading", account=user.username, issuer=s.config.issuer_name)
+    text = "\n".join([heading, "", *codes, ""])
+    return {
+        "codes": codes,
+        "codes_download": "data:text/plain;charset=utf-8," + quote(text),
+        "codes_file": t("pocket.codes.file_name"),
+    }
+
+
+def refusal(s: Services, locale: str, locked_minutes: int, *, has_app: bool) -> str:
+    """Why a code was refused; a user without an app is asked for a recovery code."""
     t = s.host.pages.translator(locale)
     if locked_minutes:
-        return t("pocket.code.locked", minutes=locked_minutes)
-    return t("pocket.code.wrong")
+        return t("pocket.code.locked", count=locked_minutes)
+    return t("pocket.code.wrong" if has_app else "pocket.code.wrong_recovery")
 
 
 def help_route(s: Services) -> Route:

@@ -1,15 +1,14 @@
 """The enrollment wizard inside a login, for a user with no second factor yet.
 
 Step 1 of the login is the password; then: choose the method (2), link the
-authenticator app by QR code and a first code (3), done with recovery codes (4).
+authenticator app by QR code and a first code (3), done with recovery codes (4), shown
+when the done page first opens and never again (codes_to_show.py).
 Pocket push (recommended, preselected) installs the app and pairs it by QR code in
 step 3 instead (see wizard_push.py). Stop on any page ends the login without saving
 anything. Nothing is enrolled before the first correct code, or the phone's pairing.
 """
 
 from __future__ import annotations
-
-import json
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +18,7 @@ from idp.login.state import PendingLogin
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
+from plugins.pocket_mfa.codes_to_show import CodesToShow
 from plugins.pocket_mfa.services import Services
 
 PROOF_MODEL = "proof"
@@ -53,6 +53,7 @@ async def factor_url(s: Services, sub: str, login_id: str) -> str:
 class Wizard:
     def __init__(self, s: Services) -> None:
         self.s = s
+        self.codes = CodesToShow(s.records, s.box, s.config.setup_ttl)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -151,7 +152,7 @@ class Wizard:
                 result = await s.checker.check_totp(user.sub, secret, form.get("code", ""))
                 if result.ok:
                     return await self._enroll(login, user, secret)
-                error = views.refusal(s, login.locale, result.retry_minutes)
+                error = views.refusal(s, login.locale, result.retry_minutes, has_app=True)
                 status = 429 if result.retry_minutes else 400
         if unsupported(request):
             return self._page(request, login, "pocket/unsupported.html", 3)
@@ -188,8 +189,8 @@ class Wizard:
         unit of work that enrolls, so that all of it lands together."""
         s = self.s
         codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
-        sealed = s.box.seal(json.dumps(codes), user.sub)
-        payload = {"sub": user.sub, "codes": sealed, "amr": amr}
+        await self.codes.keep(login.id, user.sub, codes)
+        payload = {"sub": user.sub, "amr": amr}
         await s.records.upsert(PROOF_MODEL, login.id, payload, expires_in=s.config.setup_ttl)
 
     # --- step 4: done
@@ -209,9 +210,17 @@ class Wizard:
             async with s.records.unit():
                 used = await s.records.consume(PROOF_MODEL, login.id) is not None
                 await s.records.destroy(PROOF_MODEL, login.id)
+                await self.codes.drop(login.id)
             if not used:
                 return s.host.expired(request, login.locale)
             return await s.host.finish(request, login, proof.get("amr") or AMR_TOTP)
-        codes = json.loads(s.box.open(proof["codes"], user.sub))
-        pocket = proof.get("amr") == AMR_PUSH
-        return self._page(request, login, "pocket/done.html", 4, codes=codes, pocket=pocket)
+        codes = await self.codes.take(login.id, user.sub)
+        return self._page(
+            request,
+            login,
+            "pocket/done.html",
+            4,
+            pocket=proof.get("amr") == AMR_PUSH,
+            application=await s.host.application_name(login),
+            **(views.codes_view(s, user, codes, login.locale) if codes else {}),
+        )

@@ -92,7 +92,7 @@ def test_enroll_pocket_by_qr_code_and_log_in_with_a_push(
         assert page.locator("h1").inner_text() == "Done!"
         assert "linked to Pocket" in page.locator("main").inner_text()
         assert page.locator("#recovery-codes li").count() == 10
-        page.get_by_role("button", name="To login").click()
+        page.get_by_role("button", name="Continue to Pocket IdP demo").click()
         page.wait_for_url(f"{server.url}/demo/callback?**")
         assert amr_on(page) == ["pwd", "swk", "mfa"]
 
@@ -128,7 +128,7 @@ def test_fraud_reported_on_the_phone_stops_the_login_in_the_browser(
         assert page.locator("h1").inner_text() == "Twee-factorauthenticatie"
         pair_by_screenshot(page, server, state, tmp_path)
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/done")
-        page.get_by_role("button", name="Naar inloggen").click()
+        page.get_by_role("button", name="Verder naar Pocket IdP demo").click()
         page.wait_for_url(f"{server.url}/demo/callback?**")
 
         page.get_by_role("link", name="Uitloggen").click()
@@ -155,7 +155,7 @@ def test_stop_in_the_browser_withdraws_the_push_from_the_phone(
         log_in_with_password(page, server, "sanne", PASSWORD)
         pair_by_screenshot(page, server, state, tmp_path)
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/done")
-        page.get_by_role("button", name="To login").click()
+        page.get_by_role("button", name="Continue to Pocket IdP demo").click()
         page.wait_for_url(f"{server.url}/demo/callback?**")
         page.get_by_role("link", name="Log out").click()
         page.wait_for_url(f"{server.url}/demo?state=demo")

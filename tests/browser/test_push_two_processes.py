@@ -50,7 +50,7 @@ def test_push_login_in_chromium_across_two_processes(
         log_in_with_password(page, server, "sanne", PASSWORD)
         pair_by_screenshot(page, server, state, tmp_path)
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/done")  # by itself
-        page.locator("button[value=next]").click()
+        page.get_by_role("button", name="Verder naar Pocket IdP demo").click()
         page.wait_for_url(f"{server.url}/demo/callback?**")
         assert amr_on(page) == ["pwd", "swk", "mfa"]
 

@@ -74,7 +74,7 @@ def test_enroll_an_authenticator_app_and_log_in_again(
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/done")
         assert page.locator("h1").inner_text() == "Done!"
         assert page.locator("#recovery-codes li").count() == 10
-        page.get_by_role("button", name="To login").click()
+        page.get_by_role("button", name="Continue to Pocket IdP demo").click()
         page.wait_for_url(f"{server.url}/demo/callback?**")
         assert amr_on(page) == ["pwd", "otp", "mfa"]
 

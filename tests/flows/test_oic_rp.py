@@ -169,6 +169,7 @@ def enroll_with_authenticator_app(browser: Browser, page: Page) -> Enrolled:
     assert all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c) for c in recovery_codes)
     assert len(set(recovery_codes)) == 10
     assert page.form.buttons == [("action", "next")]
+    assert page.text("done-continue") == "Continue to pyoidc RP"
     arrival = browser.submit(page, ("action", "next"))
     return Enrolled(secret, code, recovery_codes, arrival)
 

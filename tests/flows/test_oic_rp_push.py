@@ -189,6 +189,7 @@ def test_pyoidc_login_through_a_push_approval(push_flow: PushFlowEnv) -> None:
     # the wizard's page notices the pairing (its script long-polls; here it is loaded again)
     done = browser.get(page.url + "/pair")
     assert path_of(done).endswith("/done"), done.url
+    assert 'id="done-continue">Continue to pyoidc RP with push</button>' in done.text
     arrival = browser.post(done.url, done, action="next")
     claims = id_token_at_rp(client, arrival, state, verifier)
     assert claims["amr"] == ["pwd", "swk", "mfa"] and claims["acr"] == ACR_MFA

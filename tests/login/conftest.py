@@ -47,7 +47,7 @@ class CodePlugin:
     async def is_enrolled(self, user: User) -> bool:
         return not user.username.startswith("new")
 
-    async def methods(self, user: User) -> Sequence[Method]:
+    async def methods(self, user: User, locale: str = "en") -> Sequence[Method]:
         return [Method("code", "Test code", 1)] if self.is_enrolled(user) else []
 
     async def reset(self, user: User) -> int:

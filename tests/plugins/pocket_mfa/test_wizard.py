@@ -172,7 +172,7 @@ def test_the_wizard_speaks_dutch(pocket: PocketEnv) -> None:
     done = pocket.client.get(response.headers["location"]).text
     assert "Aanmelden stap 4 van 4" in done
     assert "Gelukt!" in done and "Je account is gekoppeld" in done
-    assert "Naar inloggen</button>" in done and "Je herstelcodes" in done
+    assert "Verder naar Test RP</button>" in done and "Je herstelcodes" in done
     assert len(codes_on(done)) == 10
 
 
