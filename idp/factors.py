@@ -72,6 +72,11 @@ class FactorHost(Protocol):
         """The page for a login that no longer exists."""
         ...
 
+    def restart_url(self, login: PendingLogin) -> str:
+        """The login's authorization request as an absolute URL: opened in any browser,
+        it starts the same login afresh (for a browser the plugin cannot serve)."""
+        ...
+
 
 @runtime_checkable
 class FactorPlugin(Protocol):

@@ -44,6 +44,8 @@ class AuthRequest:
     ui_locales: str | None = None
     login_hint: str | None = None
     id_token_hint_sub: str | None = None
+    #: the ID token the client sent as a hint, as it was sent (see restart_url)
+    id_token_hint: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     code_challenge: str | None = None
     code_challenge_method: str | None = None

@@ -217,10 +217,8 @@ class Manage:
                 return await self._save(request, user, setup_id, secret)
             error = views.refusal(s, locale, result.retry_minutes)
             status = 429 if result.retry_minutes else 400
-        if unsupported(request):
-            return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
         token = await self._new_token(user.sub)
-        view = await views.totp_view(s, user, secret, locale)
+        view = await views.totp_view(s, user, secret, locale, with_qr=not unsupported(request))
         return views.render(
             s,
             request,
