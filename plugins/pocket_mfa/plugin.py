@@ -18,9 +18,11 @@ from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.config import load_config, resolve_key
 from plugins.pocket_mfa.manage import Manage
+from plugins.pocket_mfa.manage_confirm import ManageConfirmation
 from plugins.pocket_mfa.manage_pair import ManagePairing
 from plugins.pocket_mfa.manage_remove import ManageRemoval
 from plugins.pocket_mfa.push.api import device_routes
+from plugins.pocket_mfa.push_confirm import PushConfirmation
 from plugins.pocket_mfa.push_login import PushLogin
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.verify import Verification
@@ -63,6 +65,8 @@ class PocketFactor:
             *Manage(s).routes(),
             *ManagePairing(s).routes(),
             *ManageRemoval(s).routes(),
+            *ManageConfirmation(s).routes(),
+            *PushConfirmation(s).routes(),
             views.help_route(s),
             Mount("/api/v1", routes=device_routes(s.push)),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="pocket-static"),
