@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from idp.factors import EnrolledMethod, FactorHost
+from idp.factors import CodeCheck, ConfirmWays, EnrolledMethod, FactorHost
 from idp.i18n import add_messages
 from idp.login.state import PendingLogin
 from idp.store import User
@@ -34,7 +34,8 @@ HERE = Path(__file__).parent
 
 class PocketFactor:
     """Second factor by Pocket push (a paired phone signs its approval) or by authenticator
-    app (TOTP, RFC 6238), recovery codes, and an enrollment wizard."""
+    app (TOTP, RFC 6238), recovery codes, and an enrollment wizard. It confirms changes
+    on the account pages too (idp.factors.ChangeConfirmer): by a code, or on the phone."""
 
     name = "pocket"
 
@@ -94,6 +95,30 @@ class PocketFactor:
         at = next((i for i, m in enumerate(found) if m.kind == "recovery codes"), len(found))
         found[at:at] = await s.push.devices.list(user.sub)
         return found
+
+    # --- ChangeConfirmer
+    async def ways(self, user: User) -> ConfirmWays:
+        """A code if the user has one (app or recovery code), the phone if paired."""
+        s = self.services
+        return ConfirmWays(
+            code_label="pocket.manage.current" if await s.has_code(user.sub) else None,
+            button_label="pocket.confirm.button" if await s.has_devices(user.sub) else None,
+        )
+
+    async def check_code(self, user: User, code: str) -> CodeCheck:
+        result = await self.services.checker.check_login(user.sub, code)
+        return CodeCheck(result.ok, result.retry_minutes)
+
+    async def start_confirmation(
+        self, request: Request, user: User, *, purpose: str, done_url: str, back_url: str
+    ) -> Response:
+        confirmation = PushConfirmation(self.services)
+        return await confirmation.start(
+            request, user, purpose=purpose, done_url=done_url, back_url=back_url
+        )
+
+    async def take_confirmation(self, request: Request, user: User, done_url: str) -> bool:
+        return await PushConfirmation(self.services).take(request, user, done_url)
 
     async def reset(self, user: User) -> int:
         """Everything the user enrolled goes, together, and so does a lockout."""
