@@ -188,3 +188,29 @@ def test_the_manage_page_links_an_app_in_internet_explorer(pocket: PocketEnv) ->
     secret = secret_on(setup.text)
     saved = form_post(pocket, setup_url, setup.text, code=pocket.code(secret), action="next")
     assert saved.status_code == 200 and len(codes_on(saved.text)) == 10
+
+
+@pytest.mark.parametrize("locale", ["en", "nl"])
+def test_linking_pocket_from_the_manage_page_points_to_the_account_elsewhere(
+    pocket: PocketEnv, locale: str
+) -> None:
+    pocket.add_client(client_id="lax", mfa="optional")
+    query = {"response_type": "code", "client_id": "lax", "redirect_uri": RP, "scope": "openid"}
+    response = pocket.client.get("/authorize", params=query)
+    assert submit_password(pocket, response.headers["location"]).status_code == 303
+    overview = pocket.client.get(MANAGE)
+    pair_url = form_post(pocket, MANAGE, overview.text, action="pocket").headers["location"]
+    headers = {**IE11, "accept-language": locale}
+    page = pocket.client.get(pair_url, headers=headers)
+    assert page.status_code == 200 and "<svg" not in page.text
+    assert {"en": "Or open your account in Edge", "nl": "Of open je account in Edge"}[
+        locale
+    ] in page.text
+    address = restart_url_on(page.text)
+    assert address == f"{ISSUER}/account"
+    assert f'<a href="{MANAGE}">' in page.text
+    # another browser: the address leads to a login for the account
+    pocket.client.cookies.clear()
+    started = pocket.client.get(address)
+    assert started.status_code == 303
+    assert query_of(started.headers["location"])["client_id"] == "account"
