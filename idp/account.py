@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from idp.provider import Provider
 
 ACCOUNT_CLIENT_ID = "account"
+#: where a login for the account pages may lead back to
+ACCOUNT_PAGES = ("/account", "/account/password")
 
 
 async def ensure_account_client(store: Store, issuer: str) -> None:
@@ -57,31 +59,45 @@ def _provider(request: Request) -> Provider:
     return provider
 
 
-def _csrf(provider: Provider, request: Request) -> str | None:
-    """A per-browser token for the account page's forms."""
+def csrf_token(provider: Provider, request: Request) -> str | None:
+    """A per-browser token for the account pages' forms."""
     browser = provider.state.browser_id(request)
     return browser[:32] if browser else None
+
+
+def csrf_ok(provider: Provider, request: Request, submitted: object) -> bool:
+    expected = csrf_token(provider, request)
+    if expected is None or not isinstance(submitted, str):
+        return False
+    # as bytes: compare_digest refuses str with anything but ASCII in it
+    return hmac.compare_digest(expected.encode(), submitted.encode())
+
+
+async def log_in(provider: Provider, back_to: str = "/account") -> Response:
+    """Send the browser to log in as the account client; then on to `back_to` (a path
+    of the account pages)."""
+    state = secrets.token_urlsafe(16)
+    await provider.store.upsert("account_login", state, {"next": back_to}, 600)
+    _, challenge = new_pair()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": ACCOUNT_CLIENT_ID,
+            "redirect_uri": f"{provider.settings.issuer}/account/callback",
+            "scope": "openid profile",
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    return RedirectResponse(f"/authorize?{query}", status_code=303, headers=PAGE_HEADERS)
 
 
 async def account(request: Request) -> Response:
     provider = _provider(request)
     user = await provider.session_user(request)
     if user is None:
-        state = secrets.token_urlsafe(16)
-        await provider.store.upsert("account_login", state, {}, 600)
-        _, challenge = new_pair()
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": ACCOUNT_CLIENT_ID,
-                "redirect_uri": f"{provider.settings.issuer}/account/callback",
-                "scope": "openid profile",
-                "state": state,
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-            }
-        )
-        return RedirectResponse(f"/authorize?{query}", status_code=303, headers=PAGE_HEADERS)
+        return await log_in(provider)
 
     locale = provider.pages.locale_for(request)
 
@@ -111,29 +127,32 @@ async def account(request: Request) -> Response:
         user=user,
         factors=factors,
         consents=consents,
-        csrf=_csrf(provider, request),
+        csrf=csrf_token(provider, request),
     )
 
 
 async def callback(request: Request) -> Response:
     provider = _provider(request)
     state = request.query_params.get("state", "")
-    if await provider.store.consume("account_login", state) is None:
+    started = await provider.store.consume("account_login", state)
+    if started is None:
         return provider.expired(request)
+    back_to = started.get("next")
+    if back_to not in ACCOUNT_PAGES:
+        back_to = "/account"
     # the login opened the SSO session; the code itself is not needed and soon expires
-    return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
+    return RedirectResponse(back_to, status_code=303, headers=PAGE_HEADERS)
 
 
 async def revoke_consent(request: Request) -> Response:
     provider = _provider(request)
     user = await provider.session_user(request)
     form = await request.form()
-    expected = _csrf(provider, request)
+    expected = csrf_token(provider, request)
     submitted = form.get("csrf")
     if user is None or expected is None or not isinstance(submitted, str):
         return provider.expired(request)
-    # as bytes: compare_digest refuses str with anything but ASCII in it
-    if not hmac.compare_digest(expected.encode(), submitted.encode()):
+    if not csrf_ok(provider, request, submitted):
         return provider.pages.error(request, "error.csrf.title", "error.csrf.text", status_code=403)
     client_id = str(form.get("client_id") or "")
     await provider.store.destroy("consent", f"{user.sub}:{client_id}")

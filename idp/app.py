@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from idp import account, demo
+from idp import account, account_password, demo
 from idp.errors import StoreUnavailable
 from idp.factors import FactorPlugin
 from idp.login import consent, password
@@ -59,6 +59,7 @@ def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
     table.extend(account.routes())
+    table.extend(account_password.routes())
     for name, plugin in provider.plugins.items():
         table.append(Mount(f"/factors/{name}", routes=list(plugin.routes())))
     if with_demo:

@@ -10,6 +10,7 @@ pages (mounted under /factors/<name>/) and ends the step through the `FactorHost
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -78,6 +79,11 @@ class FactorHost(Protocol):
         """The page for a login that no longer exists."""
         ...
 
+    def restart_url(self, login: PendingLogin) -> str:
+        """The login's authorization request as an absolute URL: opened in any browser,
+        it starts the same login afresh (for a browser the plugin cannot serve)."""
+        ...
+
 
 @runtime_checkable
 class FactorPlugin(Protocol):
@@ -109,6 +115,50 @@ class FactorPlugin(Protocol):
 
     async def reset(self, user: User) -> int:
         """Remove everything the user enrolled; returns how many items."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConfirmWays:
+    """How a user can confirm a change with a plugin's factor; the labels are message
+    keys (the plugin's catalogue), None where the user has no such way."""
+
+    #: the label of a field for a code (an authenticator code, a recovery code)
+    code_label: str | None
+    #: the label of a button that confirms without typing (a push to a phone)
+    button_label: str | None
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    ok: bool
+    #: when codes are refused for now (too many wrong ones): the minutes to wait
+    retry_minutes: int = 0
+
+
+@runtime_checkable
+class ChangeConfirmer(Protocol):
+    """What a plugin may offer besides FactorPlugin: confirming, with the user's factor,
+    a change that the user of an SSO session asks for on an account page (a new
+    password). The page asks `ways`; a code is checked at once (`check_code`); a button
+    hands the browser to the plugin (`start_confirmation`), which sends it to `done_url`
+    once the user has confirmed, and there the page takes the confirmation, once."""
+
+    async def ways(self, user: User) -> ConfirmWays: ...
+
+    async def check_code(self, user: User, code: str) -> CodeCheck:
+        """A code of the user's factor; each counts against the plugin's code limits."""
+        ...
+
+    async def start_confirmation(
+        self, request: Request, user: User, *, purpose: str, done_url: str, back_url: str
+    ) -> Response:
+        """Begin a confirmation for this browser's SSO session; `purpose` says what is
+        confirmed (shown to the user), `back_url` is where cancelling leads."""
+        ...
+
+    async def take_confirmation(self, request: Request, user: User, done_url: str) -> bool:
+        """Whether this SSO session confirmed the change of `done_url`; True only once."""
         ...
 
 

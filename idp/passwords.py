@@ -9,6 +9,13 @@ from idp import argon2id
 from idp.offload import run_slow
 from idp.settings import PasswordSettings
 
+#: the shortest password accepted, wherever one is set (the commands, the account page)
+MIN_LENGTH = 8
+
+
+def too_short(password: str) -> bool:
+    return len(password) < MIN_LENGTH
+
 
 class Passwords:
     def __init__(self, settings: PasswordSettings) -> None:

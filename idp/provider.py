@@ -17,6 +17,7 @@ from idp.login.known_browsers import KnownBrowsers
 from idp.login.pipeline import LoginPipeline
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
+from idp.oidc.authorize import authorization_url
 from idp.oidc.discovery import discovery_bytes
 from idp.oidc.redirects import error_redirect
 from idp.oidc.server import OAuthServer
@@ -110,6 +111,9 @@ class Provider:
         return self.pages.error(
             request, "error.expired.title", "error.expired.text", status_code=400, locale=locale
         )
+
+    def restart_url(self, login: PendingLogin) -> str:
+        return authorization_url(self.settings.issuer, login.request)
 
     async def start(self) -> None:
         """A server begins: the store's upkeep, the signing keys (made where missing, then

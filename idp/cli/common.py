@@ -13,6 +13,7 @@ from pathlib import Path
 
 from idp.errors import IdpError
 from idp.factors import FactorPlugin
+from idp.passwords import MIN_LENGTH, too_short
 from idp.settings import Settings
 from idp.store import Store, User, open_store
 
@@ -86,8 +87,8 @@ def read_password(from_stdin: bool, confirm: bool = True) -> str:
         password = getpass.getpass("Password: ")
         if confirm and getpass.getpass("Repeat password: ") != password:
             raise CliError("the passwords do not match")
-    if len(password) < 8:
-        raise CliError("the password must be at least 8 characters long")
+    if too_short(password):
+        raise CliError(f"the password must be at least {MIN_LENGTH} characters long")
     return password
 
 

@@ -18,12 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from idp.cli.common import CliError
-from idp.passwords import Passwords
+from idp.passwords import MIN_LENGTH, Passwords, too_short
 from idp.store import Store, User
 
 _TEXT_FIELDS = ("name", "given_name", "family_name", "email", "locale")
 _KNOWN = {"username", "password", "email_verified", *_TEXT_FIELDS}
-MIN_PASSWORD = 8
 
 
 def _entry(line_no: int, text: str) -> dict[str, Any]:
@@ -40,9 +39,9 @@ def _entry(line_no: int, text: str) -> dict[str, Any]:
     if not isinstance(username, str) or not username.strip():
         raise CliError(f'line {line_no}: "username" must be a non-empty string')
     password = entry.get("password")
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+    if not isinstance(password, str) or too_short(password):
         raise CliError(
-            f'line {line_no}: "password" must be a string of at least {MIN_PASSWORD} characters'
+            f'line {line_no}: "password" must be a string of at least {MIN_LENGTH} characters'
         )
     for name in _TEXT_FIELDS:
         if not isinstance(entry.get(name, ""), str):

@@ -44,6 +44,8 @@ class AuthRequest:
     ui_locales: str | None = None
     login_hint: str | None = None
     id_token_hint_sub: str | None = None
+    #: the ID token the client sent as a hint, as it was sent (see restart_url)
+    id_token_hint: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     code_challenge: str | None = None
     code_challenge_method: str | None = None
@@ -189,7 +191,9 @@ class LoginState:
             sid=secrets.token_urlsafe(12), sub=sub, auth_time=auth_time, amr=amr, acr=acr
         )
         ttl = self.settings.session.ttl
-        await self.store.upsert("session", _digest(cookie_value), session.to_json(), expires_in=ttl)
+        await self.store.upsert(
+            "session", _digest(cookie_value), session.to_json(), expires_in=ttl, sub=sub
+        )
         response.set_cookie(
             self.cookie_name,
             cookie_value,
@@ -200,6 +204,18 @@ class LoginState:
             path="/",
         )
         return session
+
+    async def end_other_sessions(self, request: Request, sub: str) -> int:
+        """End every SSO session of the user but this browser's; how many ended. Sessions
+        are listed by their user (Store.find_by_sub) since they were first kept with it."""
+        sid = request.cookies.get(self.cookie_name)
+        keep = _digest(sid) if sid else None
+        ended = 0
+        for key, _ in await self.store.find_by_sub("session", sub):
+            if key != keep:
+                await self.store.destroy("session", key)
+                ended += 1
+        return ended
 
     async def end_session(self, request: Request, response: Response | None = None) -> None:
         """Forget this browser's SSO session; with a response, clear its cookie too."""

@@ -6,8 +6,10 @@ that they go back to the client by redirect with the spec's error codes.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import (
@@ -128,10 +130,36 @@ def parse_request(
         ui_locales=params.get("ui_locales"),
         login_hint=params.get("login_hint"),
         id_token_hint_sub=hint_sub,
+        id_token_hint=params["id_token_hint"] if hint_sub else None,
         claims=claims,
         code_challenge=challenge,
         code_challenge_method=method if challenge else None,
     )
+
+
+def authorization_url(issuer: str, auth: AuthRequest) -> str:
+    """The request as a URL of this endpoint, with every parameter that `parse_request`
+    kept: it asks for the same login again (acr values that were ignored are left out,
+    and scope values the client may not have)."""
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": auth.client_id,
+        "redirect_uri": auth.redirect_uri,
+        "scope": " ".join(auth.scope),
+        "state": auth.state,
+        "nonce": auth.nonce,
+        "prompt": " ".join(auth.prompt) or None,
+        "max_age": str(auth.max_age) if auth.max_age is not None else None,
+        "acr_values": " ".join(auth.acr_values) or None,
+        "claims": json.dumps(auth.claims, separators=(",", ":")) if auth.claims else None,
+        "ui_locales": auth.ui_locales,
+        "login_hint": auth.login_hint,
+        "id_token_hint": auth.id_token_hint,
+        "code_challenge": auth.code_challenge,
+        "code_challenge_method": auth.code_challenge_method,
+    }
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{issuer}/authorize?{query}"
 
 
 async def authorize(request: Request) -> Response:

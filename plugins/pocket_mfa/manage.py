@@ -4,6 +4,12 @@ app (confirmed by a correct code), list, add (by pairing, manage_pair.py) and re
 
 It serves the user of the browser's SSO session. Each form carries a token made for
 that page and that user, kept in the store and usable once.
+
+A change to factors that exist is confirmed by one of them: a code (an authenticator
+code or a recovery code), or, for a user with a phone, an approval on the phone: the
+change waits (changes.py) while the phone is asked (push_confirm.py), and is made once
+it approves (manage_confirm.py). A user with a phone and no code to type may also change
+things without either for a few minutes after a login with Pocket.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from starlette.routing import BaseRoute, Route
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
+from plugins.pocket_mfa.changes import PendingChanges
+from plugins.pocket_mfa.push_confirm import PushConfirmation
 from plugins.pocket_mfa.services import Services
 
 PAGE_MODEL = "page"
@@ -38,6 +46,16 @@ def remove_url(device_id: str) -> str:
     return f"{MANAGE_URL}/remove/{device_id}"
 
 
+def confirm_step_url(change_id: str) -> str:
+    """The page that asks how to confirm a change of the overview."""
+    return f"{MANAGE_URL}/confirm/{change_id}"
+
+
+def confirmed_url(change_id: str) -> str:
+    """Where the phone's approval of a change leads: the change is made there."""
+    return f"{MANAGE_URL}/confirmed/{change_id}"
+
+
 def when_text(when: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else ""
 
@@ -45,6 +63,8 @@ def when_text(when: int) -> str:
 class Manage:
     def __init__(self, s: Services) -> None:
         self.s = s
+        self.changes = PendingChanges(s.records)
+        self.confirm = PushConfirmation(s)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -102,9 +122,17 @@ class Manage:
         if action not in ("codes", "app", "pocket"):
             return views.see_other(MANAGE_URL)
         if await s.has_factor(user.sub):
+            if await self._by_phone(request, user, form):
+                change = await self.changes.open(user.sub, action)
+                return views.see_other(confirm_step_url(change.id))
             refused = await self._current_factor_refused(request, user, form)
             if refused is not None:
                 return refused
+        return await self._perform(request, user, action)
+
+    async def _perform(self, request: Request, user: User, action: str) -> Response:
+        """Make an overview's change, confirmed already."""
+        s = self.s
         if action == "codes":
             codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
             return self._codes_page(request, user, codes)
@@ -138,13 +166,27 @@ class Manage:
             if await self._fresh_push(request, user.sub):
                 return None
             t = s.host.pages.translator(self._locale(request))
-            return t("pocket.manage.fresh_push", count=FRESH_PUSH // 60), 403
+            return t("pocket.confirm.needed"), 403
         result = await s.checker.check_login(user.sub, form.get("current", ""))
         if result.ok:
             return None
         has_app = await s.enrollments.has_totp(user.sub)
         error = views.refusal(s, self._locale(request), result.retry_minutes, has_app=has_app)
         return error, 429 if result.retry_minutes else 400
+
+    async def _by_phone(self, request: Request, user: User, form: dict[str, str]) -> bool:
+        """Whether the change is to be approved on the phone: no code was typed, and the
+        user has a phone and needs a confirmation."""
+        if form.get("current", "").strip():
+            return False
+        return await self._phone_confirms(request, user)
+
+    async def _phone_confirms(self, request: Request, user: User) -> bool:
+        """The user has a phone to confirm changes with, and changes need confirming."""
+        s = self.s
+        if not await s.has_devices(user.sub):
+            return False
+        return await s.has_code(user.sub) or not await self._fresh_push(request, user.sub)
 
     async def _fresh_push(self, request: Request, sub: str) -> bool:
         """This browser's SSO session began with a push login just now."""
@@ -176,6 +218,7 @@ class Manage:
             devices=[(d, when_text(d.paired_at), when_text(d.last_used)) for d in devices],
             has_factor=bool(totp or devices),
             ask_code=bool(totp or codes_left),
+            by_phone=await self._phone_confirms(request, user),
             codes_left=codes_left,
             codes_date=_date(codes_date),
             csrf=token,
@@ -218,10 +261,8 @@ class Manage:
                 return await self._save(request, user, setup_id, secret)
             error = views.refusal(s, locale, result.retry_minutes, has_app=True)
             status = 429 if result.retry_minutes else 400
-        if unsupported(request):
-            return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
         token = await self._new_token(user.sub)
-        view = await views.totp_view(s, user, secret, locale)
+        view = await views.totp_view(s, user, secret, locale, with_qr=not unsupported(request))
         return views.render(
             s,
             request,

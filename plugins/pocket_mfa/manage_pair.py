@@ -44,7 +44,11 @@ class ManagePairing(Manage):
                 return views.see_other(MANAGE_URL)
             notice = s.host.pages.translator(locale)("pocket.pair.not_yet")
         if unsupported(request):
-            return views.render(s, request, "pocket/unsupported.html", locale, back=MANAGE_URL)
+            # another browser logs in to the account, and links the phone from there
+            account = f"{s.host.settings.issuer}/account"
+            return views.render(
+                s, request, "pocket/unsupported.html", locale, back=MANAGE_URL, restart_url=account
+            )
         setup = await s.pairings.open(setup_id, user.sub)
         token = await self._new_token(user.sub)
         view = await views.pair_view(s, setup.uri, locale)

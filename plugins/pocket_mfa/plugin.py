@@ -11,16 +11,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from idp.factors import EnrolledMethod, FactorHost
+from idp.factors import CodeCheck, ConfirmWays, EnrolledMethod, FactorHost
 from idp.i18n import DEFAULT_LOCALE, add_messages
 from idp.login.state import PendingLogin
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.config import load_config, resolve_key
 from plugins.pocket_mfa.manage import Manage
+from plugins.pocket_mfa.manage_confirm import ManageConfirmation
 from plugins.pocket_mfa.manage_pair import ManagePairing
 from plugins.pocket_mfa.manage_remove import ManageRemoval
 from plugins.pocket_mfa.push.api import device_routes
+from plugins.pocket_mfa.push_confirm import PushConfirmation
 from plugins.pocket_mfa.push_login import PushLogin
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.verify import Verification
@@ -32,7 +34,8 @@ HERE = Path(__file__).parent
 
 class PocketFactor:
     """Second factor by Pocket push (a paired phone signs its approval) or by authenticator
-    app (TOTP, RFC 6238), recovery codes, and an enrollment wizard."""
+    app (TOTP, RFC 6238), recovery codes, and an enrollment wizard. It confirms changes
+    on the account pages too (idp.factors.ChangeConfirmer): by a code, or on the phone."""
 
     name = "pocket"
 
@@ -63,6 +66,8 @@ class PocketFactor:
             *Manage(s).routes(),
             *ManagePairing(s).routes(),
             *ManageRemoval(s).routes(),
+            *ManageConfirmation(s).routes(),
+            *PushConfirmation(s).routes(),
             views.help_route(s),
             Mount("/api/v1", routes=device_routes(s.push)),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="pocket-static"),
@@ -91,6 +96,30 @@ class PocketFactor:
         at = next((i for i, m in enumerate(found) if m.kind == "recovery codes"), len(found))
         found[at:at] = await s.push.devices.list(user.sub)
         return found
+
+    # --- ChangeConfirmer
+    async def ways(self, user: User) -> ConfirmWays:
+        """A code if the user has one (app or recovery code), the phone if paired."""
+        s = self.services
+        return ConfirmWays(
+            code_label="pocket.manage.current" if await s.has_code(user.sub) else None,
+            button_label="pocket.confirm.button" if await s.has_devices(user.sub) else None,
+        )
+
+    async def check_code(self, user: User, code: str) -> CodeCheck:
+        result = await self.services.checker.check_login(user.sub, code)
+        return CodeCheck(result.ok, result.retry_minutes)
+
+    async def start_confirmation(
+        self, request: Request, user: User, *, purpose: str, done_url: str, back_url: str
+    ) -> Response:
+        confirmation = PushConfirmation(self.services)
+        return await confirmation.start(
+            request, user, purpose=purpose, done_url=done_url, back_url=back_url
+        )
+
+    async def take_confirmation(self, request: Request, user: User, done_url: str) -> bool:
+        return await PushConfirmation(self.services).take(request, user, done_url)
 
     async def reset(self, user: User) -> int:
         """Everything the user enrolled goes, together, and so does a lockout."""

@@ -5,6 +5,9 @@ before, and so does the login's end by any other way (Stop, or a code typed inst
 the phone no longer lists a withdrawn challenge, and an answer to it is refused as no
 longer valid (see push/answers.py). A login abandoned without a word (the browser
 closed) cannot be told apart from a slow phone: its challenge expires as before.
+
+The confirmation of an account change (push_confirm.py) keeps its push here the same
+way, under the confirmation's id in the place of the login's.
 """
 
 from __future__ import annotations

@@ -67,18 +67,26 @@ def see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
 
 
-async def totp_view(s: Services, user: User, secret: str, locale: str) -> dict[str, Any]:
-    """The QR code and the typed-in key of a new authenticator setup."""
+async def totp_view(
+    s: Services, user: User, secret: str, locale: str, *, with_qr: bool = True
+) -> dict[str, Any]:
+    """The QR code (unless the browser cannot show it) and the details of a new
+    authenticator setup that a person types in by hand."""
     issuer = s.config.issuer_name
     account = user.username
-    uri = provisioning_uri(secret, account, issuer, s.params)
     t = s.host.pages.translator(locale)
+    qr = None
+    if with_qr:
+        uri = provisioning_uri(secret, account, issuer, s.params)
+        qr = await qr_code(uri, t("pocket.app.qr_label"))
     return {
-        "qr": await qr_code(uri, t("pocket.app.qr_label")),
+        "qr": qr,
         "secret_text": grouped(secret),
         "account": account,
         "issuer": issuer,
         "digits": s.params.digits,
+        "period": s.params.period,
+        "algorithm": s.params.algorithm.upper(),
     }
 
 

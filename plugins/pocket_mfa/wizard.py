@@ -72,6 +72,12 @@ class Wizard:
             return views.csrf_failed(self.s, request, login.locale)
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
+    def unsupported_page(self, request: Request, login: PendingLogin) -> Response:
+        """Pocket cannot be linked in this browser: back to the choice (the app works
+        here), stop, or start the same login afresh in another browser."""
+        restart = self.s.host.restart_url(login)
+        return self._page(request, login, "pocket/unsupported.html", 3, restart_url=restart)
+
     async def stop(self, request: Request, login: PendingLogin) -> Response:
         """Leave the wizard: nothing is saved, the login ends (access_denied to the app)."""
         await self.s.setups.drop(login.id)
@@ -126,6 +132,8 @@ class Wizard:
             2,
             error=error,
             status_code=400 if error else 200,
+            # Internet Explorer cannot show the pairing QR code: the app is offered first
+            ie=unsupported(request),
         )
 
     # --- step 3: the authenticator app
@@ -154,10 +162,11 @@ class Wizard:
                     return await self._enroll(login, user, secret)
                 error = views.refusal(s, login.locale, result.retry_minutes, has_app=True)
                 status = 429 if result.retry_minutes else 400
-        if unsupported(request):
-            return self._page(request, login, "pocket/unsupported.html", 3)
         secret = await s.setups.open(login.id, user.sub)
-        view = await views.totp_view(s, user, secret, login.locale)
+        # Internet Explorer cannot show the QR code: the key and its details are typed
+        view = await views.totp_view(
+            s, user, secret, login.locale, with_qr=not unsupported(request)
+        )
         return self._page(
             request,
             login,

@@ -61,7 +61,7 @@ class PushWizard:
                 return views.see_other(enroll_url(login.id))
             return views.see_other(enroll_url(login.id, "pair"))
         if unsupported(request):
-            return self.w._page(request, login, "pocket/unsupported.html", 3)
+            return self.w.unsupported_page(request, login)
         return self.w._page(request, login, "pocket/install.html", 3)
 
     # --- step 3b: scan the QR code
@@ -91,7 +91,7 @@ class PushWizard:
             # "I have scanned the code": the phone has not paired (yet)
             notice = s.host.pages.translator(login.locale)("pocket.pair.not_yet")
         if unsupported(request):
-            return self.w._page(request, login, "pocket/unsupported.html", 3)
+            return self.w.unsupported_page(request, login)
         setup = await s.pairings.open(login.id, user.sub)
         view = await views.pair_view(s, setup.uri, login.locale)
         return self.w._page(

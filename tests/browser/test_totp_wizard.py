@@ -111,9 +111,18 @@ def test_internet_explorer_is_told_to_use_another_browser(
         log_in_with_password(page, server, "pieter", PASSWORD)
         page.wait_for_url(f"{server.url}/factors/pocket/**")
         assert page.locator("h1").inner_text() == "Twee-factorauthenticatie"
+        # the authenticator app is preselected here; Pocket leads to another browser
+        assert page.locator("input[value=totp]").is_checked()
+        page.check("input[value=push]")
         page.click("button[value=next]")
         assert page.locator("h1").inner_text() == "Gebruik een ondersteunde browser"
         assert page.locator("svg").count() == 0
+        restart = page.locator("#restart-url").input_value()
+        assert restart.startswith(f"{server.url}/authorize?")
+        page.get_by_role("link", name="Vorige").click()
+        assert page.locator("h1").inner_text() == "Twee-factorauthenticatie"
+        page.check("input[value=push]")
+        page.click("button[value=next]")
         page.get_by_role("button", name="Stoppen").click()
         page.wait_for_url(f"{server.url}/demo/callback?**")
         assert "access_denied" in page.content()

@@ -27,10 +27,16 @@ SESSION_PAGES = (
     "/account",
     "/account/callback",
     "/account/consents/revoke",
+    "/account/password",
+    "/account/password/{id}",
     "/factors/pocket/manage",
     "/factors/pocket/manage/app/{id}",
     "/factors/pocket/manage/pair/{id}",
     "/factors/pocket/manage/pair/{id}/wait",
+    "/factors/pocket/manage/confirm/{id}",
+    "/factors/pocket/manage/confirmed/{id}",
+    "/factors/pocket/confirm/{id}",
+    "/factors/pocket/confirm/{id}/wait",
     "/factors/pocket/help",
     "/factors/pocket/static/{id}",
 )
@@ -38,10 +44,15 @@ SESSION_PAGES = (
 
 def page_requests(world: World) -> Any:
     optional: dict[str, Good] = {
-        "action": ("next", "back", "stop", "codes", "app", "pocket", "remove", "send"),
+        "action": (
+            *("next", "back", "stop", "codes", "app", "pocket", "remove", "send"),
+            *("push", "code", "confirm", "change", "check", "cancel"),
+        ),
         "method": ("totp", "push", "recovery"),
         "code": ("000000", "123456", "abcd-efgh"),
         "current": ("000000",),
+        "new": ("short", "a long new password"),
+        "repeat": ("a long new password",),
         "client_id": ("rp", "third"),
         "state": ("x",),
     }

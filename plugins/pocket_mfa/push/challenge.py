@@ -57,8 +57,8 @@ class Challenge:
     number: int
     #: three distinct numbers for the phone, the right one among them; None without matching
     numbers: list[int] | None
-    #: the login it was sent for (never shown to the phone): a new push for that login,
-    #: or the login's end, withdraws it
+    #: the login it was sent for, or the confirmation of an account change (never shown
+    #: to the phone): a new push for that login, or the login's end, withdraws it
     login_id: str | None = None
 
     def payload(self) -> JSON:
