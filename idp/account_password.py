@@ -148,7 +148,7 @@ async def change_password(request: Request) -> Response:
     device_id = await provider.known_browsers.device_id(request, user.username)
     attempt = await throttle.admit(user.username, client_address(request), device_id)
     if attempt.refused:
-        error = t("login.locked", minutes=attempt.retry_minutes)
+        error = t("login.locked", count=attempt.retry_minutes)
         return await _page(request, user, confirmer, error, 429)
     if attempt.delay:
         await asyncio.sleep(attempt.delay)
@@ -165,7 +165,7 @@ async def change_password(request: Request) -> Response:
     check = await plugin.check_code(user, form.get("code", ""))
     if not check.ok:
         if check.retry_minutes:
-            error = t("account.password.code_locked", minutes=check.retry_minutes)
+            error = t("account.password.code_locked", count=check.retry_minutes)
             return await _page(request, user, confirmer, error, 429)
         return await _page(request, user, confirmer, t("account.password.code_wrong"), 400)
     new_hash = await provider.passwords.hash_async(form["new"])
