@@ -24,7 +24,7 @@ UNKNOWN_ID = "no-such-id"
 
 def requests_for(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
     """(method, path) for every route and mount under `routes`: a method each route
-    takes (GET where it can), a file of each static folder and one it does not have."""
+    takes (GET where it can), every file of each static folder and one it does not have."""
     for route in routes:
         if isinstance(route, Route):
             path = prefix + re.sub(r"\{[^}]+\}", UNKNOWN_ID, route.path)
@@ -33,8 +33,8 @@ def requests_for(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tupl
         elif isinstance(route, Mount) and isinstance(route.app, StaticFiles):
             assert route.app.directory is not None
             folder = Path(route.app.directory)
-            first_file = min(p for p in folder.rglob("*") if p.is_file())
-            yield "GET", f"{prefix}{route.path}/{first_file.relative_to(folder).as_posix()}"
+            for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+                yield "GET", f"{prefix}{route.path}/{file.relative_to(folder).as_posix()}"
             yield "GET", f"{prefix}{route.path}/no-such-file.css"
         elif isinstance(route, Mount):
             yield from requests_for(route.routes, prefix + route.path)

@@ -44,10 +44,16 @@ class PocketConfig:
     setup_ttl: int = 30 * 60
     #: base64url of 32 bytes; or env IDP_POCKET_ENCRYPTION_KEY; or a generated key file
     encryption_key: str = ""
+    #: where the wizard's install page sends people for the Pocket app (https; empty: no
+    #: link); the stores' own pages until a deployment names its app's listing
+    app_store_url: str = "https://www.apple.com/app-store/"
+    play_store_url: str = "https://play.google.com/store/apps"
     #: [plugins.pocket.push]: pairing, push challenges, number matching, the webhook relay
     push: PushConfig = field(default_factory=PushConfig)
 
 
+#: links to the Pocket app in the stores
+_STORE_URLS = ("app_store_url", "play_store_url")
 _INTS = (
     "period",
     "digits",
@@ -94,6 +100,10 @@ def load_config(table: Mapping[str, Any], environ: Mapping[str, str] | None = No
             problems.append(f"plugins.pocket.{key}: must be positive")
     if config.encryption_key:
         _check_key(config.encryption_key, "plugins.pocket.encryption_key", problems)
+    for key in _STORE_URLS:
+        url = getattr(config, key)
+        if url and not url.startswith("https://"):
+            problems.append(f"plugins.pocket.{key}: must be an https:// URL, or empty for no link")
     if problems:
         raise PocketConfigError("; ".join(problems))
     return config

@@ -62,7 +62,14 @@ class PushWizard:
             return views.see_other(enroll_url(login.id, "pair"))
         if unsupported(request):
             return self.w.unsupported_page(request, login)
-        return self.w._page(request, login, "pocket/install.html", 3)
+        return self.w._page(
+            request,
+            login,
+            "pocket/install.html",
+            3,
+            app_store_url=self.s.config.app_store_url,
+            play_store_url=self.s.config.play_store_url,
+        )
 
     # --- step 3b: scan the QR code
     async def pair(self, request: Request) -> Response:

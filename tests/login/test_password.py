@@ -19,6 +19,7 @@ from tests.conftest import (
     query_of,
     submit_password,
 )
+from tests.html_page import element_by_id
 
 
 def _login_location(env: Env, **params: str) -> str:
@@ -48,6 +49,22 @@ def test_wrong_password_and_unknown_user_get_the_same_message(env: Env) -> None:
     assert wrong.status_code == unknown.status_code == 401
     message = "The username or password is incorrect."
     assert message in wrong.text and message in unknown.text
+
+
+def test_a_refused_login_points_both_fields_at_its_message(env: Env) -> None:
+    env.add_client()
+    env.add_user()
+    location = _login_location(env)
+    first = env.client.get(location)
+    for field in ("username", "password"):
+        assert "aria-invalid" not in element_by_id(first.text, field).attributes
+
+    wrong = submit_password(env, location, password="not the password")
+    assert element_by_id(wrong.text, "form-error").text == "The username or password is incorrect."
+    for field in ("username", "password"):
+        attributes = element_by_id(wrong.text, field).attributes
+        assert attributes["aria-invalid"] == "true"
+        assert attributes["aria-describedby"] == "form-error"
 
 
 def test_correct_password_returns_code_and_sets_session_cookie(env: Env) -> None:

@@ -2,7 +2,8 @@
 // Each request is held open by the server until something happens (or about 25 s
 // pass) and the next one starts at once, so the page moves on the moment the phone
 // acts; there is no polling timer. Only after a network error does it pause, longer
-// each time. Without JavaScript the page's own button does the same check.
+// each time. Without JavaScript the page's own button does the same check, and the page
+// says so; the text that the page moves on by itself is shown only once this waits.
 (function () {
   "use strict";
   var element = document.querySelector("[data-pocket-wait]");
@@ -10,6 +11,10 @@
     return;
   }
   var url = element.getAttribute("data-pocket-wait");
+  var notes = document.querySelectorAll("[data-pocket-waiting]");
+  for (var i = 0; i < notes.length; i += 1) {
+    notes[i].hidden = false;
+  }
   var failures = 0;
   // a button of the page was pressed (Stop, Send again): its answer decides where the
   // page goes, and what it does may end the wait at the same moment
