@@ -83,7 +83,9 @@ async def _page(
     confirmer: Confirmer,
     error: str | None = None,
     status: int = 200,
+    field: str | None = None,
 ) -> Response:
+    """The form; with an `error`, the message tied to the `field` it is about."""
     provider = _provider(request)
     return provider.pages.render(
         request,
@@ -94,6 +96,7 @@ async def _page(
         min_length=MIN_LENGTH,
         csrf=csrf_token(provider, request),
         error=error,
+        error_field=field,
         changed=request.query_params.get("done") == "changed",
     )
 
@@ -106,21 +109,24 @@ async def password_page(request: Request) -> Response:
     return await _page(request, user, await confirmer_for(provider, user))
 
 
-def _form_error(confirmer: Confirmer, form: dict[str, str]) -> str | None:
-    """The message key of what is wrong with the form itself, or None."""
-    if not form.get("current") or not form.get("new"):
-        return "account.password.missing"
+def _form_error(confirmer: Confirmer, form: dict[str, str]) -> tuple[str, str | None] | None:
+    """The message key of what is wrong with the form itself and the field it is about,
+    or None."""
+    if not form.get("current"):
+        return "account.password.missing", "current"
+    if not form.get("new"):
+        return "account.password.missing", "new"
     if form["new"] != form.get("repeat", ""):
-        return "account.password.mismatch"
+        return "account.password.mismatch", "repeat"
     if too_short(form["new"]):
-        return "account.password.too_short"
+        return "account.password.too_short", "new"
     ways = confirmer.ways
     if ways is None:
         return None
     if confirmer.plugin is None or (ways.code_label is None and ways.button_label is None):
-        return "account.password.cannot_confirm"
+        return "account.password.cannot_confirm", None
     if not _by_button(ways, form) and not (ways.code_label and form.get("code", "").strip()):
-        return "account.password.factor_missing"
+        return "account.password.factor_missing", "code" if ways.code_label else None
     return None
 
 
@@ -142,18 +148,20 @@ async def change_password(request: Request) -> Response:
     confirmer = await confirmer_for(provider, user)
     mistake = _form_error(confirmer, form)
     if mistake is not None:
-        return await _page(request, user, confirmer, t(mistake, min=MIN_LENGTH), 400)
+        key, field = mistake
+        return await _page(request, user, confirmer, t(key, min=MIN_LENGTH), 400, field)
 
     throttle = provider.throttle
     device_id = await provider.known_browsers.device_id(request, user.username)
     attempt = await throttle.admit(user.username, client_address(request), device_id)
     if attempt.refused:
         error = t("login.locked", count=attempt.retry_minutes)
-        return await _page(request, user, confirmer, error, 429)
+        return await _page(request, user, confirmer, error, 429, "current")
     if attempt.delay:
         await asyncio.sleep(attempt.delay)
     if not await provider.passwords.verify_async(user.password_hash, form["current"]):
-        return await _page(request, user, confirmer, t("account.password.wrong_current"), 400)
+        wrong = t("account.password.wrong_current")
+        return await _page(request, user, confirmer, wrong, 400, "current")
     await throttle.succeeded(attempt)
 
     plugin, ways = confirmer.plugin, confirmer.ways
@@ -166,8 +174,9 @@ async def change_password(request: Request) -> Response:
     if not check.ok:
         if check.retry_minutes:
             error = t("account.password.code_locked", count=check.retry_minutes)
-            return await _page(request, user, confirmer, error, 429)
-        return await _page(request, user, confirmer, t("account.password.code_wrong"), 400)
+            return await _page(request, user, confirmer, error, 429, "code")
+        wrong = t("account.password.code_wrong")
+        return await _page(request, user, confirmer, wrong, 400, "code")
     new_hash = await provider.passwords.hash_async(form["new"])
     return await _changed(request, user, new_hash, "code")
 

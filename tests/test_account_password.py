@@ -263,25 +263,33 @@ def test_a_push_not_approved_changes_nothing(pocket: PocketEnv, answer: str) -> 
 
 @pytest.mark.parametrize("locale", ["en", "nl"])
 @pytest.mark.parametrize(
-    ("mistake", "fields", "status"),
+    ("mistake", "fields", "status", "field"),
     [
-        ("mismatch", {"repeat": NEW + "!"}, 400),
-        ("too_short", {"new": "short", "repeat": "short"}, 400),
-        ("factor_missing", {"code": ""}, 400),
-        ("wrong_current", {"current": "not the password", "code": "000000"}, 400),
-        ("code_wrong", {"code": "000000"}, 400),
+        ("mismatch", {"repeat": NEW + "!"}, 400, "repeat"),
+        ("too_short", {"new": "short", "repeat": "short"}, 400, "new"),
+        ("factor_missing", {"code": ""}, 400, "code"),
+        ("wrong_current", {"current": "not the password", "code": "000000"}, 400, "current"),
+        ("code_wrong", {"code": "000000"}, 400, "code"),
     ],
 )
 def test_a_mistake_changes_nothing(
-    pocket: PocketEnv, locale: str, mistake: str, fields: dict[str, str], status: int
+    pocket: PocketEnv,
+    locale: str,
+    mistake: str,
+    fields: dict[str, str],
+    status: int,
+    field: str,
 ) -> None:
     enroll(pocket, start(pocket))
     refused = change(pocket, locale, **fields)
     assert refused.status_code == status, refused.text
-    found = re.search(
-        r'<p class="error" role="alert" id="password-error">([^<]+)</p>', refused.text
-    )
+    found = re.search(r'<p class="error" role="alert" id="form-error">([^<]+)</p>', refused.text)
     assert found and TEXTS[locale][mistake] in found.group(1).replace("&#39;", "'")
+    # the message is tied to the field it is about, and to no other
+    invalid = re.findall(r'<input id="(\w+)"[^>]*aria-invalid="true"', refused.text)
+    assert invalid == [field], invalid
+    described = re.search(rf'<input id="{field}"[^>]*aria-describedby="([^"]+)"', refused.text)
+    assert described and "form-error" in described.group(1).split()
     assert password_is(pocket, PASSWORD)
     assert pocket.client.get("/account").status_code == 200
 

@@ -155,6 +155,16 @@ def pocket_wizard_and_account(tour: Tour, phone: Path) -> None:
     page.locator("#recovery-codes").wait_for()
     tour.look("recovery-codes")
 
+    tour.go("/account/password")
+    tour.look("password")
+    page.fill("#current", "not the password")
+    page.fill("#new", "a new password for the tour")
+    page.fill("#repeat", "a new password for the tour")
+    page.fill("#code", "000000")
+    page.click("#password-change")
+    page.locator(".error").wait_for()
+    tour.look("password-error", "#current")
+
     tour.go("/logout")
     tour.look("logout")
     page.click("button[value=stay]")
@@ -301,6 +311,8 @@ def test_every_page_passes_axe_and_tabs_in_visual_order(
             tour.start_demo_login()
             tour.log_in(f"ie-{locale}")
             tour.wait_for("/factors/pocket/enroll/*")
+            tour.look("choose-ie")  # the authenticator app preselected
+            tour.page.check("input[value=push]")
             tour.page.click("button[value=next]")
             tour.wait_for("/factors/pocket/enroll/*/install")
             tour.look("unsupported")
