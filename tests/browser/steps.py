@@ -24,8 +24,10 @@ def read_qr(png: bytes) -> str:
     from PIL import Image
 
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(found) == 1, found
-    text: str = found[0].text
+    # zxing may report one code twice (found from two of its finder patterns)
+    texts = {barcode.text for barcode in found}
+    assert len(texts) == 1, [(b.text, b.position) for b in found]
+    text: str = texts.pop()
     return text
 
 
