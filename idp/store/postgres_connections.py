@@ -28,7 +28,12 @@ import logging
 import re
 import select
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,25 +260,20 @@ class Connections:
         )
 
     # --- statements
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection[Any]]:
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
         """A connection to read with: a unit that has written reads its own writes."""
         unit = self._unit()
-        if unit is not None and unit.wrote:
-            await self._send_pending(unit)
-            with self._translated():
-                yield unit.conn  # type: ignore[misc]
-            return
-        pool = await self.open()
-        with self._translated():
-            async with pool.connection() as conn:
-                yield conn
+        return self._connection(unit if unit is not None and unit.wrote else None)
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection[Any]]:
+    def write(self) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
         """A connection to write with: inside a unit, its transaction (begun at its first
         write); outside, one whose statements commit by themselves."""
-        unit = self._unit()
+        return self._connection(self._unit())
+
+    @asynccontextmanager
+    async def _connection(self, unit: _Unit | None) -> AsyncIterator[AsyncConnection[Any]]:
+        """The unit's connection, with what it held back sent; without a unit, a pooled
+        one in autocommit mode."""
         if unit is not None:
             await self._send_pending(unit)
             with self._translated():
