@@ -57,6 +57,13 @@ def cluster(
 
 
 def test_pyoidc_push_login_across_two_processes(cluster: Cluster) -> None:
+    enroll_then_push_across_processes(cluster)
+
+
+def enroll_then_push_across_processes(cluster: Cluster) -> str:
+    """A first login that pairs a phone through the load balancer, then a push login
+    whose page waits on one process while the phone answers on the other; the push's
+    challenge id."""
     assert cluster.nodes is not None
     rp = rp_client(provision(cluster))
     browser_node, phone_node = cluster.nodes.urls
@@ -95,6 +102,7 @@ def test_pyoidc_push_login_across_two_processes(cluster: Cluster) -> None:
     arrival = browser.session.get(page.url, allow_redirects=False)
     claims = id_token_at_rp(rp, arrival, state, verifier)
     assert claims["amr"] == ["pwd", "swk", "mfa"] and claims["acr"] == ACR_MFA
+    return str(challenge["id"])
 
 
 def test_a_code_and_a_refresh_token_are_used_once_across_two_processes(
