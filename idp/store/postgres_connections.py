@@ -1,17 +1,19 @@
 """The PostgreSQL store's connections: a pool, the unit of work, and what a server that
 cannot be reached becomes (StoreUnavailable, within a bounded time, never a hang).
 
-Statements outside a unit run on any pooled connection in autocommit mode: one round
-trip each. A unit takes a connection of its own at its first write and holds it, with
-an open transaction, until it ends; a ContextVar finds it, so that every store call the
-task makes meanwhile (and nested units) uses it, and other tasks do not. The pool opens
-at the first call (or `start()`), which also checks the schema (postgres_schema.py).
+Statements outside a unit run on a pooled connection in autocommit mode; those that
+tasks send in the same turn of the event loop go together, in one round trip and one
+commit (postgres_batches.py). A unit takes a connection of its own at its first write
+and holds it, with an open transaction, until it ends; a ContextVar finds it, so that
+every store call the task makes meanwhile (and nested units) uses it, and other tasks
+do not. The pool opens at the first call (or `start()`), which also checks the schema
+(postgres_schema.py).
 
 Writes whose outcome the caller does not wait for (`later`: an upsert, a delete, a
 NOTIFY) are held back by a unit and sent together with its next statement or its
-commit, in one round trip (psycopg's pipeline mode). A unit whose only write is one such
-statement runs it in autocommit mode, and needs no transaction at all: a token endpoint
-that writes one token costs one round trip, not three.
+commit, in one round trip (psycopg's pipeline mode). A unit that wrote only such
+statements needs no connection of its own: they go as one batch, atomically, so that a
+token endpoint that writes one token costs one round trip, not three.
 
 When the server goes away, the pooled connections break. A connection taken from the
 pool that has heard from the server since its last use (an idle one hears nothing,
@@ -46,6 +48,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from idp.errors import StoreError, StoreUnavailable
 from idp.store import postgres_schema
+from idp.store.postgres_batches import Batches
 
 log = logging.getLogger("idp")
 
@@ -168,6 +171,7 @@ class Connections:
         self._opening = asyncio.Lock()
         self._checking: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._batches = Batches(lambda: self._connection(None))
 
     # --- the pool
     async def open(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
@@ -295,17 +299,24 @@ class Connections:
             unit.pending.append((sql, params))
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        unit = self._unit()
+        if unit is None or not unit.wrote:
+            return await self._batches.send([(sql, params)], "rows")
         async with self.read() as conn:
             cur = await conn.execute(sql, params)  # type: ignore[arg-type]
             return await cur.fetchall()
 
     async def change(self, sql: str, params: Params = ()) -> int:
         """Run a writing statement; how many rows it touched."""
+        if self._unit() is None:
+            return await self._batches.send([(sql, params)], "count")
         async with self.write() as conn:
             cur = await conn.execute(sql, params)  # type: ignore[arg-type]
             return cur.rowcount
 
     async def change_returning(self, sql: str, params: Params = ()) -> list[Row]:
+        if self._unit() is None:
+            return await self._batches.send([(sql, params)], "rows")
         async with self.write() as conn:
             cur = await conn.execute(sql, params)  # type: ignore[arg-type]
             return await cur.fetchall()
@@ -363,20 +374,11 @@ class Connections:
                 await conn.execute(sql, params)  # type: ignore[arg-type]
 
     async def _land(self, unit: _Unit) -> None:
-        """Commit the unit: what it held back goes with the COMMIT; a unit that held back
-        one statement and sent nothing else runs it alone, in autocommit mode."""
+        """Commit the unit: what it held back goes with the COMMIT. A unit that sent
+        nothing yet sends what it held back alone, in autocommit mode (in one implicit
+        transaction, with other tasks' statements of the moment: postgres_batches.py)."""
         if unit.conn is None:
-            pool = await self.open()
-            with self._translated():
-                async with pool.connection() as conn:
-                    if len(unit.pending) == 1:
-                        await self._pipelined(conn, unit.pending)
-                        return
-                    try:
-                        await self._pipelined(conn, ["BEGIN", *unit.pending, "COMMIT"])
-                    except BaseException:
-                        await self._rollback(conn)
-                        raise
+            await self._batches.send(unit.pending, "nothing")
             return
         conn = unit.conn
         with self._translated():
