@@ -391,6 +391,19 @@ def test_while_redis_is_down_lasting_grants_give_tokens_and_no_password_is_check
     finally:
         d.redis.start()
 
+    # a Redis that hangs instead (SIGSTOP) is given up on as soon, within its timeout
+    with d.redis.frozen():
+        _assert_unavailable_json(*_timed(lambda: _exchange(d, app, code, waiting)))
+        page, took = _timed(lambda: stranger.open(login_page.url))
+        _assert_unavailable_page(page, "nl", took)
+        answer = httpx.post(
+            f"{d.url}/token",
+            data={"grant_type": "client_credentials"},
+            auth=(service["client_id"], service["client_secret"]),
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+
     # back: the code is gone with Redis; the password was never changed
     lost = _exchange(d, app, code, waiting)
     assert lost.status_code == 400 and lost.json()["error"] == "invalid_grant"
