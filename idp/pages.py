@@ -76,7 +76,9 @@ class Pages:
         status_code: int = 400,
         locale: str | None = None,
         detail: str | None = None,
+        link: tuple[str, str] | None = None,
     ) -> HTMLResponse:
+        """An error page; `link` (URL, message key of its label) offers a way on."""
         return self.render(
             request,
             "error.html",
@@ -85,4 +87,5 @@ class Pages:
             title_key=title_key,
             message_key=message_key,
             detail=detail,
+            link=link,
         )

@@ -15,6 +15,7 @@ from idp.factors import FactorPlugin, load_plugins
 from idp.keys import KeyRing
 from idp.login.known_browsers import KnownBrowsers
 from idp.login.pipeline import LoginPipeline
+from idp.login.restarts import LoginRestarts
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
 from idp.oidc.authorize import authorization_url
@@ -51,6 +52,7 @@ class Provider:
         self.passwords = Passwords(settings.passwords)
         self.pages = Pages()
         self.state = LoginState(self.store, settings)
+        self.restarts = LoginRestarts(settings)
         self.throttle = LoginThrottle(self.store, settings.login)
         self.known_browsers = KnownBrowsers(self.store, settings)
         self.minter = TokenMinter(settings, self.keys)
@@ -108,8 +110,21 @@ class Provider:
         )
 
     def expired(self, request: Request, locale: str | None = None) -> Response:
+        """The page of a login that no longer exists; with a link that starts it again
+        when this browser kept its way back (idp.login.restarts)."""
+        login_id = request.path_params.get("login_id")
+        restart = self.restarts.find(request, login_id) if isinstance(login_id, str) else None
+        if restart is None:
+            return self.pages.error(
+                request, "error.expired.title", "error.expired.text", status_code=400, locale=locale
+            )
         return self.pages.error(
-            request, "error.expired.title", "error.expired.text", status_code=400, locale=locale
+            request,
+            "error.expired.title",
+            "error.expired.restart_text",
+            status_code=400,
+            locale=locale or restart.locale,
+            link=(restart.url, "error.expired.restart"),
         )
 
     def restart_url(self, login: PendingLogin) -> str:

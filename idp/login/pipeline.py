@@ -111,17 +111,25 @@ class LoginPipeline:
         if step.name != "respond" and "none" in auth.prompt and step.error is not None:
             await self.p.state.finish(login)
             return error_redirect(auth.redirect_uri, step.error, auth.state, self.p.settings.issuer)
-        if step.name != "respond":
-            await self.p.state.save(login)
+        if step.name == "respond":
+            assert step.user is not None and step.client is not None
+            return await self.respond(request, login, step.user, step.client)
+        first_stored = not login.stored
+        await self.p.state.save(login)
+        response = await self._show(request, login, step)
+        if first_stored:  # the browser keeps the way back into it (login/restarts.py)
+            url = self.p.restart_url(login)
+            self.p.restarts.remember(request, response, login.id, url, login.locale)
+        return response
+
+    async def _show(self, request: Request, login: PendingLogin, step: Step) -> Response:
+        """The page of a step that needs the browser back: login, factor or consent."""
         if step.name == "login":
             return RedirectResponse(f"/login/{login.id}", status_code=303, headers=PAGE_HEADERS)
         if step.name == "factor":
             assert step.plugin is not None and step.user is not None
             return await self.p.plugins[step.plugin].begin(request, login, step.user)
-        if step.name == "consent":
-            return RedirectResponse(f"/consent/{login.id}", status_code=303, headers=PAGE_HEADERS)
-        assert step.user is not None and step.client is not None
-        return await self.respond(request, login, step.user, step.client)
+        return RedirectResponse(f"/consent/{login.id}", status_code=303, headers=PAGE_HEADERS)
 
     async def respond(
         self, request: Request, login: PendingLogin, user: User, client: Client
@@ -136,6 +144,7 @@ class LoginPipeline:
         response = redirect(
             auth.redirect_uri, {"code": code, "state": auth.state, "iss": self.p.settings.issuer}
         )
+        self.p.restarts.forget(request, response, login.id)
         session = await self._session_for(request, response, login, user)
         grant_id = uuid.uuid4().hex
         await self.p.store.upsert(

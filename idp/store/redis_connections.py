@@ -32,8 +32,11 @@ from idp.errors import StoreError, StoreUnavailable
 
 log = logging.getLogger("idp")
 
-#: how long a command waits to connect, or for its answer, before StoreUnavailable
-TIMEOUT_SECONDS = 5.0
+#: how long a command waits to connect, or for its answer, before StoreUnavailable. Redis
+#: answers within a millisecond or so; one that has not answered in a second hangs (a host
+#: that froze, a network that drops its packets), and a request that needs it is better
+#: answered 503 now than after many seconds. A Redis that is down refuses at once.
+TIMEOUT_SECONDS = 1.0
 #: keepalives that find a Redis gone silent (the pub/sub connection only ever waits)
 _KEEPALIVE = {
     getattr(socket, name): value

@@ -1,5 +1,5 @@
 """A server binary run by the tests: its own folder, a free port of 127.0.0.1, a log
-file, and a start, a kill and a stop by its PID.
+file, and a start, a kill, a freeze and a stop by its PID.
 
 Each server runs in a session of its own, so a terminal's Ctrl-C reaches only pytest,
 which then stops it. `kill` and `stop` return once the processes the server forked
@@ -15,6 +15,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -163,6 +165,17 @@ class ServerProcess:
         processes = family(self.pid)
         self.process.kill()
         self._reap(processes)
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The server stopped (SIGSTOP) and continued (SIGCONT) afterwards: meanwhile it
+        answers nothing, but its connections stay open and the kernel still accepts new
+        ones, as with a host that hangs."""
+        os.kill(self.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         """Ask the server to shut down (`stop_signal`); SIGKILL it after the stop timeout."""
