@@ -47,11 +47,13 @@ def start_cluster(
     *,
     count: int = 2,
     settings: dict[str, str] | None = None,
+    health_interval: float = 0.2,
     **node_options: Any,
 ) -> Cluster:
     """`count` nodes on the PostgreSQL at `postgres_url`, sharing one Pocket key, behind
     HAProxy's round robin per request; HAProxy sends requests to the nodes whose
-    /readyz, on their management port, says they can serve."""
+    /readyz, on their management port, said they can serve when it last asked (every
+    `health_interval` seconds)."""
     entry = free_port()
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     environ = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key, **(settings or {})}
@@ -63,6 +65,10 @@ def start_cluster(
         **node_options,
     )
     proxy = start_haproxy(
-        nodes.addresses, entry, health_path="/readyz", health_ports=nodes.management_ports
+        nodes.addresses,
+        entry,
+        health_path="/readyz",
+        health_ports=nodes.management_ports,
+        health_interval=health_interval,
     )
     return Cluster(nodes[0], nodes=nodes, proxy=proxy)
