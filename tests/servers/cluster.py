@@ -56,7 +56,13 @@ def start_cluster(
     `health_interval` seconds)."""
     entry = free_port()
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    environ = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key, **(settings or {})}
+    environ = {
+        "IDP_STORE_URL": postgres_url,
+        "IDP_POCKET_ENCRYPTION_KEY": key,
+        # HAProxy's X-Forwarded-For (option forwardfor) says where a request came from
+        "IDP_SERVER_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        **(settings or {}),
+    }
     nodes = start_idp_nodes(
         count,
         issuer=f"http://127.0.0.1:{entry}",

@@ -33,6 +33,12 @@ HAPROXY = "/usr/sbin/haproxy"
 RELOAD_TIMEOUT = 10.0
 
 
+def duration(seconds: float) -> str:
+    """A time as HAProxy's configuration writes it: "60s", "200ms"."""
+    milliseconds = round(seconds * 1000)
+    return f"{milliseconds // 1000}s" if milliseconds % 1000 == 0 else f"{milliseconds}ms"
+
+
 class HaproxyServer(ServerProcess):
     port_taken_message = "cannot bind socket"
 
@@ -66,7 +72,7 @@ class HaproxyServer(ServerProcess):
         return f"http://{HOST}:{self.port}"
 
     def config(self) -> str:
-        timeout = f"{int(self.timeout * 1000)}ms"
+        timeout = duration(self.timeout)
         backend = [
             "    balance roundrobin",
             "    option redispatch 1",
@@ -76,7 +82,7 @@ class HaproxyServer(ServerProcess):
         checks = [""] * len(self.backends)
         if self.health_path:
             backend += [f"    option httpchk GET {self.health_path}"]
-            interval = f"{max(int(self.health_interval * 1000), 10)}ms"
+            interval = duration(max(self.health_interval, 0.01))
             ports = self.health_ports or [None] * len(self.backends)
             checks = [
                 " check" + (f" port {port}" if port else "") + f" inter {interval} fall 1 rise 1"
