@@ -32,6 +32,10 @@ class ServerSettings:
     #: log every HTTP request (costs about a third of the throughput of light endpoints;
     #: a TLS proxy in front usually keeps this log already)
     access_log: bool = False
+    #: a second port, on `host`, for load balancers and monitoring: GET /healthz (the
+    #: process is up) and GET /readyz (it can serve: the store, and the Redis cache if
+    #: any, answer, with the schema this version needs). 0: none
+    management_port: int = 0
 
     @property
     def trusted_proxies(self) -> tuple[str, ...]:
@@ -304,6 +308,10 @@ def _validate(s: Settings, problems: list[str]) -> None:
         problems.append("server.issuer: must have no query, fragment or trailing slash")
     if not 0 < s.server.port < 65536:
         problems.append("server.port: must be between 1 and 65535")
+    if not 0 <= s.server.management_port < 65536:
+        problems.append("server.management_port: must be between 1 and 65535 (0: none)")
+    elif s.server.management_port == s.server.port:
+        problems.append("server.management_port: must differ from server.port")
     proxies = s.server.trusted_proxies
     if "*" in proxies and len(proxies) > 1:
         problems.append("server.forwarded_allow_ips: * (any client) stands alone")

@@ -288,3 +288,15 @@ def test_serve_refuses_an_unknown_log_level(
         run(config, "serve", "--log-level", "loud", monkeypatch=monkeypatch)
     assert exit.value.code == 2
     assert "invalid choice: 'loud'" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_port_that_is_the_management_port(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: pytest.fail("served"))
+    monkeypatch.setenv("IDP_SERVER_MANAGEMENT_PORT", "9000")
+    assert run(config, "serve", "--port", "9000", monkeypatch=monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "--port 9000 is the management port (server.management_port)" in err

@@ -67,6 +67,12 @@ def test_no_proxy_is_trusted_by_default() -> None:
     assert configured.server.trusted_proxies == ("10.0.0.5", "::1")
 
 
+def test_no_management_port_unless_configured() -> None:
+    assert load_settings(None, environ={}).server.management_port == 0
+    configured = load_settings(None, environ={"IDP_SERVER_MANAGEMENT_PORT": "9000"})
+    assert configured.server.management_port == 9000
+
+
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     config = tmp_path / "idp.toml"
     config.write_text('[server]\nissuer = "https://a.example"\nport = 9000\n')
@@ -117,6 +123,16 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
             "[server]\nforwarded_allow_ips = '10.0.0.5, *'\n",
             {},
             "server.forwarded_allow_ips: * (any client) stands alone",
+        ),
+        (
+            "[server]\nmanagement_port = 70000\n",
+            {},
+            "server.management_port: must be between 1 and 65535 (0: none)",
+        ),
+        (
+            "[server]\nport = 9000\n",
+            {"IDP_SERVER_MANAGEMENT_PORT": "9000"},
+            "server.management_port: must differ from server.port",
         ),
     ],
 )

@@ -9,6 +9,7 @@ import gc
 import logging
 import logging.config
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -83,6 +84,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from idp.app import create_app
     from idp.demo import ensure_demo
     from idp.http_protocol import GatheringHttpToolsProtocol
+    from idp.management import with_management
     from idp.provider import Provider
 
     log_config = logging_config(args.log_level)
@@ -129,10 +131,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         "server_header": False,
         "http": GatheringHttpToolsProtocol,
     }
+    management_port = settings.server.management_port
+    if management_port and management_port == port:
+        raise CliError(f"--port {port} is the management port (server.management_port)")
     if workers == 1:
         app = create_app(settings, with_demo=args.demo, on_start=on_start)
         tune_for_serving()
-        uvicorn.run(app, **options)
+        if management_port:
+            run_with_management(with_management(app, management_port), management_port, options)
+        else:
+            uvicorn.run(app, **options)
         return
     if on_start is not None:
         asyncio.run(_started_once(settings, on_start))
@@ -140,7 +148,55 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.config_file:
         os.environ["IDP_CONFIG"] = str(Path(args.config_file).resolve())
     os.environ[_WORKER_DEMO] = "1" if args.demo else ""
-    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
+    factory = {"factory": True, "workers": workers}
+    if management_port:
+        run_with_management(f"{__name__}:worker_app", management_port, {**options, **factory})
+    else:
+        uvicorn.run(f"{__name__}:worker_app", **factory, **options)
+
+
+def run_with_management(app: Any, management_port: int, options: dict[str, Any]) -> None:
+    """`uvicorn.run(app, **options)`, with a second listening socket on the management
+    port beside the main one; `app` tells their requests apart (`with_management`).
+
+    uvicorn binds the sockets itself only for a single host and port; here both are
+    bound first and handed to the server (one process) or to every worker process
+    (`--workers N`), as uvicorn does with its one socket for workers: each worker
+    accepts on both, so /readyz is answered by a process that serves requests, about
+    its own connections to the store, and stops being answered when it shuts down."""
+    import uvicorn
+    from uvicorn.main import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, **options)
+    sockets = [config.bind_socket(), _listening_socket(config.host, management_port)]
+    log.info(
+        "health checks at http://%s:%d/healthz and /readyz (server.management_port)",
+        config.host,
+        management_port,
+    )
+    if config.workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+        return
+    config.load_app()
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host`:`port`, which worker processes inherit (as uvicorn
+    binds its own)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CliError(f"cannot listen on the management port {host}:{port}: {exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 #: tells a worker process whether to serve the demo relying party
@@ -151,10 +207,14 @@ def worker_app() -> Any:
     """The app of one of several worker processes (`idp serve --workers N`)."""
     from idp.app import create_app
     from idp.cli.common import config_path
+    from idp.management import with_management
     from idp.settings import load_settings
 
-    app = create_app(load_settings(config_path(None)), with_demo=bool(os.environ.get(_WORKER_DEMO)))
+    settings = load_settings(config_path(None))
+    app = create_app(settings, with_demo=bool(os.environ.get(_WORKER_DEMO)))
     tune_for_serving()
+    if settings.server.management_port:
+        return with_management(app, settings.server.management_port)
     return app
 
 

@@ -20,6 +20,9 @@ from idp.store.wakeups import Wakeups
 
 JSON = dict[str, Any]
 
+#: how long `Store.readiness` waits for each part of the store to answer
+READINESS_TIMEOUT = 2.0
+
 
 @dataclass(frozen=True)
 class User:
@@ -234,4 +237,11 @@ class Store(RecordView, Protocol):
 
     async def close(self) -> None:
         """Stop any upkeep and let go of files and connections."""
+        ...
+
+    async def readiness(self) -> dict[str, str]:
+        """What keeps the store from serving right now, by part ("store"; "cache" for a
+        Redis cache beside it): a part that cannot be reached within
+        `READINESS_TIMEOUT` seconds, or whose schema is not the one this version works
+        with. Empty when every part can serve."""
         ...

@@ -105,6 +105,13 @@ class CachedStore:
         finally:
             await self.durable.close()
 
+    async def readiness(self) -> dict[str, str]:
+        """PostgreSQL's and Redis's, asked at the same time."""
+        durable, cache = await asyncio.gather(
+            self.durable.readiness(), self.cache.connections.readiness()
+        )
+        return {**durable, **cache}
+
     def records(self, namespace: str) -> RecordView:
         return NamespacedRecords(self, namespace)
 

@@ -19,9 +19,11 @@ import contextvars
 import time
 from contextlib import AbstractAsyncContextManager
 
-from idp.errors import Conflict
+from idp.errors import Conflict, SchemaOutdated, StoreError
+from idp.store import postgres_schema
 from idp.store.base import (
     JSON,
+    READINESS_TIMEOUT,
     Client,
     RecordView,
     SigningKey,
@@ -98,6 +100,17 @@ class PostgresStore:
                 await sweeping
         await self.wakeups.close()
         await self._db.close()
+
+    async def readiness(self) -> dict[str, str]:
+        """One round trip on a pooled connection, which reads the schema's version."""
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT), self._db.read() as conn:
+                await postgres_schema.check(conn, self.where)
+        except TimeoutError:
+            return {"store": f"the store {self.where} did not answer in {READINESS_TIMEOUT:g} s"}
+        except (StoreError, SchemaOutdated) as exc:
+            return {"store": str(exc).splitlines()[0]}
+        return {}
 
     def records(self, namespace: str) -> RecordView:
         return NamespacedRecords(self, namespace)

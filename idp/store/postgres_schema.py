@@ -86,6 +86,19 @@ async def prepare(conn: AsyncConnection[Any], where: str) -> None:
     if found is None:
         await upgrade(conn)  # a new database (or one another process is making right now)
         return
+    _refuse_other(found, where)
+
+
+async def check(conn: AsyncConnection[Any], where: str) -> None:
+    """Refuse a database without the schema, or with an older or newer one
+    (SchemaOutdated); change nothing."""
+    found = await version(conn)
+    if found is None:
+        raise SchemaOutdated(f"the store {where} has no tables: run `idp db init`")
+    _refuse_other(found, where)
+
+
+def _refuse_other(found: int, where: str) -> None:
     if found < latest():
         raise SchemaOutdated(
             f"the store {where} has schema version {found}, this version of the IdP needs"

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from idp.errors import StoreError, StoreUnavailable
+from idp.store.base import READINESS_TIMEOUT
 
 log = logging.getLogger("idp")
 
@@ -129,6 +130,18 @@ class RedisConnections:
         if client is not None:
             with translated(self.where):
                 await client.aclose()
+
+    async def readiness(self) -> dict[str, str]:
+        """{"cache": why} when Redis does not answer a PING in time; else empty."""
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT):
+                with translated(self.where):
+                    await self.client().ping()
+        except TimeoutError:
+            return {"cache": f"the cache {self.where} did not answer in {READINESS_TIMEOUT:g} s"}
+        except StoreError as exc:
+            return {"cache": str(exc).splitlines()[0]}
+        return {}
 
     async def check(self) -> None:
         """Is Redis there, and will it keep what it is given until it expires? An

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from idp.errors import Conflict, StoreError
+from idp.errors import Conflict, SchemaOutdated, StoreError
 from idp.store import sqlite_copy, sqlite_schema
 from idp.store.base import (
     JSON,
@@ -174,6 +174,14 @@ class SqliteStore:
             state.writer.close()
             state.reader.close()
             self._local.state = None
+
+    async def readiness(self) -> dict[str, str]:
+        """The file's schema version, read in place (microseconds)."""
+        try:
+            sqlite_schema.check(self._thread().reader, self.path)
+        except (SchemaOutdated, sqlite3.Error) as exc:
+            return {"store": str(exc)}
+        return {}
 
     def records(self, namespace: str) -> RecordView:
         return NamespacedRecords(self, namespace)

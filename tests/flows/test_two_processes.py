@@ -173,7 +173,7 @@ def test_idp_serve_with_two_workers_on_postgresql(
 ) -> None:
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     settings = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
-    nodes = start_idp_nodes(1, settings=settings, workers=2)
+    nodes = start_idp_nodes(1, settings=settings, workers=2, management=True)
     created = nodes.idp("clients", "add", "svc", "--grant", "client_credentials", "--json")
     client = json.loads(created)
     auth = (client["client_id"], client["client_secret"])
@@ -188,6 +188,11 @@ def test_idp_serve_with_two_workers_on_postgresql(
     assert [a.status_code for a in answers] == [200] * 40
     # uvicorn's supervisor and its two worker processes, each serving
     assert len(_children(nodes[0].pid)) >= 2
+    # the workers answer on the management port too
+    management = nodes[0].management_url
+    with httpx.Client() as probe:
+        assert {probe.get(f"{management}/readyz").status_code for _ in range(6)} == {200}
+        assert probe.get(f"{management}/healthz").json() == {"status": "up"}
     token = answers[0].json()["access_token"]
     introspected = httpx.post(f"{url}/introspect", data={"token": token}, auth=auth)
     assert introspected.json()["active"] is True

@@ -19,6 +19,7 @@ class Cluster(LiveServer):
     """The nodes behind HAProxy: the issuer and the URL a person uses are HAProxy's."""
 
     nodes: IdpNodes | None = None
+    proxy: HaproxyServer | None = None
 
     @property
     def issuer(self) -> str:
@@ -46,15 +47,34 @@ def start_cluster(
     *,
     count: int = 2,
     settings: dict[str, str] | None = None,
+    health_interval: float = 0.2,
     **node_options: Any,
 ) -> Cluster:
     """`count` nodes on the PostgreSQL at `postgres_url`, sharing one Pocket key, behind
-    HAProxy's round robin per request."""
+    HAProxy's round robin per request; HAProxy sends requests to the nodes whose
+    /readyz, on their management port, said they can serve when it last asked (every
+    `health_interval` seconds)."""
     entry = free_port()
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    environ = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key, **(settings or {})}
+    environ = {
+        "IDP_STORE_URL": postgres_url,
+        "IDP_POCKET_ENCRYPTION_KEY": key,
+        # HAProxy's X-Forwarded-For (option forwardfor) says where a request came from
+        "IDP_SERVER_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        **(settings or {}),
+    }
     nodes = start_idp_nodes(
-        count, issuer=f"http://127.0.0.1:{entry}", settings=environ, **node_options
+        count,
+        issuer=f"http://127.0.0.1:{entry}",
+        settings=environ,
+        management=True,
+        **node_options,
     )
-    start_haproxy(nodes.addresses, entry, health_path="/.well-known/openid-configuration")
-    return Cluster(nodes[0], nodes=nodes)
+    proxy = start_haproxy(
+        nodes.addresses,
+        entry,
+        health_path="/readyz",
+        health_ports=nodes.management_ports,
+        health_interval=health_interval,
+    )
+    return Cluster(nodes[0], nodes=nodes, proxy=proxy)

@@ -130,20 +130,26 @@ def start_redis(tmp_path: Path) -> Iterator[Starter[..., RedisServer]]:
 
 @pytest.fixture
 def start_haproxy(tmp_path: Path) -> Iterator[Starter[..., HaproxyServer]]:
-    """`start_haproxy(backends, port=None, health_path=None, health_interval=0.2)`:
-    HAProxy round robin over `backends` ("127.0.0.1:PORT")."""
+    """`start_haproxy(backends, port=None, health_path=None, health_ports=None,
+    health_interval=0.2)`: HAProxy round robin over `backends` ("127.0.0.1:PORT")."""
 
     def make(
         backends: Sequence[str],
         port: int | None = None,
         *,
         health_path: str | None = None,
+        health_ports: Sequence[int] | None = None,
         health_interval: float = 0.2,
     ) -> HaproxyServer:
         folder = tmp_path / f"haproxy-{uuid.uuid4().hex[:8]}"
         folder.mkdir()
         return HaproxyServer(
-            folder, backends, port, health_path=health_path, health_interval=health_interval
+            folder,
+            backends,
+            port,
+            health_path=health_path,
+            health_ports=health_ports,
+            health_interval=health_interval,
         )
 
     starter = Starter(make)
@@ -154,8 +160,8 @@ def start_haproxy(tmp_path: Path) -> Iterator[Starter[..., HaproxyServer]]:
 @pytest.fixture
 def start_idp_nodes(tmp_path: Path) -> Iterator[Starter[..., IdpNodes]]:
     """`start_idp_nodes(count, issuer=None, settings=None, config=CONFIG, workers=1,
-    demo=False, access_log=False)`: `idp serve` processes sharing a configuration, an
-    issuer and a store (see `IdpNodes`)."""
+    demo=False, access_log=False, management=False)`: `idp serve` processes sharing a
+    configuration, an issuer and a store (see `IdpNodes`)."""
 
     def make(
         count: int,
@@ -166,6 +172,7 @@ def start_idp_nodes(tmp_path: Path) -> Iterator[Starter[..., IdpNodes]]:
         workers: int = 1,
         demo: bool = False,
         access_log: bool = False,
+        management: bool = False,
     ) -> IdpNodes:
         folder = tmp_path / f"idp-{uuid.uuid4().hex[:8]}"
         return IdpNodes(
@@ -177,6 +184,7 @@ def start_idp_nodes(tmp_path: Path) -> Iterator[Starter[..., IdpNodes]]:
             workers=workers,
             demo=demo,
             access_log=access_log,
+            management=management,
         )
 
     starter = Starter(make)

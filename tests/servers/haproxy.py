@@ -5,8 +5,12 @@ Round robin is per request, not per connection: in HAProxy's default HTTP mode
 (keep-alive on both sides, as in production) each request on a client's keep-alive
 connection is balanced on its own, so a browser meets the backends in turn; the tests
 hold that. With `health_path` each backend is checked with `GET health_path` every
-`health_interval` seconds and left out while it does not answer 2xx or 3xx. A request
-that cannot connect to its backend (a killed node) is sent to another one.
+`health_interval` seconds (on its port in `health_ports`, an `idp serve`'s management
+port, when given) and left out while it does not answer 2xx or 3xx. A request that
+cannot connect to its backend (a killed node, or one that has stopped accepting), or
+whose connection closes before any answer (a node killed while it had the request, or
+one that closed an idle connection as the request was sent on it) is sent again, to
+another backend.
 
 HAProxy runs in master-worker mode: the PID the test holds is the master's and stays
 the same across `reload()`, which rereads a new configuration without dropping the
@@ -29,6 +33,12 @@ HAPROXY = "/usr/sbin/haproxy"
 RELOAD_TIMEOUT = 10.0
 
 
+def duration(seconds: float) -> str:
+    """A time as HAProxy's configuration writes it: "60s", "200ms"."""
+    milliseconds = round(seconds * 1000)
+    return f"{milliseconds // 1000}s" if milliseconds % 1000 == 0 else f"{milliseconds}ms"
+
+
 class HaproxyServer(ServerProcess):
     port_taken_message = "cannot bind socket"
 
@@ -39,14 +49,18 @@ class HaproxyServer(ServerProcess):
         port: int | None = None,
         *,
         health_path: str | None = None,
+        health_ports: Sequence[int] | None = None,
         health_interval: float = 0.2,
         timeout: float = 60.0,
     ) -> None:
-        """`backends` are "127.0.0.1:PORT" addresses; `timeout` bounds how long a request
-        (a long poll) may wait for its backend's answer."""
+        """`backends` are "127.0.0.1:PORT" addresses; `health_ports`, one per backend,
+        the ports its health checks go to (default: the backend's own); `timeout` bounds
+        how long a request (a long poll) may wait for its backend's answer."""
         self.binary = require_binary(HAPROXY, "haproxy")
         self.backends = list(backends)
         self.health_path = health_path
+        self.health_ports = list(health_ports) if health_ports is not None else None
+        assert self.health_ports is None or len(self.health_ports) == len(self.backends)
         self.health_interval = health_interval
         self.timeout = timeout
         super().__init__("haproxy", folder, port)
@@ -58,16 +72,25 @@ class HaproxyServer(ServerProcess):
         return f"http://{HOST}:{self.port}"
 
     def config(self) -> str:
-        timeout = f"{int(self.timeout * 1000)}ms"
-        check = ""
-        backend = ["    balance roundrobin", "    option redispatch", "    retries 2"]
+        timeout = duration(self.timeout)
+        backend = [
+            "    balance roundrobin",
+            "    option redispatch 1",
+            "    retries 2",
+            "    retry-on conn-failure empty-response",
+        ]
+        checks = [""] * len(self.backends)
         if self.health_path:
             backend += [f"    option httpchk GET {self.health_path}"]
-            interval = f"{max(int(self.health_interval * 1000), 10)}ms"
-            check = f" check inter {interval} fall 1 rise 1"
+            interval = duration(max(self.health_interval, 0.01))
+            ports = self.health_ports or [None] * len(self.backends)
+            checks = [
+                " check" + (f" port {port}" if port else "") + f" inter {interval} fall 1 rise 1"
+                for port in ports
+            ]
         servers = [
             f"    server node{index} {address}{check}"
-            for index, address in enumerate(self.backends)
+            for index, (address, check) in enumerate(zip(self.backends, checks, strict=True))
         ]
         lines = [
             "global",
@@ -80,6 +103,7 @@ class HaproxyServer(ServerProcess):
             "    option dontlognull",
             "    option forwardfor",
             "    timeout connect 2s",
+            "    timeout check 3s",
             f"    timeout client {timeout}",
             f"    timeout server {timeout}",
             "    timeout http-keep-alive 10s",
@@ -107,11 +131,15 @@ class HaproxyServer(ServerProcess):
     def ready(self) -> bool:
         return bool(self.workers()) and port_answers(self.port)
 
-    def reload(self, backends: Sequence[str] | None = None) -> None:
-        """Reread the configuration, with other `backends` if given; returns once the new
-        worker serves. The listening socket stays open throughout."""
+    def reload(
+        self, backends: Sequence[str] | None = None, health_ports: Sequence[int] | None = None
+    ) -> None:
+        """Reread the configuration, with other `backends` (and their `health_ports`) if
+        given; returns once the new worker serves. The listening socket stays open
+        throughout."""
         if backends is not None:
             self.backends = list(backends)
+            self.health_ports = list(health_ports) if health_ports is not None else None
         self.config_path.write_text(self.config())
         failed_before, workers_before = self._processes()
         self.ask_master("reload")

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.servers.processes import HOST, ServerProcess
+from tests.servers.processes import HOST, ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG = ROOT / "config" / "idp.toml"
@@ -85,6 +85,7 @@ class IdpNode(ServerProcess):
         log_level: str = "warning",
         workers: int = 1,
         access_log: bool = False,
+        management: bool = False,
     ) -> None:
         super().__init__(name, folder, port)
         self.environ = dict(environ)
@@ -93,6 +94,8 @@ class IdpNode(ServerProcess):
         self.log_level = log_level
         self.workers = workers
         self.access_log = access_log
+        #: the port of /healthz and /readyz (server.management_port), when it has one
+        self.management_port = free_port() if management else None
         self._issuer = issuer
 
     @property
@@ -102,6 +105,11 @@ class IdpNode(ServerProcess):
     @property
     def address(self) -> str:
         return f"{HOST}:{self.port}"
+
+    @property
+    def management_url(self) -> str:
+        assert self.management_port, f"{self.name} has no management port"
+        return f"http://{HOST}:{self.management_port}"
 
     @property
     def issuer(self) -> str:
@@ -123,7 +131,10 @@ class IdpNode(ServerProcess):
         return command
 
     def popen_options(self) -> dict[str, Any]:
-        return {"cwd": ROOT, "env": {**self.environ, "IDP_SERVER_ISSUER": self.issuer}}
+        environ = {**self.environ, "IDP_SERVER_ISSUER": self.issuer}
+        if self.management_port:
+            environ["IDP_SERVER_MANAGEMENT_PORT"] = str(self.management_port)
+        return {"cwd": ROOT, "env": environ}
 
     def ready(self) -> bool:
         return discovery_answers(self.url, self.issuer)
@@ -133,7 +144,8 @@ class IdpNodes:
     """`count` nodes sharing a configuration, an issuer and the store `settings` name
     (by default one sqlite file in `folder`). Without `issuer`, the first node's URL is
     the issuer of all. `demo` serves the demo relying party; `access_log` logs every
-    request a node serves."""
+    request a node serves; with `management`, each node has a management port of its
+    own (/healthz, /readyz)."""
 
     def __init__(
         self,
@@ -146,6 +158,7 @@ class IdpNodes:
         workers: int = 1,
         demo: bool = False,
         access_log: bool = False,
+        management: bool = False,
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
@@ -161,6 +174,7 @@ class IdpNodes:
                 workers=workers,
                 demo=demo,
                 access_log=access_log,
+                management=management,
             )
             for index in range(count)
         ]
@@ -182,6 +196,11 @@ class IdpNodes:
     def addresses(self) -> list[str]:
         """ "127.0.0.1:PORT" of each node, for a load balancer."""
         return [node.address for node in self.nodes]
+
+    @property
+    def management_ports(self) -> list[int]:
+        """Each node's management port, for a load balancer's health checks."""
+        return [node.management_port or node.port for node in self.nodes]
 
     def __len__(self) -> int:
         return len(self.nodes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import pwd
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -280,3 +281,18 @@ def test_a_failed_test_shows_the_logs_of_its_servers(pytester: pytest.Pytester) 
     output = result.stdout.str()
     assert output.count("log of fake") == 1
     assert "FATAL: the last line" in output
+
+
+def test_the_readme_shows_the_haproxy_configuration_that_the_tests_run(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [shown] = re.findall(r"```haproxy\n(.*?)```", readme, flags=re.DOTALL)
+    run = HaproxyServer(
+        tmp_path,
+        ["10.0.0.11:8000", "10.0.0.12:8000"],
+        8080,
+        health_path="/readyz",
+        health_ports=[9000, 9000],
+        health_interval=1.0,
+    ).config()
+    missing = [line for line in shown.splitlines() if line not in run.splitlines()]
+    assert not missing, f"not in the tests' configuration: {missing}\n{run}"
