@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -119,28 +120,57 @@ class Batches:
 
     async def _run(self, batch: list[_Caller]) -> list[Any]:
         async with self._connection() as conn:
-            if len(batch) == 1 and len(batch[0].statements) == 1:
-                [(sql, params)] = batch[0].statements
-                cursor = await conn.execute(sql, params)  # type: ignore[arg-type]
-                return [await _result(cursor, batch[0].wanted)]
-            last: list[AsyncCursor[Any]] = []
+            if len(batch) == 1:
+                return [await run_together(conn, batch[0].statements, batch[0].wanted)]
+            statements = [statement for caller in batch for statement in caller.statements]
+            last = [len(caller.statements) for caller in batch]
             try:
-                async with conn.pipeline():
-                    await conn.execute("BEGIN")
-                    for caller in batch:
-                        for sql, params in caller.statements:
-                            cursor = await conn.execute(sql, params)  # type: ignore[arg-type]
-                        last.append(cursor)
-                    await conn.execute("COMMIT")
+                cursors = await _pipelined(conn, [("BEGIN", ()), *statements, ("COMMIT", ())])
             except BaseException:
                 # a statement that failed to go (one whose parameters cannot be sent,
                 # say) leaves the transaction open, with what went before it
                 await _roll_back(conn)
                 raise
+            ends = list(itertools.accumulate(last))
             return [
-                await _result(cursor, caller.wanted)
-                for caller, cursor in zip(batch, last, strict=True)
+                await _result(cursors[end], caller.wanted)  # (cursors[0] is BEGIN's)
+                for caller, end in zip(batch, ends, strict=True)
             ]
+
+
+async def run_together(
+    conn: AsyncConnection[Any],
+    statements: list[Statement],
+    wanted: Wanted,
+    *,
+    own_transaction: bool = True,
+) -> Any:
+    """Run `statements` on `conn` in one round trip; the result of the last as
+    `wanted`. More than one statement go in a transaction of their own, unless the
+    caller has one open (`own_transaction=False`)."""
+    if len(statements) == 1:
+        [(sql, params)] = statements
+        return await _result(await conn.execute(sql, params), wanted)  # type: ignore[arg-type]
+    if not own_transaction:
+        return await _result((await _pipelined(conn, statements))[-1], wanted)
+    try:
+        cursors = await _pipelined(conn, [("BEGIN", ()), *statements, ("COMMIT", ())])
+    except BaseException:
+        await _roll_back(conn)
+        raise
+    return await _result(cursors[-2], wanted)
+
+
+async def _pipelined(
+    conn: AsyncConnection[Any], statements: list[Statement]
+) -> list[AsyncCursor[Any]]:
+    """Statements sent together, in psycopg's pipeline mode; their cursors. The first
+    that fails raises, and the rest do not run."""
+    cursors = []
+    async with conn.pipeline():
+        for sql, params in statements:
+            cursors.append(await conn.execute(sql, params))  # type: ignore[arg-type]
+    return cursors
 
 
 async def _roll_back(conn: AsyncConnection[Any]) -> None:

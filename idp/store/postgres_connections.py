@@ -31,7 +31,6 @@ import re
 import select
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import (
-    AbstractAsyncContextManager,
     AbstractContextManager,
     asynccontextmanager,
     contextmanager,
@@ -48,7 +47,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from idp.errors import StoreError, StoreUnavailable
 from idp.store import postgres_schema
-from idp.store.postgres_batches import Batches
+from idp.store.postgres_batches import Batches, Statement, Wanted, run_together
 
 log = logging.getLogger("idp")
 
@@ -82,6 +81,8 @@ class _Unit:
     pending: list[tuple[str, Params]] = field(default_factory=list)
     #: what to do once its writes have landed
     on_landing: list[Callable[[], None]] = field(default_factory=list)
+    #: a statement of the unit failed: it cannot commit
+    failed: bool = False
 
     @property
     def wrote(self) -> bool:
@@ -171,7 +172,7 @@ class Connections:
         self._opening = asyncio.Lock()
         self._checking: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
-        self._batches = Batches(lambda: self._connection(None))
+        self._batches = Batches(self._connection)
 
     # --- the pool
     async def open(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
@@ -264,25 +265,9 @@ class Connections:
         )
 
     # --- statements
-    def read(self) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
-        """A connection to read with: a unit that has written reads its own writes."""
-        unit = self._unit()
-        return self._connection(unit if unit is not None and unit.wrote else None)
-
-    def write(self) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
-        """A connection to write with: inside a unit, its transaction (begun at its first
-        write); outside, one whose statements commit by themselves."""
-        return self._connection(self._unit())
-
     @asynccontextmanager
-    async def _connection(self, unit: _Unit | None) -> AsyncIterator[AsyncConnection[Any]]:
-        """The unit's connection, with what it held back sent; without a unit, a pooled
-        one in autocommit mode."""
-        if unit is not None:
-            await self._send_pending(unit)
-            with self._translated():
-                yield unit.conn  # type: ignore[misc]
-            return
+    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection in autocommit mode."""
         pool = await self.open()
         with self._translated():
             async with pool.connection() as conn:
@@ -299,27 +284,43 @@ class Connections:
             unit.pending.append((sql, params))
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        """The rows a reading statement gives: a unit that has written reads its own
+        writes."""
         unit = self._unit()
         if unit is None or not unit.wrote:
             return await self._batches.send([(sql, params)], "rows")
-        async with self.read() as conn:
-            cur = await conn.execute(sql, params)  # type: ignore[arg-type]
-            return await cur.fetchall()
+        return await self._in_unit(unit, (sql, params), "rows")
 
     async def change(self, sql: str, params: Params = ()) -> int:
         """Run a writing statement; how many rows it touched."""
-        if self._unit() is None:
+        unit = self._unit()
+        if unit is None:
             return await self._batches.send([(sql, params)], "count")
-        async with self.write() as conn:
-            cur = await conn.execute(sql, params)  # type: ignore[arg-type]
-            return cur.rowcount
+        return await self._in_unit(unit, (sql, params), "count")
 
     async def change_returning(self, sql: str, params: Params = ()) -> list[Row]:
-        if self._unit() is None:
+        unit = self._unit()
+        if unit is None:
             return await self._batches.send([(sql, params)], "rows")
-        async with self.write() as conn:
-            cur = await conn.execute(sql, params)  # type: ignore[arg-type]
-            return await cur.fetchall()
+        return await self._in_unit(unit, (sql, params), "rows")
+
+    async def _in_unit(self, unit: _Unit, statement: Statement, wanted: Wanted) -> Any:
+        """Run `statement` in the unit's transaction, and what the unit held back before
+        it, in one round trip; at the unit's first statement that needs an answer, the
+        transaction begins in that same round trip."""
+        async with unit.lock:  # tasks the unit's task started share it
+            if unit.conn is None:
+                pool = await self.open()
+                with self._translated():
+                    unit.conn, unit.pool = await pool.getconn(), pool
+                unit.pending.insert(0, ("BEGIN", ()))
+            statements, unit.pending = [*unit.pending, statement], []
+            try:
+                with self._translated():
+                    return await run_together(unit.conn, statements, wanted, own_transaction=False)
+            except BaseException:
+                unit.failed = True
+                raise
 
     # --- units
     def _unit(self) -> _Unit | None:
@@ -339,40 +340,6 @@ class Connections:
         else:
             action()
 
-    async def _send_pending(self, unit: _Unit) -> None:
-        """Give the unit its transaction, if it has none yet, and send what it held back,
-        in one round trip."""
-        async with unit.lock:  # tasks the unit's task started share it
-            if unit.conn is None:
-                pool = await self.open()
-                with self._translated():
-                    conn = await pool.getconn()
-                    try:
-                        await self._pipelined(conn, ["BEGIN", *unit.pending])
-                    except BaseException:
-                        await self._rollback(conn)
-                        await pool.putconn(conn)
-                        raise
-                unit.conn, unit.pool = conn, pool
-            elif unit.pending:
-                with self._translated():
-                    await self._pipelined(unit.conn, unit.pending)
-            unit.pending = []
-
-    async def _pipelined(
-        self, conn: AsyncConnection[Any], statements: list[str | tuple[str, Params]]
-    ) -> None:
-        """Statements sent together; the first that fails raises (and the rest do not
-        run)."""
-        if len(statements) == 1:
-            sql, params = (statements[0], ()) if isinstance(statements[0], str) else statements[0]
-            await conn.execute(sql, params)  # type: ignore[arg-type]
-            return
-        async with conn.pipeline():
-            for statement in statements:
-                sql, params = (statement, ()) if isinstance(statement, str) else statement
-                await conn.execute(sql, params)  # type: ignore[arg-type]
-
     async def _land(self, unit: _Unit) -> None:
         """Commit the unit: what it held back goes with the COMMIT. A unit that sent
         nothing yet sends what it held back alone, in autocommit mode (in one implicit
@@ -382,14 +349,17 @@ class Connections:
             return
         conn = unit.conn
         with self._translated():
-            if conn.info.transaction_status == TransactionStatus.INERROR:
+            if unit.failed or conn.info.transaction_status == TransactionStatus.INERROR:
                 # a statement failed and the caller went on: PostgreSQL would turn the
-                # COMMIT into a ROLLBACK without a word
+                # COMMIT into a ROLLBACK without a word (or commit what went before a
+                # statement that never reached it)
                 await conn.execute("ROLLBACK")
                 raise StoreError(
                     f"the store {self.where} could not commit: a statement of the unit failed"
                 )
-            await self._pipelined(conn, [*unit.pending, "COMMIT"])
+            await run_together(
+                conn, [*unit.pending, ("COMMIT", ())], "nothing", own_transaction=False
+            )
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[None]:

@@ -93,7 +93,10 @@ def test_a_login_goes_on_through_the_other_node_when_one_is_killed_after_the_pas
     assert_two_factors(token_response["id_token"])
     assert token_response["id_token"]["iss"] == cluster.issuer
     assert "Traceback" not in cluster.nodes[1].log()
-    # HAProxy had not found the node dead: the requests it sent there went to the other
-    # (its log's retries field, "+N" for a request redispatched)
-    assert cluster.proxy.backend_states() == ["UP", "UP"]
-    assert re.search(r" \d+/\d+/\d+/\d+/\+1 ", cluster.proxy.log()), cluster.proxy.log()
+    # while HAProxy had not found the node dead (its first check comes at a moment of
+    # its own choosing within the minute), the requests it sent there went to the
+    # other: its log's retries field says "+N" for a request redispatched
+    states = cluster.proxy.backend_states()
+    assert states in (["UP", "UP"], ["DOWN", "UP"])
+    if states == ["UP", "UP"]:
+        assert re.search(r" \d+/\d+/\d+/\d+/\+1 ", cluster.proxy.log()), cluster.proxy.log()

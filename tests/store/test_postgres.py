@@ -287,14 +287,11 @@ async def test_a_unit_whose_statement_failed_cannot_commit(postgres_url: str) ->
     await store.close()
 
 
-async def test_held_back_writes_go_with_the_commit_in_one_round_trip(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A unit sends an upsert or a delete with its next statement or its commit; a unit
-    whose only write is one of them needs no transaction."""
-    store = PostgresStore(postgres_url)
-    await store.start()
-    trips: list[list[str]] = []  # the statements of each round trip
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The statements of each round trip to PostgreSQL from now on (their first word):
+    one alone, or those sent together in pipeline mode."""
+    trips: list[list[str]] = []
     execute, pipeline = psycopg.AsyncConnection.execute, psycopg.AsyncConnection.pipeline
     in_pipeline: list[bool] = [False]
 
@@ -318,6 +315,18 @@ async def test_held_back_writes_go_with_the_commit_in_one_round_trip(
 
     monkeypatch.setattr(psycopg.AsyncConnection, "execute", counted)
     monkeypatch.setattr(psycopg.AsyncConnection, "pipeline", pipelined)
+    return trips
+
+
+async def test_held_back_writes_go_with_the_commit_in_one_round_trip(
+    postgres_url: str, round_trips: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit sends an upsert or a delete with its next statement or its commit; a unit
+    whose only write is one of them needs no transaction."""
+    store = PostgresStore(postgres_url)
+    await store.start()
+    trips = round_trips
+    trips.clear()
     async with store.unit():  # a token endpoint's one token
         await store.upsert("access", "a1", {"n": 1})
     assert trips == [["INSERT"]]
@@ -329,10 +338,57 @@ async def test_held_back_writes_go_with_the_commit_in_one_round_trip(
         await store.upsert("access", "a2", {"n": 2})
         await store.upsert("refresh", "r2", {"n": 2})
         await store.destroy("access", "a1")
-    assert trips == [["BEGIN", "INSERT"], ["UPDATE"], ["INSERT", "INSERT", "DELETE", "COMMIT"]]
+    # the transaction begins in the round trip of the first statement that needs an answer
+    assert trips == [["BEGIN", "INSERT", "UPDATE"], ["INSERT", "INSERT", "DELETE", "COMMIT"]]
     monkeypatch.undo()
     assert await store.find("refresh", "r2") == {"n": 2}
     assert await store.find("access", "a1") is None
+    await store.close()
+
+
+async def test_statements_of_tasks_running_at_once_share_one_round_trip_and_commit(
+    postgres_url: str, round_trips: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(postgres_url)
+    await store.start()
+    round_trips.clear()
+
+    async def issue(n: int) -> None:  # as a token endpoint does
+        async with store.unit():
+            await store.upsert("access", f"a{n}", {"n": n})
+
+    await asyncio.gather(*(issue(n) for n in range(10)))
+    assert round_trips == [["BEGIN", *["INSERT"] * 10, "COMMIT"]]
+
+    round_trips.clear()
+    found = await asyncio.gather(*(store.find("access", f"a{n}") for n in range(10)))
+    assert found == [{"n": n} for n in range(10)]
+    assert round_trips == [["BEGIN", *["SELECT"] * 10, "COMMIT"]]
+
+    round_trips.clear()
+    assert await store.find("access", "a1") == {"n": 1}  # a task alone goes alone
+    assert round_trips == [["SELECT"]]
+    monkeypatch.undo()
+    await store.close()
+
+
+async def test_a_statement_that_fails_in_a_shared_round_trip_fails_only_its_caller(
+    postgres_url: str,
+) -> None:
+    """The others' statements land once each: nothing of the failed attempt is kept."""
+    store = PostgresStore(postgres_url)
+    await store.start()
+    outcomes = await asyncio.gather(
+        store.hit("tries", 60),
+        store.upsert("co\x00de", "x", {"n": 1}),  # text cannot hold NUL
+        store.upsert("code", "y", {"n": 2}),
+        store.hit("tries", 60),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == 1 and outcomes[3] == 2 and outcomes[2] is None
+    assert isinstance(outcomes[1], StoreError)
+    assert await store.count("tries") == 2
+    assert await store.find("code", "y") == {"n": 2}
     await store.close()
 
 
