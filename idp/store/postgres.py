@@ -104,7 +104,7 @@ class PostgresStore:
     async def readiness(self) -> dict[str, str]:
         """One round trip on a pooled connection, which reads the schema's version."""
         try:
-            async with asyncio.timeout(READINESS_TIMEOUT), self._db.read() as conn:
+            async with asyncio.timeout(READINESS_TIMEOUT), self._db.connection() as conn:
                 await postgres_schema.check(conn, self.where)
         except TimeoutError:
             return {"store": f"the store {self.where} did not answer in {READINESS_TIMEOUT:g} s"}

@@ -172,7 +172,7 @@ class Connections:
         self._opening = asyncio.Lock()
         self._checking: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
-        self._batches = Batches(self._connection)
+        self._batches = Batches(self.connection)
 
     # --- the pool
     async def open(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
@@ -266,8 +266,8 @@ class Connections:
 
     # --- statements
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
-        """A pooled connection in autocommit mode."""
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection in autocommit mode, apart from any unit and batch."""
         pool = await self.open()
         with self._translated():
             async with pool.connection() as conn:
