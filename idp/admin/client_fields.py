@@ -109,13 +109,19 @@ def jwks(field: str, value: object) -> dict[str, Any] | None:
     if not isinstance(value, Mapping) or not isinstance(value.get("keys"), list):
         raise InvalidField(field, 'must be a JWK Set: an object with a list of "keys"')
     for key in value["keys"]:
-        try:
-            parsed = jwk.JWK(**key) if isinstance(key, Mapping) else None
-        except (JWException, TypeError, ValueError):
-            parsed = None
-        if parsed is None or parsed.has_private:
+        if not _public_jwk(key):
             raise InvalidField(field, "must hold public keys (JWK) only")
     return dict(value)
+
+
+def _public_jwk(key: object) -> bool:
+    if not isinstance(key, Mapping) or not isinstance(key.get("kty"), str):
+        return False
+    try:
+        parsed = jwk.JWK(**key)
+        return bool(parsed.has_public and not parsed.has_private)
+    except (JWException, TypeError, ValueError, KeyError, AttributeError):
+        return False
 
 
 def _name(field: str, value: object) -> str:
