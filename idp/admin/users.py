@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from idp.factors import AdminMethod, FactorPlugin, MethodAdmin
 from idp.passwords import Passwords
 from idp.store import Store, User
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]{1,1024}")
 #: the most users one page holds, and how many when the caller does not say
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -170,12 +172,16 @@ def _cursor(username: str) -> str:
 
 
 def _after(cursor: object) -> str:
-    if not isinstance(cursor, str) or len(cursor) > 4 * user_fields.MAX_USERNAME:
-        raise InvalidField("cursor", "is not a cursor this IdP gave")
+    wrong = InvalidField("cursor", "is not a cursor this IdP gave")
+    if not isinstance(cursor, str) or not _BASE64URL.fullmatch(cursor):
+        raise wrong
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidField("cursor", "is not a cursor this IdP gave") from None
+        raise wrong from None
+    if not after:
+        raise wrong
+    return after
 
 
 def _cleared(claims: object) -> object:

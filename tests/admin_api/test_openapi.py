@@ -4,29 +4,28 @@ from `idp serve`, and every answer must be documented, match its schema and be n
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.checks import not_a_server_error
 
 from idp.admin_api import PREFIX
 from idp.admin_api.routes import OPERATIONS
 from tests.admin_api.conftest import API, AdminApi
 from tests.live import LiveServer, live_server
 
-#: examples per operation: twenty operations in well under 40 s
-EXAMPLES = 12
+#: examples per operation: twenty operations in about 20 s on a quiet machine
+EXAMPLES = 10
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -57,11 +56,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     with live_server(tmp_path_factory.mktemp("admin-api")) as live:
         live.add_user("alice", "long enough", name="Alice")
         created = live.idp(
-            "clients", "add", "Partner", "--grant", "client_credentials", "--scope", "admin",
+            "clients",
+            "add",
+            "Partner",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "admin",
             "--json",
         )
-        import json
-
         client = json.loads(created)
         answer = httpx.post(
             f"{live.url}/token",
@@ -76,7 +79,6 @@ def test_every_answer_matches_the_document(server: tuple[LiveServer, str]) -> No
     live, token = server
     schema = schemathesis.openapi.from_url(f"{live.url}{API}/openapi.json")
     headers = {"Authorization": f"Bearer {token}"}
-    started = time.monotonic()
     for result in schema.get_all_operations():
         operation = result.ok()
 
@@ -92,4 +94,3 @@ def test_every_answer_matches_the_document(server: tuple[LiveServer, str]) -> No
             case.call_and_validate(base_url=live.url + API, headers=headers, checks=CHECKS)
 
         conforms()
-    assert time.monotonic() - started < 40
