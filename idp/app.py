@@ -17,6 +17,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from idp import account, account_password, demo
+from idp.admin_api import PREFIX as ADMIN_API
+from idp.admin_api.answers import error as admin_error
+from idp.admin_api.routes import api_routes
 from idp.errors import StoreUnavailable
 from idp.factors import FactorPlugin
 from idp.login import consent, password
@@ -29,7 +32,15 @@ from idp.store import Store
 
 log = logging.getLogger("idp")
 
-_JSON_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/.well-known/", "/jwks")
+_JSON_PATHS = (
+    "/token",
+    "/revoke",
+    "/introspect",
+    "/userinfo",
+    "/.well-known/",
+    "/jwks",
+    ADMIN_API + "/",
+)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -58,6 +69,7 @@ def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
         Route("/consent/{login_id}", consent.consent_submit, methods=["POST"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
+    table.append(Mount(ADMIN_API, routes=api_routes()))
     table.extend(account.routes())
     table.extend(account_password.routes())
     for name, plugin in provider.plugins.items():
@@ -73,6 +85,9 @@ def _wants_json(request: Request) -> bool:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if _route_path(request.scope).startswith(ADMIN_API + "/"):
+        code = {404: "not_found", 405: "invalid_request"}.get(exc.status_code, "invalid_request")
+        return admin_error(exc.status_code, code, str(exc.detail), headers=exc.headers)
     if _wants_json(request):
         error = "invalid_request" if exc.status_code < 500 else "server_error"
         return JSONResponse(
@@ -95,6 +110,10 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     """The store is down: 503 with Retry-After, in the form the caller reads."""
     log.warning("%s %s: the store is unavailable: %s", request.method, request.url.path, exc)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _route_path(request.scope).startswith(ADMIN_API + "/"):
+        return admin_error(
+            503, "temporarily_unavailable", UNAVAILABLE, headers={**headers, **NO_STORE}
+        )
     if _wants_json(request):
         return JSONResponse(
             {"error": "temporarily_unavailable", "error_description": UNAVAILABLE},
@@ -118,9 +137,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def _route_path(scope: Scope) -> str:
-    """The path within the app, as Starlette's router matches it (without root_path)."""
+    """The path within the app, as Starlette's router matches it (without root_path; a
+    mount's handler sees its own root_path grown by the mount, its app's in
+    app_root_path)."""
     path: str = scope["path"]
-    root: str = scope.get("root_path", "")
+    root: str = scope.get("app_root_path", scope.get("root_path", ""))
     return path[len(root) :] if root and path.startswith(root) else path
 
 

@@ -38,9 +38,9 @@ class FactorHost(Protocol):
 
     pages: Pages
     settings: Settings
-    #: the host only reads (an `idp` command that lists what users enrolled): the plugin
-    #: writes nothing then, to the store or to files of its own
-    read_only: bool
+    #: the host serves logins (a server). The `idp` command, which administers the store,
+    #: does not: the plugin makes no files of its own for it (a key to seal secrets with)
+    serving: bool
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""
@@ -162,6 +162,37 @@ class ChangeConfirmer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AdminMethod:
+    """One thing a user enrolled, as an administrator sees it."""
+
+    #: names it among the plugin's methods of that user (what remove_method takes)
+    id: str
+    #: e.g. "totp", "recovery codes", or the kind of a device
+    kind: str
+    #: in English: "Authenticator app", or the name the user gave a device
+    label: str
+    #: Unix time of enrollment
+    created_at: int
+    #: Unix time of the last use, where the plugin keeps it
+    last_used: int | None = None
+    #: a device the user paired (a phone), rather than a secret or codes
+    device: bool = False
+
+
+@runtime_checkable
+class MethodAdmin(Protocol):
+    """What a plugin may offer besides FactorPlugin: an administrator lists a user's
+    enrolled methods one by one and removes one (the admin API, `idp users show`).
+    FactorPlugin.reset removes them all."""
+
+    async def admin_methods(self, user: User) -> Sequence[AdminMethod]: ...
+
+    async def remove_method(self, user: User, method_id: str) -> bool:
+        """Remove one of the user's methods; False if the user has none of that id."""
+        ...
+
+
 class EnrolledMethod(Protocol):
     @property
     def kind(self) -> str:
@@ -178,6 +209,19 @@ class EnrolledMethod(Protocol):
     def created_at(self) -> int:
         """Unix time of enrollment."""
         ...
+
+
+def set_up_plugins(
+    host: FactorHost, given: Mapping[str, FactorPlugin] | None = None
+) -> dict[str, FactorPlugin]:
+    """The enabled plugins, each set up with its [plugins.<name>] table and its
+    templates added to the host's pages."""
+    plugins = load_plugins(host.settings.factors.enabled, given)
+    for name, plugin in plugins.items():
+        for folder in plugin.template_folders():
+            host.pages.add_folder(folder)
+        plugin.setup(host, host.settings.plugins.get(name, {}))
+    return plugins
 
 
 def load_plugins(

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
-from idp.factors import FactorPlugin, load_plugins
+from idp.factors import FactorPlugin, set_up_plugins
 from idp.keys import KeyRing
 from idp.login.known_browsers import KnownBrowsers
 from idp.login.pipeline import LoginPipeline
@@ -40,13 +40,10 @@ class Provider:
         settings: Settings,
         store: Store | None = None,
         plugins: Mapping[str, FactorPlugin] | None = None,
-        *,
-        read_only: bool = False,
     ) -> None:
-        """`read_only`: the provider of a command that only reads (the plugins are told:
-        FactorHost.read_only); it is never started."""
         self.settings = settings
-        self.read_only = read_only
+        #: FactorHost.serving: this is the server's host
+        self.serving = True
         self.store = store or open_store(settings.store)
         self.keys = KeyRing(self.store, settings)
         self.passwords = Passwords(settings.passwords)
@@ -60,11 +57,7 @@ class Provider:
         self.pipeline = LoginPipeline(self)
         self.discovery_bytes = discovery_bytes(settings.issuer)
         self._key_reloads: asyncio.Task[None] | None = None
-        self.plugins = load_plugins(settings.factors.enabled, plugins)
-        for name, plugin in self.plugins.items():
-            for folder in plugin.template_folders():
-                self.pages.add_folder(folder)
-            plugin.setup(self, settings.plugins.get(name, {}))
+        self.plugins = set_up_plugins(self, plugins)
 
     # --- FactorHost
     def records(self, namespace: str) -> RecordView:

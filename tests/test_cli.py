@@ -300,3 +300,31 @@ def test_serve_refuses_a_port_that_is_the_management_port(
     assert run(config, "serve", "--port", "9000", monkeypatch=monkeypatch) == 1
     err = capsys.readouterr().err
     assert "--port 9000 is the management port (server.management_port)" in err
+
+
+def test_resetting_a_second_factor_makes_no_keys_no_client_and_no_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command administers the store: it sets up the plugins without building the
+    provider, and makes nothing a server would (signing keys, the account client, the
+    Pocket key file)."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    path = folder / "idp.toml"
+    path.write_text(
+        f'[store]\npath = "{folder / "cli.sqlite3"}"\n[factors]\nenabled = ["pocket"]\n'
+        "[passwords]\ntime_cost = 1\nmemory_cost = 8192\n"
+    )
+    config = str(path)
+    assert main(["--config", config, "db", "init"]) == 0
+    assert run(config, "users", "add", "al", stdin="long enough\n", monkeypatch=monkeypatch) == 0
+
+    def no_provider(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a command built the provider")
+
+    monkeypatch.setattr("idp.provider.Provider.__init__", no_provider)
+    assert run(config, "users", "reset-mfa", "al", monkeypatch=monkeypatch) == 0
+    assert "removed 0 second-factor item(s) of al" in capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == ["cli.sqlite3", "idp.toml"]
+    store = open_blocking(load_settings(config).store)
+    assert store.list_keys() == [] and store.list_clients() == []

@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from idp.admin.host import command_plugins
 from idp.errors import IdpError
 from idp.factors import FactorPlugin
 from idp.passwords import MIN_LENGTH, too_short
 from idp.settings import Settings
-from idp.store import Store, User, open_store
+from idp.store import Store, open_store
 
 
 class CliError(IdpError):
@@ -92,18 +93,7 @@ def read_password(from_stdin: bool, confirm: bool = True) -> str:
     return password
 
 
-async def user_named(store: Store, username: str) -> User:
-    user = await store.find_user(username)
-    if user is None:
-        raise CliError(f"no user named {username!r}")
-    return user
-
-
-def enabled_plugins(
-    settings: Settings, store: Store, *, read_only: bool = False
-) -> dict[str, FactorPlugin]:
-    """The enabled second-factor plugins, set up as the server sets them up; with
-    `read_only`, told to write nothing (files of their own included)."""
-    from idp.provider import Provider
-
-    return dict(Provider(settings, store=store, read_only=read_only).plugins)
+def enabled_plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:
+    """The enabled second-factor plugins, set up for a command (no provider is built:
+    idp.admin.host)."""
+    return command_plugins(settings, store)

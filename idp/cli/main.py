@@ -8,16 +8,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from idp.cli.clients import AUTH_METHODS, GRANTS, cmd_clients
+from idp.admin.client_fields import AUTH_METHODS, GRANTS
+from idp.admin.errors import InvalidField
+from idp.cli.clients import cmd_clients
 from idp.cli.common import DEFAULT_CONFIG, CliError, config_path
 from idp.cli.db import cmd_db
 from idp.cli.keys import cmd_keys
 from idp.cli.serve import cmd_serve
 from idp.cli.store_copy import cmd_store
 from idp.cli.users import cmd_users
-from idp.errors import ConfigError, Conflict, SchemaOutdated, StoreError
+from idp.errors import ConfigError, Conflict, NotFound, SchemaOutdated, StoreError
 from idp.keys import ALGORITHMS
-from idp.oidc.models import SCOPES
+from idp.oidc.models import CLIENT_SCOPES
 from idp.settings import load_settings
 
 
@@ -88,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     cadd.add_argument("--post-logout-redirect-uri", action="append")
     cadd.add_argument("--public", action="store_true", help="no secret; PKCE required")
     cadd.add_argument("--grant", action="append", choices=GRANTS)
-    cadd.add_argument("--scope", help=f"space-separated, from: {' '.join(SCOPES)}")
+    cadd.add_argument("--scope", help=f"space-separated, from: {' '.join(CLIENT_SCOPES)}")
     cadd.add_argument("--auth-method", choices=AUTH_METHODS, default="client_secret_basic")
     cadd.add_argument("--jwks", help="JWK Set file with the client's public keys")
     cadd.add_argument("--first-party", action="store_true", help="skip the consent page")
@@ -155,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"idp: {exc}", file=sys.stderr)
         return exc.exit_status
-    except (Conflict, SchemaOutdated, StoreError) as exc:
+    except (Conflict, InvalidField, NotFound, SchemaOutdated, StoreError) as exc:
         print(f"idp: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

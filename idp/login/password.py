@@ -104,7 +104,7 @@ async def login_submit(request: Request) -> Response:
 
     user = await provider.store.find_user(username)
     ok = await provider.passwords.verify_async(user.password_hash if user else None, password)
-    if not ok or user is None:
+    if not ok or user is None or user.disabled:
         return await _render(
             provider, request, login, username=username, status_code=401, error=t("login.failed")
         )

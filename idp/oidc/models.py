@@ -15,6 +15,9 @@ from idp.store import Client
 
 #: the scopes this provider knows; others in a request are ignored (OIDC Core 3.1.2.1)
 SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+#: what a client may be registered with: those, and `admin`, the scope of the admin API,
+#: which only a client_credentials client may hold (idp.admin.client_fields)
+CLIENT_SCOPES = (*SCOPES, "admin")
 
 
 #: hex digits of the time of issue (milliseconds) that codes and tokens issued before

@@ -259,7 +259,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         pass
 
     def authenticate_user(self, authorization_code: CodeRecord) -> User | None:
-        return wait_for(self.server.store.get_user(authorization_code.data["sub"]))
+        user = wait_for(self.server.store.get_user(authorization_code.data["sub"]))
+        return None if user is None or user.disabled else user
 
     def generate_token(
         self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
@@ -312,9 +313,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return TokenRecord(REFRESH, key, data)
 
     def authenticate_user(self, refresh_token: TokenRecord) -> User | None:
-        return (
+        user = (
             wait_for(self.server.store.get_user(refresh_token.sub)) if refresh_token.sub else None
         )
+        return None if user is None or user.disabled else user
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
         pass  # consumed with the new tokens' writes, in create_token_response

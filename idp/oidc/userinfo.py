@@ -55,7 +55,7 @@ async def _claims_for(provider: Provider, token: str) -> dict[str, Any] | str:
     if "openid" not in scopes:
         return "insufficient_scope"
     user = await provider.store.get_user(data["sub"])
-    if user is None:
+    if user is None or user.disabled:
         return "invalid_token"
     return user_claims(user, scopes, requested=data.get("userinfo_claims", []))
 

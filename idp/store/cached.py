@@ -163,6 +163,9 @@ class CachedStore:
     async def list_users(self) -> list[User]:
         return await self.durable.list_users()
 
+    async def page_users(self, after: str, limit: int, search: str = "") -> list[User]:
+        return await self.durable.page_users(after, limit, search)
+
     async def remove_user(self, sub: str) -> bool:
         return await self.durable.remove_user(sub)
 
@@ -171,6 +174,9 @@ class CachedStore:
 
     async def get_client(self, client_id: str) -> Client | None:
         return await self.durable.get_client(client_id)
+
+    async def update_client(self, client: Client) -> bool:
+        return await self.durable.update_client(client)
 
     async def list_clients(self) -> list[Client]:
         return await self.durable.list_clients()

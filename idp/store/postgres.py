@@ -50,6 +50,19 @@ CLIENT_CACHE_SECONDS = 5.0
 
 _LIVE = "(expires_at IS NULL OR expires_at >= %s)"
 
+#: a user whose username, name or email holds the search; only ASCII letters are folded,
+#: as sqlite's lower() does, so that every backend finds the same users
+_ASCII_LOWER = "translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_SEARCH = (
+    "(%s = '' OR strpos(" + _ASCII_LOWER.format("username") + ", %s) > 0"
+    " OR strpos(" + _ASCII_LOWER.format("coalesce(data::json ->> 'name', '')") + ", %s) > 0"
+    " OR strpos(" + _ASCII_LOWER.format("coalesce(data::json ->> 'email', '')") + ", %s) > 0)"
+)
+
+
+def _fold_ascii(text: str) -> str:
+    return "".join(c.lower() if "A" <= c <= "Z" else c for c in text)
+
 
 class PostgresStore:
     def __init__(
@@ -147,6 +160,14 @@ class PostgresStore:
         rows = await self._db.fetch("SELECT data FROM users ORDER BY username")
         return [load_row(User, r[0]) for r in rows]
 
+    async def page_users(self, after: str, limit: int, search: str = "") -> list[User]:
+        folded = as_text(_fold_ascii(search))
+        rows = await self._db.fetch(
+            f"SELECT data FROM users WHERE username > %s AND {_SEARCH} ORDER BY username LIMIT %s",
+            (as_text(after), as_text(search), folded, folded, folded, limit),
+        )
+        return [load_row(User, r[0]) for r in rows]
+
     async def remove_user(self, sub: str) -> bool:
         return await self._db.change("DELETE FROM users WHERE sub = %s", (as_text(sub),)) > 0
 
@@ -172,6 +193,13 @@ class PostgresStore:
             self._clients.clear()
         self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
         return client
+
+    async def update_client(self, client: Client) -> bool:
+        self._clients.pop(client.client_id, None)
+        sql = "UPDATE clients SET data = %s WHERE client_id = %s"
+        updated = await self._db.change(sql, (dump_row(client), as_text(client.client_id))) > 0
+        self._clients.pop(client.client_id, None)
+        return updated
 
     async def list_clients(self) -> list[Client]:
         rows = await self._db.fetch("SELECT data FROM clients ORDER BY client_id")

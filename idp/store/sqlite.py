@@ -44,6 +44,13 @@ _SWEEP_EVERY = 500
 
 _LIVE = "(expires_at IS NULL OR expires_at >= ?)"
 
+#: a user whose username, name or email holds the search (lower() folds ASCII alone)
+_SEARCH = (
+    "(? = '' OR instr(lower(username), ?) > 0"
+    " OR instr(lower(coalesce(json_extract(data, '$.name'), '')), ?) > 0"
+    " OR instr(lower(coalesce(json_extract(data, '$.email'), '')), ?) > 0)"
+)
+
 #: tries to switch a new file to WAL while another process does the same (50 ms apart)
 _WAL_ATTEMPTS = 100
 
@@ -217,6 +224,13 @@ class SqliteStore:
         rows = self._reader().execute("SELECT data FROM users ORDER BY username").fetchall()
         return [load_row(User, r[0]) for r in rows]
 
+    async def page_users(self, after: str, limit: int, search: str = "") -> list[User]:
+        rows = self._reader().execute(
+            f"SELECT data FROM users WHERE username > ? AND {_SEARCH} ORDER BY username LIMIT ?",
+            (after, search, *(search.lower(),) * 3, limit),
+        )
+        return [load_row(User, r[0]) for r in rows]
+
     async def remove_user(self, sub: str) -> bool:
         async with self._write() as db:
             removed: bool = db.execute("DELETE FROM users WHERE sub = ?", (sub,)).rowcount > 0
@@ -247,6 +261,13 @@ class SqliteStore:
             self._clients.clear()
         self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
         return client
+
+    async def update_client(self, client: Client) -> bool:
+        self._clients.pop(client.client_id, None)
+        async with self._write() as db:
+            sql = "UPDATE clients SET data = ? WHERE client_id = ?"
+            updated: bool = db.execute(sql, (dump_row(client), client.client_id)).rowcount > 0
+        return updated
 
     async def list_clients(self) -> list[Client]:
         rows = self._reader().execute("SELECT data FROM clients ORDER BY client_id").fetchall()

@@ -177,7 +177,8 @@ def resolve_key(
     """The key that encrypts TOTP secrets: config, then env, then a file in the embedded
     store's folder (made there if missing, unless not `create`). A store that several
     processes share has no such folder: the key must then be configured, or each process
-    would make its own."""
+    would make its own. Without `create` (a host that seals nothing), a key is never
+    missing: one kept nowhere will do."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     for text, where in (
@@ -190,6 +191,9 @@ def resolve_key(
                 raise PocketConfigError("; ".join(problems))
             return decode_key(text)
     if local_folder is None:
+        if not create:
+            # a host that serves nothing seals nothing (the `idp` command): no key is needed
+            return secrets.token_bytes(32)
         raise PocketConfigError(
             "plugins.pocket.encryption_key: the store is shared by several processes, so the"
             f" key that encrypts TOTP secrets must be configured: set it there or in {KEY_ENV}"
@@ -197,7 +201,7 @@ def resolve_key(
         )
     path = local_folder / KEY_FILE
     if not create and not path.exists():
-        # nothing was sealed without the file, and a host that writes nothing seals
+        # nothing was sealed without the file, and a host that serves nothing seals
         # nothing: a key kept nowhere will do
         return secrets.token_bytes(32)
     return _key_file(path)

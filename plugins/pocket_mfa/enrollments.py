@@ -56,6 +56,14 @@ class Enrollments:
             found.append(Method("recovery codes", label, issued))
         return found
 
+    async def remove_totp(self, sub: str) -> bool:
+        """Remove the authenticator app; False if the user has none."""
+        async with self.records.unit():
+            if await self.records.find(TOTP_MODEL, sub) is None:
+                return False
+            await self.records.destroy(TOTP_MODEL, sub)
+        return True
+
     async def remove_all(self, sub: str) -> int:
         """Remove the authenticator app and the recovery codes, together."""
         removed = 0

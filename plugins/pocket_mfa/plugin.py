@@ -11,11 +11,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from idp.factors import CodeCheck, ConfirmWays, EnrolledMethod, FactorHost
+from idp.factors import AdminMethod, CodeCheck, ConfirmWays, EnrolledMethod, FactorHost
 from idp.i18n import DEFAULT_LOCALE, add_messages
 from idp.login.state import PendingLogin
 from idp.store import User
-from plugins.pocket_mfa import views
+from plugins.pocket_mfa import admin_methods, views
 from plugins.pocket_mfa.config import load_config, resolve_key
 from plugins.pocket_mfa.manage import Manage
 from plugins.pocket_mfa.manage_confirm import ManageConfirmation
@@ -35,7 +35,8 @@ HERE = Path(__file__).parent
 class PocketFactor:
     """Second factor by Pocket push (a paired phone signs its approval) or by authenticator
     app (TOTP, RFC 6238), recovery codes, and an enrollment wizard. It confirms changes
-    on the account pages too (idp.factors.ChangeConfirmer): by a code, or on the phone."""
+    on the account pages too (idp.factors.ChangeConfirmer): by a code, or on the phone;
+    an administrator lists and removes each method (idp.factors.MethodAdmin)."""
 
     name = "pocket"
 
@@ -51,7 +52,7 @@ class PocketFactor:
     # --- FactorPlugin
     def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
         settings = load_config(config)
-        key = resolve_key(settings, host.settings.store.local_folder, create=not host.read_only)
+        key = resolve_key(settings, host.settings.store.local_folder, create=host.serving)
         self._services = Services.build(host, self.name, settings, key)
         add_messages(HERE / "locales")
 
@@ -96,6 +97,15 @@ class PocketFactor:
         at = next((i for i, m in enumerate(found) if m.kind == "recovery codes"), len(found))
         found[at:at] = await s.push.devices.list(user.sub)
         return found
+
+    # --- MethodAdmin
+    async def admin_methods(self, user: User) -> Sequence[AdminMethod]:
+        """The authenticator app ("totp"), each phone (by its device id), the recovery
+        codes ("recovery-codes")."""
+        return await admin_methods.admin_methods(self.services, user)
+
+    async def remove_method(self, user: User, method_id: str) -> bool:
+        return await admin_methods.remove_method(self.services, user, method_id)
 
     # --- ChangeConfirmer
     async def ways(self, user: User) -> ConfirmWays:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -100,6 +100,45 @@ async def test_clients_round_trip(store: Store) -> None:
         await store.add_client(client)
     assert await store.remove_client("c1") is True
     assert await store.get_client("c1") is None
+
+
+async def test_a_disabled_user_stays_disabled(store: Store) -> None:
+    await store.add_user(_user())
+    await store.update_user(replace(_user(), disabled=True))
+    found = await store.get_user("sub-bob")
+    assert found is not None and found.disabled
+
+
+async def test_users_come_in_pages_by_username(store: Store) -> None:
+    for username in ("dave", "ann", "carl", "bob", "eve"):
+        await store.add_user(_user(username))
+    first = await store.page_users("", 2)
+    assert [u.username for u in first] == ["ann", "bob"]
+    rest = await store.page_users("bob", 10)
+    assert [u.username for u in rest] == ["carl", "dave", "eve"]
+    assert await store.page_users("eve", 10) == []
+
+
+async def test_a_search_finds_users_by_username_name_or_email(store: Store) -> None:
+    await store.add_user(User(sub="1", username="alice", password_hash="h", name="Alice Smit"))
+    await store.add_user(User(sub="2", username="bert", password_hash="h", email="B@SMITH.org"))
+    await store.add_user(User(sub="3", username="cor", password_hash="h", name="Cor"))
+    await store.add_user(User(sub="4", username="smitty", password_hash="h"))
+    found = await store.page_users("", 10, search="SMIT")
+    assert [u.username for u in found] == ["alice", "bert", "smitty"]
+    assert [u.username for u in await store.page_users("alice", 1, search="smit")] == ["bert"]
+    assert await store.page_users("", 10, search="nobody") == []
+
+
+async def test_a_client_is_updated_in_place(store: Store) -> None:
+    client = Client(client_id="c1", name="One", redirect_uris=("https://a/cb",))
+    await store.add_client(client)
+    assert await store.get_client("c1") == client  # now in the backend's client cache
+    changed = replace(client, name="Uno", redirect_uris=("https://b/cb",))
+    assert await store.update_client(changed) is True
+    assert await store.get_client("c1") == changed
+    assert await store.update_client(replace(client, client_id="none")) is False
+    assert await store.get_client("none") is None
 
 
 async def test_keys_round_trip(store: Store) -> None:

@@ -1,0 +1,72 @@
+"""The plugins' host in the `idp` command: the settings and the store, and no browser.
+
+A command administers the store; it serves no page, so no login, session or browser ever
+reaches the plugins through it (FactorHost.serving is False, and a plugin makes no files
+of its own for it). Building the whole provider for that would make everything a server
+needs, for nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.factors import FactorPlugin, set_up_plugins
+from idp.login.state import PendingLogin, SsoSession
+from idp.pages import Pages
+from idp.settings import Settings
+from idp.store import Client, Store, User
+from idp.store.base import RecordView
+
+
+class NoBrowser(RuntimeError):
+    """A plugin asked a command's host to carry on a login: a command has none."""
+
+
+class CommandHost:
+    serving = False
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.pages = Pages()
+
+    def records(self, namespace: str) -> RecordView:
+        return self.store.records(namespace)
+
+    async def get_user(self, sub: str) -> User | None:
+        return await self.store.get_user(sub)
+
+    async def get_client(self, client_id: str) -> Client | None:
+        return await self.store.get_client(client_id)
+
+    # --- the browser's parts: a command has no pending login and no session
+    async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+        return None
+
+    async def session_user(self, request: Request) -> User | None:
+        return None
+
+    async def session(self, request: Request) -> SsoSession | None:
+        return None
+
+    async def application_name(self, login: PendingLogin) -> str | None:
+        return None
+
+    async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
+        raise NoBrowser("a command has no login to finish")
+
+    async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+        raise NoBrowser("a command has no login to end")
+
+    def expired(self, request: Request, locale: str | None = None) -> Response:
+        raise NoBrowser("a command shows no pages")
+
+    def restart_url(self, login: PendingLogin) -> str:
+        raise NoBrowser("a command has no login to start again")
+
+
+def command_plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:
+    """The enabled second-factor plugins, set up for a command."""
+    return set_up_plugins(CommandHost(settings, store))
