@@ -128,8 +128,10 @@ def start_ours(
     idp: Path = IDP_BIN,
     serve_args: Sequence[str] = (),
     extra_env: Mapping[str, str] | None = None,
+    log_name: str = "ours",
 ) -> tuple[Target, Server]:
-    """Provision and serve our IdP; `extra_env` adds IDP_* settings (another store)."""
+    """Provision and serve our IdP; `extra_env` adds IDP_* settings (another store);
+    its output goes to `log_name`.log in the logs folder."""
     if not idp.exists():
         raise ProvisionError(f"{idp} not found: run `make` first, or use --peer-only")
     port = free_port()
@@ -143,7 +145,7 @@ def start_ours(
         [str(idp), "--config", str(IDP_CONFIG), "serve", *serve_args],
         cwd=REPO,
         env=env,
-        log_path=LOG_DIR / "ours.log",
+        log_path=LOG_DIR / f"{log_name}.log",
     )
     server.wait_ready(f"{issuer}/.well-known/openid-configuration")
     target = Target(
