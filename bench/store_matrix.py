@@ -79,7 +79,7 @@ class Served:
 @contextmanager
 def _served(config: Config, folder: Path) -> Iterator[Served]:
     with running_store(config.store, folder / "store") as store:
-        (folder / "idp").mkdir()
+        (folder / "idp").mkdir(parents=True)
         target, server = start_ours(
             folder / "idp",
             serve_args=["--workers", str(config.nodes)],
