@@ -77,7 +77,7 @@ class Served:
 
 
 @contextmanager
-def _served(config: Config, folder: Path) -> Iterator[Served]:
+def _served(config: Config, folder: Path, workloads: list[str]) -> Iterator[Served]:
     with running_store(config.store, folder / "store") as store:
         (folder / "idp").mkdir(parents=True)
         target, server = start_ours(
@@ -85,6 +85,7 @@ def _served(config: Config, folder: Path) -> Iterator[Served]:
             serve_args=["--workers", str(config.nodes)],
             extra_env=store.environ,
             log_name=f"ours-{config.slug}",
+            with_totp_users="login_totp" in workloads,
         )
         try:
             yield Served(config, target, [server.pid, *store.pids], {})
@@ -203,7 +204,9 @@ def main() -> None:
         served = []
         for config in configs:
             print(f"starting {config.label}", flush=True)
-            served.append(stack.enter_context(_served(config, Path(folder) / config.slug)))
+            served.append(
+                stack.enter_context(_served(config, Path(folder) / config.slug, args.only))
+            )
         for name in args.only:
             for c in CONCURRENCY.get(name, (1, 32)):
                 for run in range(args.runs):
