@@ -7,10 +7,13 @@ paired phone), side by side on two stores:
 - sqlite, one process: the browser and the phone talk to the same process;
 - PostgreSQL, two processes on one database: the browser's page waits on one process and
   the phone answers on the other, so the answer reaches the page through a wake-up that
-  crosses processes (LISTEN/NOTIFY).
+  crosses processes (LISTEN/NOTIFY);
+- redis: the same two processes on PostgreSQL with a Redis cache (`[store] cache`): the
+  challenge and its outcome are kept in Redis, and the wake-up crosses processes through
+  Redis pub/sub.
 
     .venv/bin/python bench/push_latency.py                 # 300 logins each, 1000 held
-    .venv/bin/python bench/push_latency.py --logins 500 --held 2000 --stores postgresql
+    .venv/bin/python bench/push_latency.py --logins 500 --held 2000 --stores postgresql,redis
 
 Part 1, latency: for each login the browser's long-poll (`push/<login>/wait`) is parked
 first; then the phone sends its signed approval (device token and signature are made
@@ -51,8 +54,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from harness.idp_processes import IdpProcess, idp_processes  # noqa: E402
-from harness.postgres import start_postgres, stop_postgres  # noqa: E402
 from harness.push_memory import push_service_memory  # noqa: E402
+from harness.stores import running_store  # noqa: E402
 
 from plugins.pocket_mfa.client import device_key  # noqa: E402
 from plugins.pocket_mfa.push.protocol import answer_message, api_base, parse_pairing_uri  # noqa: E402
@@ -75,29 +78,23 @@ ENVIRON = {
     "IDP_LOGIN_ACCOUNT_LIMIT": "1000000",
     "IDP_LOGIN_ADDRESS_LIMIT": "1000000",
 }
-STORES = {"sqlite": "sqlite, 1 process", "postgresql": "PostgreSQL, 2 processes"}
+STORES = {
+    "sqlite": "sqlite, 1 process",
+    "postgresql": "PostgreSQL, 2 processes",
+    "redis": "PG + Redis, 2 processes",
+}
+#: this script's store names -> the harness's
+_RUNNING = {"sqlite": "sqlite", "postgresql": "pg", "redis": "pg+redis"}
 
 
 @contextmanager
 def servers(store: str, folder: Path) -> Iterator[list[IdpProcess]]:
-    """One process on a sqlite file, or two on one PostgreSQL database."""
-    if store == "sqlite":
-        with idp_processes(folder, 1, CONFIG_EXTRA, ENVIRON) as started:
-            yield started
-        return
+    """One process on a sqlite file, or two on one PostgreSQL database (with Redis)."""
     folder.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
-    pg_pid, conninfo = start_postgres(folder / "pg")
-    try:
-        port = dict(part.split("=") for part in conninfo.split())["port"]
-        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-        environ = ENVIRON | {
-            "IDP_STORE_URL": f"postgresql://postgres@127.0.0.1:{port}/postgres",
-            "IDP_POCKET_ENCRYPTION_KEY": key,
-        }
-        with idp_processes(folder, 2, CONFIG_EXTRA, environ) as started:
+    with running_store(_RUNNING[store], folder / "store") as running:
+        count = 1 if store == "sqlite" else 2
+        with idp_processes(folder, count, CONFIG_EXTRA, ENVIRON | running.environ) as started:
             yield started
-    finally:
-        stop_postgres(pg_pid)
 
 
 # --- a browser and a phone
@@ -369,7 +366,7 @@ def main() -> None:
         "--stores",
         type=lambda text: text.split(","),
         default=list(STORES),
-        help="comma-separated: sqlite (one process), postgresql (two processes)",
+        help="comma-separated: sqlite (one process), postgresql and redis (two processes)",
     )
     args = parser.parse_args()
     if unknown := set(args.stores) - set(STORES):

@@ -128,8 +128,12 @@ def start_ours(
     idp: Path = IDP_BIN,
     serve_args: Sequence[str] = (),
     extra_env: Mapping[str, str] | None = None,
+    log_name: str = "ours",
+    with_totp_users: bool = True,
 ) -> tuple[Target, Server]:
-    """Provision and serve our IdP; `extra_env` adds IDP_* settings (another store)."""
+    """Provision and serve our IdP; `extra_env` adds IDP_* settings (another store);
+    its output goes to `log_name`.log in the logs folder. Without `with_totp_users`,
+    the users of login_totp are not made (that workload cannot run then)."""
     if not idp.exists():
         raise ProvisionError(f"{idp} not found: run `make` first, or use --peer-only")
     port = free_port()
@@ -137,13 +141,13 @@ def start_ours(
     env = {**_env(workdir, port, issuer), **(extra_env or {})}
     password = new_password()
     clients = provision(idp, env, password)
-    totp_users = provision_totp_users(idp, env)
+    totp_users = provision_totp_users(idp, env) if with_totp_users else []
     server = start_server(
         "ours",
         [str(idp), "--config", str(IDP_CONFIG), "serve", *serve_args],
         cwd=REPO,
         env=env,
-        log_path=LOG_DIR / "ours.log",
+        log_path=LOG_DIR / f"{log_name}.log",
     )
     server.wait_ready(f"{issuer}/.well-known/openid-configuration")
     target = Target(
