@@ -142,10 +142,19 @@ class DockerEngine:
                 self.process.kill()
                 self.process.wait(10)
             self.process = None
-            shutil.rmtree(self.folder / "data", ignore_errors=True)
-        if self.sockets is not None:
-            shutil.rmtree(self.sockets, ignore_errors=True)
+            for folder in (self.folder / "data", self.sockets):
+                if folder is not None:
+                    unmount_under(folder)
+                    shutil.rmtree(folder, ignore_errors=True)
             self.sockets = None
+
+
+def unmount_under(folder: Path) -> None:
+    """Unmount what a stopped daemon left mounted in `folder` (its network namespace)."""
+    mounts = Path("/proc/mounts").read_text().splitlines()
+    points = [line.split()[1] for line in mounts if len(line.split()) > 1]
+    for point in sorted((p for p in points if p.startswith(f"{folder}/")), reverse=True):
+        subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
 
 
 def build_local_images(engine: DockerEngine, folder: Path) -> dict[str, float]:
