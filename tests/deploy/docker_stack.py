@@ -47,7 +47,7 @@ class DockerStack:
         return done.stdout
 
     def start(self) -> None:
-        self.timings.update(build_local_images(self.engine, self.folder))
+        build_local_images(self.engine, self.folder, self.timings)
         started = time.monotonic()
         secret = ["--secret", f"id=ca,src={CA_BUNDLE}"] if CA_BUNDLE.exists() else []
         self.engine.run(

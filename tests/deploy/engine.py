@@ -67,9 +67,9 @@ class DockerEngine:
     def start(self) -> None:
         """Use the machine's engine, or start one; EngineUnavailable when neither works."""
         dockerd = shutil.which("dockerd")
-        # the client that comes with the daemon speaks its dialect of BuildKit
-        beside = Path(dockerd).parent / "docker" if dockerd else None
-        client = str(beside) if beside and beside.exists() else shutil.which("docker")
+        # the client of Debian's docker.io speaks the daemon's BuildKit; another one found
+        # first on PATH may want a buildx plugin
+        client = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker")
         if client is None:
             raise EngineUnavailable("no docker command: apt-get install docker.io")
         self.docker = client
@@ -157,10 +157,9 @@ def unmount_under(folder: Path) -> None:
         subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
 
 
-def build_local_images(engine: DockerEngine, folder: Path) -> dict[str, float]:
+def build_local_images(engine: DockerEngine, folder: Path, timings: dict[str, float]) -> None:
     """The base image from debootstrap, then the images of `LOCAL_IMAGES` on it (built
-    side by side); the seconds each stage took."""
-    timings: dict[str, float] = {}
+    side by side); the seconds each stage took go into `timings`."""
     started = time.monotonic()
     rootfs = folder / "rootfs"
     subprocess.run(
@@ -179,6 +178,7 @@ def build_local_images(engine: DockerEngine, folder: Path) -> dict[str, float]:
         check=True,
         capture_output=True,
     )
+    tar.stdout.close()
     assert tar.wait() == 0
     shutil.rmtree(rootfs, ignore_errors=True)
     timings["docker import"] = time.monotonic() - started
@@ -203,7 +203,6 @@ def build_local_images(engine: DockerEngine, folder: Path) -> dict[str, float]:
         for done in [pool.submit(build, kind, tag) for kind, tag in LOCAL_IMAGES.items()]:
             done.result()
     timings["local images (apt-get)"] = time.monotonic() - started
-    return timings
 
 
 def image_variables(idp_image: str) -> Mapping[str, str]:
