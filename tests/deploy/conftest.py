@@ -95,8 +95,11 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         if stack is not None:
             stack.stop()
+        stopping = time.monotonic()
         engine.stop()
         if stack is not None:
+            if engine.process_started:
+                stack.timings["dockerd stopped, its images removed"] = time.monotonic() - stopping
             SUMMARY.append(f"ran as {stack.way}")
             SUMMARY.extend(f"  {name}: {took:.1f} s" for name, took in stack.timings.items())
         SUMMARY.append(f"  whole, up to torn down: {time.monotonic() - began:.1f} s")

@@ -59,6 +59,8 @@ class DockerEngine:
         self.sockets: Path | None = None
         self.environ: dict[str, str] = dict(os.environ)
         self.docker = "docker"
+        #: whether this engine started a dockerd of its own
+        self.process_started = False
 
     @property
     def log_path(self) -> Path:
@@ -96,6 +98,7 @@ class DockerEngine:
             "--bridge=none",
             "--storage-driver=vfs",
         ]
+        self.process_started = True
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
