@@ -270,8 +270,13 @@ class Connections:
         """A pooled connection in autocommit mode, apart from any unit and batch."""
         pool = await self.open()
         with self._translated():
-            async with pool.connection() as conn:
+            # (the pool's own `connection()` would also commit, which in autocommit mode
+            # does nothing, at a cost)
+            conn = await pool.getconn()
+            try:
                 yield conn
+            finally:
+                await pool.putconn(conn)
 
     async def later(self, sql: str, params: Params = ()) -> None:
         """A writing statement whose outcome the caller does not wait for: inside a unit
