@@ -45,7 +45,8 @@ USER idp
 WORKDIR /data
 VOLUME /data
 EXPOSE 8000
-# discovery answers whenever the server runs, even while its store cannot be reached
+# /healthz on the management port (IDP_SERVER_MANAGEMENT_PORT) when there is one, else
+# discovery: both answer whenever the server runs, even while its store cannot be reached
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/.well-known/openid-configuration' % os.environ.get('IDP_SERVER_PORT', '8000'), timeout=4)"]
+    CMD ["python3", "-c", "import os, urllib.request; env = os.environ.get; management = int(env('IDP_SERVER_MANAGEMENT_PORT') or 0); url = 'http://127.0.0.1:%d/healthz' % management if management else 'http://127.0.0.1:%s/.well-known/openid-configuration' % env('IDP_SERVER_PORT', '8000'); urllib.request.urlopen(url, timeout=4)"]
 CMD ["idp", "serve"]

@@ -78,6 +78,10 @@ class DockerStack:
             self.timings["compose down"] = time.monotonic() - started
             self._up = False
 
+    def proxy_log(self) -> str:
+        """What HAProxy has logged so far."""
+        return self.compose("logs", "--no-color", "haproxy")
+
     def logs(self) -> dict[str, str]:
         if not self._up:
             return {}

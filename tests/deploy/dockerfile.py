@@ -1,6 +1,6 @@
 """What the tests take from the project's Dockerfile when they run the image's steps
 without Docker: which files the build stage copies, and the final image's environment,
-working folder and command."""
+working folder, command and health check."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class Stage:
     environment: dict[str, str] = field(default_factory=dict)
     workdir: str = "/"
     command: list[str] = field(default_factory=list)
+    #: the command of HEALTHCHECK (its exec form), empty without one
+    healthcheck: list[str] = field(default_factory=list)
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -59,4 +61,6 @@ def stages(path: Path) -> list[Stage]:
             result[-1].workdir = arguments
         elif keyword == "CMD":
             result[-1].command = json.loads(arguments)
+        elif keyword == "HEALTHCHECK" and " CMD " in f" {arguments} ":
+            result[-1].healthcheck = json.loads(f" {arguments}".split(" CMD ", 1)[1])
     return result

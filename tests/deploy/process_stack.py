@@ -5,8 +5,12 @@ The IdP is installed as the Dockerfile installs it (the files its build stage co
 installed with pip into a new virtualenv) and runs with the image's environment and
 command, under the service's environment and command. Host names and ports of the
 services (postgres:5432, redis:6379, idp1:8000) become 127.0.0.1 and a free port each,
-in the environment and in HAProxy's configuration file alike. PostgreSQL, Redis and
-HAProxy are Debian's, started as tests/servers starts them.
+in the environment and in HAProxy's configuration file alike. Each node's management
+port (IDP_SERVER_MANAGEMENT_PORT, the same in every container) becomes a free port of
+its own too, and so does `port N` on the node's `server` line, where HAProxy checks it.
+A node counts as started once the image's HEALTHCHECK passes, as Compose's
+`service_healthy` waits for it. PostgreSQL, Redis and HAProxy are Debian's, started as
+tests/servers starts them.
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ from tests.deploy.dockerfile import Stage, stages
 from tests.servers.haproxy import HAPROXY
 from tests.servers.idp_nodes import discovery_answers
 from tests.servers.postgresql import PostgresServer
-from tests.servers.processes import HOST, ServerProcess, port_answers, require_binary
+from tests.servers.processes import (
+    HOST,
+    ServerProcess,
+    free_port,
+    port_answers,
+    require_binary,
+)
 from tests.servers.redis_server import REDIS_SERVER, RedisServer
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -137,6 +147,8 @@ class ProcessStack:
         self.environs: dict[str, dict[str, str]] = {}
         self.bin: Path | None = None
         self.image: Stage = stages(DOCKERFILE)[-1]
+        #: node: (its management port in the container, the one it has here)
+        self.management_ports: dict[str, tuple[int, int]] = {}
 
     # --- the services
     def start(self) -> None:
@@ -162,12 +174,33 @@ class ProcessStack:
             arguments = (service.command or ["redis-server"])[1:]
             self.servers[service.name] = ComposedRedis(folder, arguments)
         elif service.name not in self.compose.one_shot():
-            self.servers[service.name] = PlainProcess(service.name, folder, self._ready(kind))
+            ready = self._healthy(service.name) if kind == "idp" else port_answers
+            self.servers[service.name] = PlainProcess(service.name, folder, ready)
+            inside = {**self.image.environment, **service.environment}
+            management = int(inside.get("IDP_SERVER_MANAGEMENT_PORT") or 0)
+            if kind == "idp" and management:
+                self.management_ports[service.name] = (management, free_port())
 
-    def _ready(self, kind: str) -> Callable[[int], bool]:
-        if kind == "idp":
-            return lambda port: discovery_answers(f"http://{HOST}:{port}", self.issuer)
-        return port_answers
+    def _healthy(self, name: str) -> Callable[[int], bool]:
+        """The image's HEALTHCHECK run with the node's environment (discovery without
+        one)."""
+
+        def healthy(port: int) -> bool:
+            if not self.image.healthcheck:
+                return discovery_answers(f"http://{HOST}:{port}", self.issuer)
+            try:
+                check = subprocess.run(
+                    self.image.healthcheck,
+                    env=self.environs[name],
+                    capture_output=True,
+                    timeout=10,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return False
+            return check.returncode == 0
+
+        return healthy
 
     def _addresses(self) -> list[tuple[re.Pattern[str], str]]:
         """`service:port` as the other containers reach it, and where it is here."""
@@ -206,6 +239,8 @@ class ProcessStack:
         assert isinstance(server, PlainProcess)
         environ["IDP_SERVER_HOST"] = HOST
         environ["IDP_SERVER_PORT"] = str(server.port)
+        if service.name in self.management_ports:
+            environ["IDP_SERVER_MANAGEMENT_PORT"] = str(self.management_ports[service.name][1])
         server.arguments = self._idp_command(service)
         server.environ = environ
         server.start()
@@ -260,7 +295,7 @@ class ProcessStack:
         command = []
         for word in service.command or []:
             if word in service.bind_mounts:
-                text = service.bind_mounts[word].read_text()
+                text = self._checked_ports(service.bind_mounts[word].read_text())
                 for pattern, here in addresses:
                     text = pattern.sub(here, text)
                 inside = CONTAINER_PORTS["haproxy"]
@@ -269,6 +304,25 @@ class ProcessStack:
                 Path(word).write_text(text)
             command.append(HAPROXY if word == "haproxy" else word)
         return command
+
+    def _checked_ports(self, text: str) -> str:
+        """HAProxy's configuration with `port N` (where a node is checked) on each node's
+        `server` line made the node's management port here: two nodes on one host
+        cannot share one."""
+        lines = []
+        for line in text.splitlines(keepends=True):
+            words = line.split()
+            node = words[2].split(":")[0] if len(words) > 2 and words[0] == "server" else ""
+            if node in self.management_ports:
+                inside, here = self.management_ports[node]
+                line = re.sub(rf"\bport\s+{inside}\b", f"port {here}", line)
+            lines.append(line)
+        checked = "".join(lines)
+        for inside, _ in self.management_ports.values():
+            assert not re.search(rf"\bport\s+{inside}\b", checked), (
+                f"port {inside} outside the nodes' server lines: all nodes share it here"
+            )
+        return checked
 
     def _run_to_end(self, name: str, command: list[str], environ: dict[str, str]) -> None:
         done = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60)
@@ -296,6 +350,11 @@ class ProcessStack:
                 server.remove()
             else:
                 server.stop()
+
+    def proxy_log(self) -> str:
+        """What HAProxy has logged so far."""
+        proxies = [s for s in self.compose.services.values() if kind_of(s) == "haproxy"]
+        return "".join(self.servers[service.name].log() for service in proxies)
 
     def logs(self) -> dict[str, str]:
         return {name: server.log() for name, server in self.servers.items()}

@@ -1,12 +1,14 @@
 """docker-compose.yml as an operator uses it: the stack comes up (the schema made by
-its one-shot service first), the first user and client are made with the commands the
-README gives, and a person logs in through HAProxy with the code flow, setting up an
-authenticator app on the way; pyoidc, an independent relying party library, checks
-the ID token against the JWKS."""
+its one-shot service first), HAProxy finds both nodes ready by their /readyz, the first
+user and client are made with the commands the README gives, and a person logs in
+through HAProxy with the code flow, setting up an authenticator app on the way; pyoidc,
+an independent relying party library, checks the ID token against the JWKS."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import pytest
 import requests
@@ -26,6 +28,32 @@ pytestmark = pytest.mark.docker
 
 PASSWORD = "stroopwafels bij de koffie"
 RP_CALLBACK = "https://rp.example.test/callback"
+#: how long HAProxy may take to log the first check of each node once the stack answers
+CHECKED_TIMEOUT = 30.0
+
+
+def test_haproxy_checks_each_node_by_its_readyz(compose_stack: Stack) -> None:
+    """HAProxy (deploy/haproxy.cfg) asks each node's /readyz on the node's management
+    port, and logs the first answer: 200, so both nodes are UP. Only the management
+    port serves /readyz: through HAProxy, on the IdP's own port, it is not found."""
+    nodes = {"idp1", "idp2"}
+    deadline = time.monotonic() + CHECKED_TIMEOUT
+    while True:
+        log = compose_stack.proxy_log()
+        passed = {
+            node
+            for node in nodes
+            if re.search(
+                rf"Health check for server idp/{node} succeeded, "
+                r"reason: Layer7 check passed, code: 200, .*status: \d+/\d+ UP",
+                log,
+            )
+        }
+        if passed == nodes:
+            break
+        assert time.monotonic() < deadline, f"HAProxy did not find {nodes - passed} ready:\n{log}"
+        time.sleep(0.5)
+    assert requests.get(f"{compose_stack.issuer}/readyz", timeout=10).status_code == 404
 
 
 def test_a_person_logs_in_through_haproxy_to_the_compose_stack(compose_stack: Stack) -> None:
