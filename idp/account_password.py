@@ -155,6 +155,7 @@ async def change_password(request: Request) -> Response:
     device_id = await provider.known_browsers.device_id(request, user.username)
     attempt = await throttle.admit(user.username, client_address(request), device_id)
     if attempt.refused:
+        provider.metrics.refused("password_attempts")
         error = t("login.locked", count=attempt.retry_minutes)
         return await _page(request, user, confirmer, error, 429, "current")
     if attempt.delay:

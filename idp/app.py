@@ -20,12 +20,14 @@ from idp import account, account_password, demo
 from idp.admin_api import PREFIX as ADMIN_API
 from idp.admin_api.answers import error as admin_error
 from idp.admin_api.routes import api_routes
-from idp.errors import StoreUnavailable
+from idp.errors import StoreError, StoreUnavailable
 from idp.factors import FactorPlugin
 from idp.login import consent, password
+from idp.metrics import Metrics
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
 from idp.oidc.adapter import NO_STORE, UNAVAILABLE
 from idp.provider import Provider
+from idp.request_metrics import CountRequests, route_templates
 from idp.security_headers import SecurityHeaders, security_headers
 from idp.settings import Settings
 from idp.store import Store
@@ -108,6 +110,7 @@ RETRY_AFTER_SECONDS = 5
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
     """The store is down: 503 with Retry-After, in the form the caller reads."""
+    request.app.state.provider.metrics.store_error(unavailable=True)
     log.warning("%s %s: the store is unavailable: %s", request.method, request.url.path, exc)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if _route_path(request.scope).startswith(ADMIN_API + "/"):
@@ -130,6 +133,8 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if isinstance(exc, StoreError):
+        request.app.state.provider.metrics.store_error(unavailable=False)
     if _wants_json(request):
         return JSONResponse({"error": "server_error"}, status_code=500)
     provider: Provider = request.app.state.provider
@@ -155,25 +160,35 @@ class IdPApp(Starlette):
     the same error handlers as through the router. The middleware stack and routing
     would add nothing but their time, about a tenth of such a request's.
 
-    The security headers are added outside both paths, so that every response has them.
+    The security headers are added, and every request counted (idp.request_metrics),
+    outside both paths, so that every response has them and every request is counted.
     """
 
-    def __init__(self, *, https: bool, **starlette: Any) -> None:
+    def __init__(self, *, https: bool, metrics: Metrics, **starlette: Any) -> None:
         super().__init__(**starlette)
+        #: the router's own routes of the fast path's endpoints, which it counts under
+        self.fast_routes = {
+            route.path: route
+            for route in self.router.routes
+            if isinstance(route, Route) and route.path in OAUTH_ENDPOINTS
+        }
+        counted = CountRequests(self.answer, metrics, route_templates(self.router.routes))
         #: every response, whichever path answers it, passes this wrapper first
-        self.outermost = SecurityHeaders(self.answer, security_headers(https))
+        self.outermost = SecurityHeaders(counted, security_headers(https))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.outermost(scope, receive, send)
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = None
+        endpoint = path = None
         if scope["type"] == "http" and scope["method"] == "POST":
-            endpoint = OAUTH_ENDPOINTS.get(_route_path(scope))
+            path = _route_path(scope)
+            endpoint = OAUTH_ENDPOINTS.get(path)
         if endpoint is None:
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
+        scope["route"] = self.fast_routes.get(path)
         request = Request(scope, receive)
         try:
             response = await endpoint(request)
@@ -208,6 +223,7 @@ def create_app(
 
     app = IdPApp(
         https=settings.https,
+        metrics=provider.metrics,
         routes=routes(provider, with_demo),
         exception_handlers={
             HTTPException: _http_error,

@@ -24,6 +24,7 @@ from idp.i18n import DEFAULT_LOCALE
 
 if TYPE_CHECKING:
     from idp.login.state import PendingLogin, SsoSession
+    from idp.metrics import Metrics
     from idp.pages import Pages
     from idp.settings import Settings
     from idp.store import Client, User
@@ -41,6 +42,9 @@ class FactorHost(Protocol):
     #: the host serves logins (a server). The `idp` command, which administers the store,
     #: does not: the plugin makes no files of its own for it (a key to seal secrets with)
     serving: bool
+    #: what the process counts for its operators (`GET /metrics`): a plugin reports its
+    #: login outcomes, refusals and challenge answer times here (idp.metrics)
+    metrics: Metrics
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""

@@ -6,8 +6,10 @@ ask a process, on a listening socket of its own beside the IdP's.
   configured) answers and has the schema this version works with; otherwise 503, with
   each part that cannot serve and why. A load balancer sends requests only to the
   processes that are ready.
+- `GET /metrics`: the process's metrics (idp.metrics) in Prometheus' text format; with
+  several worker processes, the sum over all of them, whichever worker answers.
 
-Both answer JSON that is never cached. The sockets of both ports are served by the same
+The first two answer JSON that is never cached. The sockets of both ports are served by the same
 uvicorn server (`idp serve`), so a process that shuts down stops answering here too, at
 the moment it stops accepting requests.
 """
@@ -16,17 +18,19 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from idp.metrics import CONTENT_TYPE, Metrics
 from idp.store import Store
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def create_management_app(store: Store) -> Starlette:
-    """The management endpoints of a process whose store is `store`."""
+def create_management_app(store: Store, metrics: Metrics) -> Starlette:
+    """The management endpoints of a process whose store is `store` and whose metrics
+    are `metrics`."""
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "up"}, headers=_NO_STORE)
@@ -38,10 +42,15 @@ def create_management_app(store: Store) -> Starlette:
             return JSONResponse(body, status_code=503, headers=_NO_STORE)
         return JSONResponse({"status": "ready"}, headers=_NO_STORE)
 
+    async def metrics_text(request: Request) -> Response:
+        body = metrics.exposition()
+        return Response(body, media_type=CONTENT_TYPE, headers=_NO_STORE)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_text, methods=["GET"]),
         ]
     )
 
@@ -66,4 +75,5 @@ class ByListeningPort:
 
 def with_management(app: Starlette, port: int) -> ASGIApp:
     """The IdP `app` (from `create_app`), with the management endpoints on `port`."""
-    return ByListeningPort(app, create_management_app(app.state.provider.store), port)
+    provider = app.state.provider
+    return ByListeningPort(app, create_management_app(provider.store, provider.metrics), port)

@@ -18,6 +18,7 @@ from idp.login.pipeline import LoginPipeline
 from idp.login.restarts import LoginRestarts
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
+from idp.metrics import Metrics
 from idp.oidc.authorize import authorization_url
 from idp.oidc.discovery import discovery_bytes
 from idp.oidc.redirects import error_redirect
@@ -44,6 +45,8 @@ class Provider:
         self.settings = settings
         #: FactorHost.serving: this is the server's host
         self.serving = True
+        #: FactorHost.metrics: what this process counts (GET /metrics, idp.management)
+        self.metrics = Metrics()
         self.store = store or open_store(settings.store)
         self.keys = KeyRing(self.store, settings)
         self.passwords = Passwords(settings.passwords)
@@ -53,7 +56,7 @@ class Provider:
         self.throttle = LoginThrottle(self.store, settings.login)
         self.known_browsers = KnownBrowsers(self.store, settings)
         self.minter = TokenMinter(settings, self.keys)
-        self.oauth = OAuthServer(self.store, settings, self.minter)
+        self.oauth = OAuthServer(self.store, settings, self.minter, self.metrics)
         self.pipeline = LoginPipeline(self)
         self.discovery_bytes = discovery_bytes(settings.issuer)
         self._key_reloads: asyncio.Task[None] | None = None

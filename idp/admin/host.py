@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from idp.factors import FactorPlugin, set_up_plugins
 from idp.login.state import PendingLogin, SsoSession
+from idp.metrics import Metrics
 from idp.pages import Pages
 from idp.settings import Settings
 from idp.store import Client, Store, User
@@ -31,6 +32,8 @@ class CommandHost:
         self.settings = settings
         self.store = store
         self.pages = Pages()
+        #: a command serves nothing: what plugins count here is never shown
+        self.metrics = Metrics()
 
     def records(self, namespace: str) -> RecordView:
         return self.store.records(namespace)

@@ -9,9 +9,12 @@ import gc
 import logging
 import logging.config
 import os
+import shutil
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +152,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         os.environ["IDP_CONFIG"] = str(Path(args.config_file).resolve())
     os.environ[_WORKER_DEMO] = "1" if args.demo else ""
     factory = {"factory": True, "workers": workers}
-    if management_port:
-        run_with_management(f"{__name__}:worker_app", management_port, {**options, **factory})
-    else:
-        uvicorn.run(f"{__name__}:worker_app", **factory, **options)
+    with metrics_folder():
+        if management_port:
+            run_with_management(f"{__name__}:worker_app", management_port, {**options, **factory})
+        else:
+            from idp.cli.workers import Workers
+
+            config = uvicorn.Config(f"{__name__}:worker_app", **factory, **options)
+            Workers(config, sockets=[config.bind_socket()]).run()
+
+
+@contextmanager
+def metrics_folder() -> Iterator[None]:
+    """A private folder where every worker process keeps its metrics (prometheus-client's
+    multiprocess mode: PROMETHEUS_MULTIPROC_DIR, which the workers inherit), so that
+    `/metrics` adds up all of them; removed when the server stops."""
+    from idp.metrics import MULTIPROC_DIR
+
+    folder = tempfile.mkdtemp(prefix="idp-metrics-")
+    os.environ[MULTIPROC_DIR] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_DIR]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_with_management(app: Any, management_port: int, options: dict[str, Any]) -> None:
@@ -166,7 +189,8 @@ def run_with_management(app: Any, management_port: int, options: dict[str, Any])
     its own connections to the store, and stops being answered when it shuts down."""
     import uvicorn
     from uvicorn.main import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
+
+    from idp.cli.workers import Workers
 
     config = uvicorn.Config(app, **options)
     sockets = [config.bind_socket(), _listening_socket(config.host, management_port)]
@@ -176,7 +200,7 @@ def run_with_management(app: Any, management_port: int, options: dict[str, Any])
         management_port,
     )
     if config.workers > 1:
-        Multiprocess(config, sockets=sockets).run()
+        Workers(config, sockets=sockets).run()
         return
     config.load_app()
     server = uvicorn.Server(config)

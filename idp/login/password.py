@@ -91,6 +91,8 @@ async def login_submit(request: Request) -> Response:
     device_id = await provider.known_browsers.device_id(request, username)
     attempt = await throttle.admit(username, client_address(request), device_id)
     if attempt.refused:
+        provider.metrics.refused("password_attempts")
+        provider.metrics.login("throttled", "pwd")
         return await _render(
             provider,
             request,
@@ -105,6 +107,7 @@ async def login_submit(request: Request) -> Response:
     user = await provider.store.find_user(username)
     ok = await provider.passwords.verify_async(user.password_hash if user else None, password)
     if not ok or user is None or user.disabled:
+        provider.metrics.login("wrong_password", "pwd")
         return await _render(
             provider, request, login, username=username, status_code=401, error=t("login.failed")
         )

@@ -139,6 +139,9 @@ class LoginPipeline:
             return self.p.pages.error(
                 request, "error.login_used.title", "error.login_used.text", locale=login.locale
             )
+        if login.fresh:  # a login by password (and factor), not one an SSO session spared
+            methods = "+".join(m for m in login.amr if m != "mfa")
+            self.p.metrics.login("success", methods)
         auth = login.request
         code = new_token()
         response = redirect(

@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Req
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.errors import StoreUnavailable
+from idp.errors import StoreError, StoreUnavailable
 from idp.oidc.bridge import run_bridged
 from idp.oidc.error_text import shown
 from idp.store import Store
@@ -159,7 +159,9 @@ async def oauth_response(
             status, body, headers = await run_bridged(respond, oauth_request)
     except StoreUnavailable:
         raise  # answered as 503 with Retry-After by the app
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, StoreError):
+            request.app.state.provider.metrics.store_error(unavailable=False)
         # what was written is rolled back already (Store.unit); the client gets the
         # error in OAuth's form, and the operator the traceback in the log
         log.exception("%s %s failed", request.method, request.url.path)

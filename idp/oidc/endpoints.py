@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -15,7 +16,11 @@ if TYPE_CHECKING:
 
 async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    return await oauth_response(request, provider.oauth.create_token_response, provider.store)
+    started = time.perf_counter()
+    try:
+        return await oauth_response(request, provider.oauth.create_token_response, provider.store)
+    finally:
+        provider.metrics.token_seconds.observe(time.perf_counter() - started)
 
 
 async def revoke(request: Request) -> Response:

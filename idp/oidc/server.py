@@ -25,6 +25,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from idp.keys import KeyRing
+from idp.metrics import Metrics
 from idp.oidc.basic_auth import authenticate_client_secret_basic
 from idp.oidc.bridge import wait_for
 from idp.oidc.models import CodeRecord, OAuthClient, TokenRecord, new_token, token_id
@@ -76,9 +77,12 @@ class TokenWrite:
 
 
 class OAuthServer(AuthorizationServer):
-    def __init__(self, store: Store, settings: Settings, minter: TokenMinter) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, minter: TokenMinter, metrics: Metrics
+    ) -> None:
         super().__init__(scopes_supported=None)
         self.store = store
+        self.metrics = metrics
         self.settings = settings
         self.minter = minter
         self.register_token_generator("default", self._generate_token)
@@ -101,7 +105,10 @@ class OAuthServer(AuthorizationServer):
         # what a grant writes (a code or refresh token used up, the tokens issued for it)
         # lands all together or, should the server fail midway, not at all: the adapter
         # runs every call of this server in a unit of work (Store.unit)
-        return super().create_token_response(request)
+        status, body, headers = super().create_token_response(request)
+        if status == 200 and request is not None and request.client is not None:
+            self.metrics.token_issued(request.payload.grant_type, request.client.client_id)
+        return status, body, headers
 
     # --- authlib hooks
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:

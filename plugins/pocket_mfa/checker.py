@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from idp.metrics import Metrics
 from idp.store.base import RecordView
 from plugins.pocket_mfa.config import PocketConfig
 from plugins.pocket_mfa.enrollments import Enrollments
@@ -52,8 +53,15 @@ Verdict = tuple[str | None, str]
 
 
 class CodeChecker:
-    def __init__(self, records: RecordView, config: PocketConfig, enrollments: Enrollments) -> None:
+    def __init__(
+        self,
+        records: RecordView,
+        config: PocketConfig,
+        enrollments: Enrollments,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.records = records
+        self.metrics = metrics or Metrics()
         self.config = config
         self.params = TotpParams(period=config.period, digits=config.digits, skew=config.skew)
         self.enrollments = enrollments
@@ -82,6 +90,7 @@ class CodeChecker:
         place = await self.records.hit(key, self.config.lockout_window)
         if place > self.config.max_failures:
             await self.records.release(key)
+            self.metrics.refused("code_attempts")
             return self._locked()
         method, why = await check()
         if method is not None:

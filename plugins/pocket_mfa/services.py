@@ -59,7 +59,9 @@ class Services:
         records = host.records(namespace)
         box = SecretBox(key)
         enrollments = Enrollments(records, box, RecoveryCodes(records, key))
-        push = PushService.build(records, host, host.settings.issuer, config.push)
+        push = PushService.build(
+            records, host, host.settings.issuer, config.push, metrics=host.metrics
+        )
         return cls(
             host=host,
             records=records,
@@ -67,7 +69,7 @@ class Services:
             box=box,
             enrollments=enrollments,
             setups=Setups(records, box, config.setup_ttl),
-            checker=CodeChecker(records, config, enrollments),
+            checker=CodeChecker(records, config, enrollments, host.metrics),
             push=push,
             pairings=Pairings(records, box, push.pairing),
         )

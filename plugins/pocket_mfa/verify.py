@@ -45,6 +45,7 @@ class Verification:
             if result.ok:
                 await self.attempts.end(login.id, sub, CODE_USED)
                 return await host.finish(request, login, AMR_TOTP)
+            host.metrics.login("throttled" if result.retry_minutes else "wrong_code", "otp")
             error = views.refusal(s, login.locale, result.retry_minutes, has_app=has_app)
             status = 429 if result.retry_minutes else 400
         return views.render(

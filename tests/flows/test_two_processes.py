@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from plugins.pocket_mfa.client import device_api, device_key
 from plugins.pocket_mfa.client.state import DeviceState
@@ -168,6 +169,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _metrics(management_url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """The samples of one answer of /metrics, by name and labels."""
+    text = httpx.get(f"{management_url}/metrics").text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def test_idp_serve_with_two_workers_on_postgresql(
     postgres_url: str, start_idp_nodes: Starter[..., IdpNodes]
 ) -> None:
@@ -196,6 +207,15 @@ def test_idp_serve_with_two_workers_on_postgresql(
     token = answers[0].json()["access_token"]
     introspected = httpx.post(f"{url}/introspect", data={"token": token}, auth=auth)
     assert introspected.json()["active"] is True
+
+    # /metrics adds up both workers' counts, whichever of them answers
+    issued = {"grant_type": "client_credentials", "client_id": client["client_id"]}
+    token_2xx = {"route": "/token", "status": "2xx"}
+    for _ in range(6):
+        samples = _metrics(management)
+        assert samples["idp_tokens_issued_total", frozenset(issued.items())] == 40
+        assert samples["idp_http_requests_total", frozenset(token_2xx.items())] == 40
+        assert samples["idp_token_request_duration_seconds_count", frozenset()] == 40
 
 
 def test_a_pairing_code_and_a_push_answer_are_used_once_across_two_processes(

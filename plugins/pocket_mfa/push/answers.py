@@ -109,6 +109,10 @@ class AnswerChecker:
             outcome = Outcome.APPROVED
         if not await challenges.settle(challenge, outcome, device.device_id):
             raise await self._closed(challenge.id)
+        # created_at is in whole seconds: the time is up to one second longer than it was
+        challenges.metrics.factor_answered("push", challenges.clock() - challenge.created_at)
+        if challenge.login_id is not None and outcome is not Outcome.APPROVED:
+            challenges.metrics.login(outcome.value, "swk")
         if outcome is not Outcome.APPROVED:
             await self.audit.record(
                 outcome.value,

@@ -19,6 +19,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 
+from idp.metrics import Metrics
 from idp.store.base import RecordView
 from idp.store.wakeups import Wakeups, wait
 from plugins.pocket_mfa.push.audit import Audit
@@ -48,6 +49,7 @@ class ChallengeService:
         notifiers: Sequence[Notifier] = (),
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.records = records
         self.devices = devices
@@ -57,6 +59,8 @@ class ChallengeService:
         self.notifiers = list(notifiers)
         self.clock = clock
         self.rng = rng or secrets.SystemRandom()
+        #: push limits refused, answer times (idp.metrics)
+        self.metrics = metrics or Metrics()
 
     # --- creating
     async def create(
@@ -75,6 +79,7 @@ class ChallengeService:
         limit_key = _limit_key(sub)
         if await self.records.hit(limit_key, cfg.push_window) > cfg.push_limit:
             await self.records.release(limit_key)
+            self.metrics.refused("push_limit")
             await self.audit.record(
                 "push_limit", sub=sub, client_name=context.client_name, ip=context.ip
             )

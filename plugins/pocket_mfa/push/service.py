@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from idp.metrics import Metrics
 from idp.store import User
 from idp.store.base import RecordView
 from plugins.pocket_mfa.push.answers import AnswerChecker
@@ -48,6 +49,7 @@ class PushService:
         config: PushConfig | None = None,
         notifiers: Sequence[Notifier] | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> PushService:
         """Everything for one provider; a webhook notifier when config names a relay."""
         config = config or PushConfig()
@@ -58,7 +60,7 @@ class PushService:
         audit = Audit(records, config.audit_retention, clock)
         devices = DeviceRegistry(records, clock)
         challenges = ChallengeService(
-            records, devices, config, records.wakeups, audit, notifiers, clock
+            records, devices, config, records.wakeups, audit, notifiers, clock, metrics=metrics
         )
         return cls(
             records=records,
