@@ -1,9 +1,11 @@
 """The push login of test_pocket_push.py in headless Chromium, against two `idp serve`
-processes on one PostgreSQL behind HAProxy's round robin per request.
+processes on one PostgreSQL (alone, or with a Redis cache) behind HAProxy's round robin
+per request.
 
 The browser's requests alternate between the processes, and so do the phone's; the page
 waits on its long-poll on one process while the answer lands on either, so it moves on
-only through a wake-up that crosses processes.
+only through a wake-up that crosses processes: PostgreSQL's NOTIFY, or Redis's pub/sub
+when there is a cache.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ pytestmark = pytest.mark.browser
 PASSWORD = "drie kikkers in de sloot"
 
 
+@pytest.mark.parametrize("store", ["postgresql", "postgresql+redis"])
 def test_push_login_in_chromium_across_two_processes(
+    store: str,
+    request: pytest.FixtureRequest,
     postgres_url: str,
     start_idp_nodes: Starter[..., IdpNodes],
     start_haproxy: Starter[..., HaproxyServer],
@@ -33,6 +38,8 @@ def test_push_login_in_chromium_across_two_processes(
     tmp_path: Path,
 ) -> None:
     settings = {"IDP_FACTORS_ENABLED": "pocket", "IDP_FACTORS_REQUIRED": "true"}
+    if store == "postgresql+redis":
+        settings["IDP_STORE_CACHE"] = request.getfixturevalue("redis_url")
     server = start_cluster(
         postgres_url,
         start_idp_nodes,

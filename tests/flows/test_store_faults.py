@@ -34,15 +34,20 @@ def _timed(send: object) -> tuple[httpx.Response, float]:
     return response, time.monotonic() - started
 
 
+@pytest.mark.parametrize("cache", [None, "redis"])
 def test_a_stopped_postgresql_gives_503s_and_the_idp_recovers_by_itself(
+    cache: str | None,
+    request: pytest.FixtureRequest,
     postgres_server: PostgresServer,
     postgres_url: str,
     start_idp_nodes: Starter[..., IdpNodes],
 ) -> None:
+    """With a Redis cache that stays up, too: what needs PostgreSQL answers 503."""
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    nodes = start_idp_nodes(
-        1, settings={"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
-    )
+    settings = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
+    if cache == "redis":
+        settings["IDP_STORE_CACHE"] = request.getfixturevalue("redis_url")
+    nodes = start_idp_nodes(1, settings=settings)
     created = json.loads(
         nodes.idp("clients", "add", "svc", "--grant", "client_credentials", "--json")
     )
