@@ -47,6 +47,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from idp.errors import StoreError, StoreUnavailable
 from idp.store import postgres_schema
+from idp.store.outages import Outage
 from idp.store.postgres_batches import Batches, Statement, Wanted, run_together
 
 log = logging.getLogger("idp")
@@ -173,6 +174,7 @@ class Connections:
         self._checking: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self._batches = Batches(self.connection)
+        self._outage = Outage()
 
     # --- the pool
     async def open(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
@@ -269,14 +271,30 @@ class Connections:
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
         """A pooled connection in autocommit mode, apart from any unit and batch."""
         pool = await self.open()
+        # (the pool's own `connection()` would also commit, which in autocommit mode
+        # does nothing, at a cost)
+        conn = await self._take(pool)
         with self._translated():
-            # (the pool's own `connection()` would also commit, which in autocommit mode
-            # does nothing, at a cost)
-            conn = await pool.getconn()
             try:
                 yield conn
             finally:
                 await pool.putconn(conn)
+
+    async def _take(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> AsyncConnection[Any]:
+        """A connection from the pool; at once StoreUnavailable while the server is
+        found unreachable (outages.py), rather than after `timeout` seconds."""
+        if not self._outage.may_try():
+            raise StoreUnavailable(f"the store {self.where} cannot be reached at the moment")
+        try:
+            with self._translated():
+                conn = await pool.getconn()
+        except StoreUnavailable:
+            self._outage.failed()
+            raise
+        finally:
+            self._outage.tried()
+        self._outage.ended()
+        return conn
 
     async def later(self, sql: str, params: Params = ()) -> None:
         """A writing statement whose outcome the caller does not wait for: inside a unit
@@ -316,8 +334,7 @@ class Connections:
         async with unit.lock:  # tasks the unit's task started share it
             if unit.conn is None:
                 pool = await self.open()
-                with self._translated():
-                    unit.conn, unit.pool = await pool.getconn(), pool
+                unit.conn, unit.pool = await self._take(pool), pool
                 unit.pending.insert(0, ("BEGIN", ()))
             statements, unit.pending = [*unit.pending, statement], []
             try:
