@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idp import account, account_password, demo
+from idp.access_log import AccessLog
 from idp.admin_api import PREFIX as ADMIN_API
 from idp.admin_api.answers import error as admin_error
 from idp.admin_api.routes import api_routes
@@ -26,6 +27,7 @@ from idp.login import consent, password
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
 from idp.oidc.adapter import NO_STORE, UNAVAILABLE
 from idp.provider import Provider
+from idp.request_ids import RequestIds
 from idp.security_headers import SecurityHeaders, security_headers
 from idp.settings import Settings
 from idp.store import Store
@@ -155,13 +157,24 @@ class IdPApp(Starlette):
     the same error handlers as through the router. The middleware stack and routing
     would add nothing but their time, about a tenth of such a request's.
 
-    The security headers are added outside both paths, so that every response has them.
+    The security headers, the request id (and the trusted proxies' X-Forwarded-*) and
+    the access log, if on, are added outside both paths, so that every request has them.
     """
 
-    def __init__(self, *, https: bool, **starlette: Any) -> None:
+    def __init__(
+        self,
+        *,
+        https: bool,
+        trusted_proxies: tuple[str, ...] = (),
+        access_log: bool = False,
+        **starlette: Any,
+    ) -> None:
         super().__init__(**starlette)
-        #: every response, whichever path answers it, passes this wrapper first
-        self.outermost = SecurityHeaders(self.answer, security_headers(https))
+        inner: ASGIApp = SecurityHeaders(self.answer, security_headers(https))
+        if access_log:
+            inner = AccessLog(inner)
+        #: every request, whichever path answers it, passes these wrappers first
+        self.outermost = RequestIds(inner, trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.outermost(scope, receive, send)
@@ -193,9 +206,10 @@ def create_app(
     plugins: Mapping[str, FactorPlugin] | None = None,
     with_demo: bool = False,
     on_start: Callable[[Provider], Awaitable[None]] | None = None,
+    access_log: bool = False,
 ) -> Starlette:
     """The IdP as an ASGI app; `on_start` runs once the provider has started (in the
-    lifespan, before the first request)."""
+    lifespan, before the first request); `access_log` logs every request (idp.access_log)."""
     provider = Provider(settings, store=store, plugins=plugins)
 
     @asynccontextmanager
@@ -208,6 +222,8 @@ def create_app(
 
     app = IdPApp(
         https=settings.https,
+        trusted_proxies=settings.server.trusted_proxies,
+        access_log=access_log,
         routes=routes(provider, with_demo),
         exception_handlers={
             HTTPException: _http_error,

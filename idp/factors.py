@@ -25,6 +25,7 @@ from idp.i18n import DEFAULT_LOCALE
 if TYPE_CHECKING:
     from idp.login.state import PendingLogin, SsoSession
     from idp.pages import Pages
+    from idp.rate_limits import RateLimits
     from idp.settings import Settings
     from idp.store import Client, User
     from idp.store.base import RecordView
@@ -41,6 +42,9 @@ class FactorHost(Protocol):
     #: the host serves logins (a server). The `idp` command, which administers the store,
     #: does not: the plugin makes no files of its own for it (a key to seal secrets with)
     serving: bool
+    #: the provider's rate limits; a plugin's device API counts its requests under
+    #: "device_api" ([rate_limits] device_api)
+    rate_limits: RateLimits
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""

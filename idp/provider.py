@@ -25,6 +25,7 @@ from idp.oidc.server import OAuthServer
 from idp.oidc.tokens import TokenMinter
 from idp.pages import Pages
 from idp.passwords import Passwords
+from idp.rate_limits import RateLimits
 from idp.settings import Settings
 from idp.store import Client, Store, User, open_store
 from idp.store.base import RecordView
@@ -51,6 +52,7 @@ class Provider:
         self.state = LoginState(self.store, settings)
         self.restarts = LoginRestarts(settings)
         self.throttle = LoginThrottle(self.store, settings.login)
+        self.rate_limits = RateLimits(self.store, settings.rate_limits)
         self.known_browsers = KnownBrowsers(self.store, settings)
         self.minter = TokenMinter(settings, self.keys)
         self.oauth = OAuthServer(self.store, settings, self.minter)

@@ -15,13 +15,18 @@ if TYPE_CHECKING:
 
 async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
-    return await oauth_response(request, provider.oauth.create_token_response, provider.store)
+    return await oauth_response(
+        request, provider.oauth.create_token_response, provider.store, provider.rate_limits
+    )
 
 
 async def revoke(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     return await oauth_response(
-        request, lambda r: provider.oauth.create_endpoint_response("revocation", r), provider.store
+        request,
+        lambda r: provider.oauth.create_endpoint_response("revocation", r),
+        provider.store,
+        provider.rate_limits,
     )
 
 
@@ -31,4 +36,5 @@ async def introspect(request: Request) -> Response:
         request,
         lambda r: provider.oauth.create_endpoint_response("introspection", r),
         provider.store,
+        provider.rate_limits,
     )
