@@ -124,7 +124,7 @@ class RateLimitSettings:
 
     window: int = 60
     #: per client (the one a request names), on /token, /introspect and /revoke
-    token: int = 1200
+    token: int = 6000
     #: per address, GET and POST of the password page
     login: int = 120
     #: per address, the device API of second-factor plugins (a phone's requests)

@@ -75,13 +75,11 @@ class DeviceApi:
         """Turn refusals into JSON errors and audit each one."""
 
         async def guarded(request: Request) -> Response:
-            if self.rate_limits is not None:
-                address = request.client.host if request.client else "unknown"
-                retry_after = await self.rate_limits.retry_after("device_api", address)
-                if retry_after is not None:
-                    return error_response(TooManyRequests(retry_after))
             try:
+                await self._count(request)
                 return await handler(request)
+            except TooManyRequests as e:
+                return error_response(e)  # not audited: a flood would write as much
             except DeviceApiError as e:
                 device: Device | None = request.scope.get("pocket.device")
                 await self.s.audit.record(
@@ -104,6 +102,15 @@ class DeviceApi:
                 return JSONResponse(body, status_code=500, headers=NO_STORE)
 
         return guarded
+
+    async def _count(self, request: Request) -> None:
+        """Count the request against its address; TooManyRequests past the limit."""
+        if self.rate_limits is None:
+            return
+        address = request.client.host if request.client else "unknown"
+        retry_after = await self.rate_limits.retry_after("device_api", address)
+        if retry_after is not None:
+            raise TooManyRequests(retry_after)
 
     async def _device(self, request: Request) -> Device:
         header = request.headers.get("authorization")
