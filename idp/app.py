@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idp import account, account_password, demo
+from idp.access_log import AccessLog
 from idp.admin_api import PREFIX as ADMIN_API
 from idp.admin_api.answers import error as admin_error
 from idp.admin_api.routes import api_routes
@@ -27,6 +28,7 @@ from idp.metrics import Metrics
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
 from idp.oidc.adapter import NO_STORE, UNAVAILABLE
 from idp.provider import Provider
+from idp.request_ids import RequestIds
 from idp.request_metrics import CountRequests, route_templates
 from idp.security_headers import SecurityHeaders, security_headers
 from idp.settings import Settings
@@ -160,11 +162,20 @@ class IdPApp(Starlette):
     the same error handlers as through the router. The middleware stack and routing
     would add nothing but their time, about a tenth of such a request's.
 
-    The security headers are added, and every request counted (idp.request_metrics),
-    outside both paths, so that every response has them and every request is counted.
+    The security headers, the request id (and the trusted proxies' X-Forwarded-*), the
+    access log, if on, and the count of every request (idp.request_metrics) are added
+    outside both paths, so that every request has them and is counted.
     """
 
-    def __init__(self, *, https: bool, metrics: Metrics, **starlette: Any) -> None:
+    def __init__(
+        self,
+        *,
+        https: bool,
+        metrics: Metrics,
+        trusted_proxies: tuple[str, ...] = (),
+        access_log: bool = False,
+        **starlette: Any,
+    ) -> None:
         super().__init__(**starlette)
         #: the router's own routes of the fast path's endpoints, which it counts under
         self.fast_routes = {
@@ -173,8 +184,11 @@ class IdPApp(Starlette):
             if isinstance(route, Route) and route.path in OAUTH_ENDPOINTS
         }
         counted = CountRequests(self.answer, metrics, route_templates(self.router.routes))
-        #: every response, whichever path answers it, passes this wrapper first
-        self.outermost = SecurityHeaders(counted, security_headers(https))
+        inner: ASGIApp = SecurityHeaders(counted, security_headers(https))
+        if access_log:
+            inner = AccessLog(inner)
+        #: every request, whichever path answers it, passes these wrappers first
+        self.outermost = RequestIds(inner, trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.outermost(scope, receive, send)
@@ -208,9 +222,10 @@ def create_app(
     plugins: Mapping[str, FactorPlugin] | None = None,
     with_demo: bool = False,
     on_start: Callable[[Provider], Awaitable[None]] | None = None,
+    access_log: bool = False,
 ) -> Starlette:
     """The IdP as an ASGI app; `on_start` runs once the provider has started (in the
-    lifespan, before the first request)."""
+    lifespan, before the first request); `access_log` logs every request (idp.access_log)."""
     provider = Provider(settings, store=store, plugins=plugins)
 
     @asynccontextmanager
@@ -224,6 +239,8 @@ def create_app(
     app = IdPApp(
         https=settings.https,
         metrics=provider.metrics,
+        trusted_proxies=settings.server.trusted_proxies,
+        access_log=access_log,
         routes=routes(provider, with_demo),
         exception_handlers={
             HTTPException: _http_error,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from idp.login.state import PendingLogin, SsoSession
     from idp.metrics import Metrics
     from idp.pages import Pages
+    from idp.rate_limits import RateLimits
     from idp.settings import Settings
     from idp.store import Client, User
     from idp.store.base import RecordView
@@ -45,6 +46,9 @@ class FactorHost(Protocol):
     #: what the process counts for its operators (`GET /metrics`): a plugin reports its
     #: login outcomes, refusals and challenge answer times here (idp.metrics)
     metrics: Metrics
+    #: the provider's rate limits; a plugin's device API counts its requests under
+    #: "device_api" ([rate_limits] device_api)
+    rate_limits: RateLimits
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""

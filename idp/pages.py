@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from idp.i18n import Translator, negotiate
+from idp.request_ids import request_id
 
 #: pages never end up in a shared cache, and cannot be framed
 PAGE_HEADERS = {
@@ -78,7 +79,8 @@ class Pages:
         detail: str | None = None,
         link: tuple[str, str] | None = None,
     ) -> HTMLResponse:
-        """An error page; `link` (URL, message key of its label) offers a way on."""
+        """An error page; `link` (URL, message key of its label) offers a way on. The page
+        ends with the request's id, for a user's report to be found in the log."""
         return self.render(
             request,
             "error.html",
@@ -88,4 +90,5 @@ class Pages:
             message_key=message_key,
             detail=detail,
             link=link,
+            request_id=request_id.get(),
         )

@@ -26,6 +26,7 @@ from idp.oidc.server import OAuthServer
 from idp.oidc.tokens import TokenMinter
 from idp.pages import Pages
 from idp.passwords import Passwords
+from idp.rate_limits import RateLimits
 from idp.settings import Settings
 from idp.store import Client, Store, User, open_store
 from idp.store.base import RecordView
@@ -54,6 +55,7 @@ class Provider:
         self.state = LoginState(self.store, settings)
         self.restarts = LoginRestarts(settings)
         self.throttle = LoginThrottle(self.store, settings.login)
+        self.rate_limits = RateLimits(self.store, settings.rate_limits)
         self.known_browsers = KnownBrowsers(self.store, settings)
         self.minter = TokenMinter(settings, self.keys)
         self.oauth = OAuthServer(self.store, settings, self.minter, self.metrics)

@@ -117,6 +117,29 @@ class LoginSettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """Requests allowed per `window` seconds before the next is answered 429 Too Many
+    Requests with Retry-After (RFC 6585 4); 0 turns a limit off. Counted in the store, so
+    every process shares the counts (in Redis with a [store] cache)."""
+
+    window: int = 60
+    #: per client (the one a request names), on /token, /introspect and /revoke
+    token: int = 6000
+    #: per address, GET and POST of the password page
+    login: int = 120
+    #: per address, the device API of second-factor plugins (a phone's requests)
+    device_api: int = 300
+    #: per client of the admin API (/admin/api/v1)
+    admin_api: int = 600
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    #: "text" (lines for people) or "json" (one JSON object per line, for collectors)
+    format: str = "text"
+
+
+@dataclass(frozen=True)
 class PasswordSettings:
     """argon2id parameters (RFC 9106, second recommended option)."""
 
@@ -141,6 +164,8 @@ class Settings:
     tokens: TokenSettings = field(default_factory=TokenSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     factors: FactorSettings = field(default_factory=FactorSettings)
     #: plugin sections ([plugins.NAME]) are handed to each plugin as they are
@@ -350,6 +375,13 @@ def _validate(s: Settings, problems: list[str]) -> None:
         problems.append("login: account_limit, address_limit and window must be positive")
     if s.login.device_cookie_ttl < 1:
         problems.append("login.device_cookie_ttl: must be positive")
+    if s.rate_limits.window < 1:
+        problems.append("rate_limits.window: must be positive")
+    for name in ("token", "login", "device_api", "admin_api"):
+        if getattr(s.rate_limits, name) < 0:
+            problems.append(f"rate_limits.{name}: must be 0 (no limit) or more")
+    if s.logging.format not in ("text", "json"):
+        problems.append('logging.format: must be "text" or "json"')
     if s.passwords.memory_cost < 8 * 1024 or s.passwords.time_cost < 1:
         problems.append("passwords: memory_cost must be at least 8192 KiB and time_cost >= 1")
 

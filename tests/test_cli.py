@@ -256,16 +256,18 @@ def test_serve_trusts_the_configured_proxies_alone(
 ) -> None:
     import uvicorn
 
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    calls: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
     monkeypatch.setattr("idp.cli.serve.tune_for_serving", lambda: None)
     monkeypatch.setenv("IDP_SERVER_FORWARDED_ALLOW_IPS", "10.0.0.5, 10.1.0.0/16")
     with caplog.at_level(logging.INFO, logger="idp"):
         assert run(config, "serve", monkeypatch=monkeypatch) == 0
 
-    [options] = calls
-    assert options["proxy_headers"] is True
-    assert options["forwarded_allow_ips"] == ["10.0.0.5", "10.1.0.0/16"]
+    [(app, options)] = calls
+    # the app applies X-Forwarded-* itself, where it still sees which proxy connected
+    assert options["proxy_headers"] is False
+    trusted = app.outermost.trusted  # type: ignore[attr-defined]
+    assert "10.0.0.5" in trusted and "10.1.2.3" in trusted and "10.2.0.1" not in trusted
     assert "trusted from 10.0.0.5, 10.1.0.0/16" in caplog.text
 
 

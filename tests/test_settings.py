@@ -134,6 +134,9 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
             {"IDP_SERVER_MANAGEMENT_PORT": "9000"},
             "server.management_port: must differ from server.port",
         ),
+        ("[rate_limits]\nlogin = -1\n", {}, "rate_limits.login: must be 0 (no limit) or more"),
+        ("", {"IDP_RATE_LIMITS_WINDOW": "0"}, "rate_limits.window: must be positive"),
+        ("", {"IDP_LOGGING_FORMAT": "xml"}, 'logging.format: must be "text" or "json"'),
     ],
 )
 def test_bad_values_name_the_key(

@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .ours import BENCH_RATE_LIMITS
 from .procs import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,7 @@ def idp_processes(
     env |= {
         "IDP_SERVER_ISSUER": issuer,
         "IDP_STORE_PATH": str(folder / "idp.sqlite3"),
+        **BENCH_RATE_LIMITS,
         **environ,
     }
     with ExitStack() as stack:

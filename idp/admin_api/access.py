@@ -2,7 +2,8 @@
 issued by client_credentials to a client still registered with the `admin` scope.
 Whatever else arrives is refused in RFC 6750 3's form: 401 with `WWW-Authenticate:
 Bearer ... error="invalid_token"` for a token that is missing, unknown, expired, revoked
-or its client's no longer, 403 with `error="insufficient_scope"` for one without `admin`."""
+or its client's no longer, 403 with `error="insufficient_scope"` for one without `admin`.
+A client over its rate limit ([rate_limits] admin_api) gets 429 with Retry-After."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.responses import Response
 
 from idp.admin.client_fields import ADMIN_SCOPE
 from idp.admin_api.answers import Handler, error
+from idp.oidc.rate_limit import RATE_LIMITED, RATE_LIMITED_TEXT
 
 if TYPE_CHECKING:
     from idp.provider import Provider
@@ -48,6 +50,12 @@ async def refusal(provider: Provider, request: Request) -> Response | None:
         return _refused(401, "invalid_token", "The access token is not valid.")
     if ADMIN_SCOPE not in data.get("scope", "").split() or ADMIN_SCOPE not in client.scopes:
         return _refused(403, "insufficient_scope", "The token has no 'admin' scope.")
+    retry_after = await provider.rate_limits.retry_after("admin_api", client.client_id)
+    if retry_after is not None:
+        # the code the token endpoint answers with too (see idp.oidc.rate_limit)
+        return error(
+            429, RATE_LIMITED, RATE_LIMITED_TEXT, headers={"Retry-After": str(retry_after)}
+        )
     return None
 
 

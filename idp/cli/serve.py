@@ -48,15 +48,29 @@ def tune_for_serving() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging, with the `idp` loggers on its console handler at `level`."""
+def logging_config(level: str, log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's logging, with the `idp` loggers (the access log, `idp.access`, among
+    them) on its console handler at `level`, on stderr; each record names its request
+    (idp.log_format). `log_format` "json" writes every line as one JSON object."""
     from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"request_id": {"()": "idp.log_format.WithRequestId"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    if log_format == "json":
+        json_lines = {"()": "idp.log_format.JsonFormatter"}
+        config["formatters"] = {"default": json_lines, "access": dict(json_lines)}
+        # every line on stderr, the JSON objects of uvicorn's own access log too
+        config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    else:
+        config["formatters"]["default"]["()"] = "idp.log_format.TextFormatter"
     config["loggers"]["idp"] = {"handlers": ["default"], "level": LOG_LEVELS[level]}
     # psycopg's pool logs every failed attempt to connect; the store's own warning and
     # the 503 answers say it once
     config["loggers"]["psycopg.pool"] = {"handlers": ["default"], "level": "ERROR"}
+    # Python's warnings too, through logging.captureWarnings (in the same format)
+    config["loggers"]["py.warnings"] = {"handlers": ["default"], "propagate": False}
     return config
 
 
@@ -90,8 +104,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from idp.management import with_management
     from idp.provider import Provider
 
-    log_config = logging_config(args.log_level)
+    log_config = logging_config(args.log_level, settings.logging.format)
     logging.config.dictConfig(log_config)
+    logging.captureWarnings(True)
     log_trusted_proxies(settings.server)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
@@ -121,16 +136,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     # a store that cannot be used (an older schema, a database that cannot be reached) is
     # refused here with the command's one-line message, before uvicorn starts
     asyncio.run(_check_store(settings))
-    proxies = list(settings.server.trusted_proxies)
+    access_log = settings.server.access_log if args.access_log is None else args.access_log
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_config": log_config,
         "log_level": args.log_level,
-        "access_log": settings.server.access_log if args.access_log is None else args.access_log,
-        # without trusted proxies, uvicorn leaves X-Forwarded-* alone
-        "proxy_headers": bool(proxies),
-        "forwarded_allow_ips": proxies or None,
+        # the app keeps its own access log (idp.access_log), with the time taken and the
+        # request id, and applies the trusted proxies' X-Forwarded-* itself, where it
+        # still knows which proxy connected (idp.request_ids)
+        "access_log": False,
+        "proxy_headers": False,
         "server_header": False,
         "http": GatheringHttpToolsProtocol,
     }
@@ -138,7 +154,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if management_port and management_port == port:
         raise CliError(f"--port {port} is the management port (server.management_port)")
     if workers == 1:
-        app = create_app(settings, with_demo=args.demo, on_start=on_start)
+        app = create_app(settings, with_demo=args.demo, on_start=on_start, access_log=access_log)
         tune_for_serving()
         if management_port:
             run_with_management(with_management(app, management_port), management_port, options)
@@ -151,6 +167,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.config_file:
         os.environ["IDP_CONFIG"] = str(Path(args.config_file).resolve())
     os.environ[_WORKER_DEMO] = "1" if args.demo else ""
+    os.environ["IDP_SERVER_ACCESS_LOG"] = "true" if access_log else "false"
     factory = {"factory": True, "workers": workers}
     with metrics_folder():
         if management_port:
@@ -235,7 +252,12 @@ def worker_app() -> Any:
     from idp.settings import load_settings
 
     settings = load_settings(config_path(None))
-    app = create_app(settings, with_demo=bool(os.environ.get(_WORKER_DEMO)))
+    logging.captureWarnings(True)
+    app = create_app(
+        settings,
+        with_demo=bool(os.environ.get(_WORKER_DEMO)),
+        access_log=settings.server.access_log,
+    )
     tune_for_serving()
     if settings.server.management_port:
         return with_management(app, settings.server.management_port)

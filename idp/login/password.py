@@ -52,8 +52,24 @@ async def _render(
     )
 
 
+async def _over_rate_limit(provider: Provider, request: Request) -> Response | None:
+    """Count a request to the password page against its address ([rate_limits] login);
+    the page that says so when it is over the limit."""
+    retry_after = await provider.rate_limits.retry_after("login", client_address(request))
+    if retry_after is None:
+        return None
+    page = provider.pages.error(
+        request, "error.rate_limited.title", "error.rate_limited.text", status_code=429
+    )
+    page.headers["Retry-After"] = str(retry_after)
+    return page
+
+
 async def login_page(request: Request) -> Response:
     provider: Provider = request.app.state.provider
+    refused = await _over_rate_limit(provider, request)
+    if refused is not None:
+        return refused
     login = await provider.state.load(request, request.path_params["login_id"])
     if login is None:
         return provider.expired(request)
@@ -62,6 +78,9 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     provider: Provider = request.app.state.provider
+    refused = await _over_rate_limit(provider, request)
+    if refused is not None:
+        return refused
     login = await provider.state.load(request, request.path_params["login_id"])
     if login is None:
         return provider.expired(request)

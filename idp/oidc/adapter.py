@@ -22,6 +22,8 @@ from starlette.responses import Response
 from idp.errors import StoreError, StoreUnavailable
 from idp.oidc.bridge import run_bridged
 from idp.oidc.error_text import shown
+from idp.oidc.rate_limit import named_client, rate_limited
+from idp.rate_limits import RateLimits
 from idp.store import Store
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -141,9 +143,11 @@ async def oauth_response(
     request: Request,
     respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]],
     store: Store,
+    rate_limits: RateLimits,
 ) -> Response:
-    """Read the form, run `respond` (an authlib server call) in one unit of work, and
-    translate its answer back; the answer leaves only once the unit's writes landed."""
+    """Read the form, count the request against its client's rate limit, run `respond`
+    (an authlib server call) in one unit of work, and translate its answer back; the
+    answer leaves only once the unit's writes landed."""
     oauth_request = StarletteOAuth2Request(request, await read_form(request))
     repeated = oauth_request.payload.repeated()
     if repeated:
@@ -155,6 +159,12 @@ async def oauth_response(
         error = InvalidRequestError("More than one client authentication method was used.")
         return to_response(error())
     try:
+        # counted on its own, outside the unit: a unit holds its counters until it ends,
+        # which would line up every request of one client behind the one before
+        client = named_client(request, oauth_request.form)
+        retry_after = await rate_limits.retry_after("token", client)
+        if retry_after is not None:
+            return to_response(rate_limited(retry_after))
         async with store.unit():
             status, body, headers = await run_bridged(respond, oauth_request)
     except StoreUnavailable:

@@ -18,7 +18,9 @@ async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     started = time.perf_counter()
     try:
-        return await oauth_response(request, provider.oauth.create_token_response, provider.store)
+        return await oauth_response(
+            request, provider.oauth.create_token_response, provider.store, provider.rate_limits
+        )
     finally:
         provider.metrics.token_seconds.observe(time.perf_counter() - started)
 
@@ -26,7 +28,10 @@ async def token(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     return await oauth_response(
-        request, lambda r: provider.oauth.create_endpoint_response("revocation", r), provider.store
+        request,
+        lambda r: provider.oauth.create_endpoint_response("revocation", r),
+        provider.store,
+        provider.rate_limits,
     )
 
 
@@ -36,4 +41,5 @@ async def introspect(request: Request) -> Response:
         request,
         lambda r: provider.oauth.create_endpoint_response("introspection", r),
         provider.store,
+        provider.rate_limits,
     )

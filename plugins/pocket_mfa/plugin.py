@@ -70,7 +70,7 @@ class PocketFactor:
             *ManageConfirmation(s).routes(),
             *PushConfirmation(s).routes(),
             views.help_route(s),
-            Mount("/api/v1", routes=device_routes(s.push)),
+            Mount("/api/v1", routes=device_routes(s.push, s.host.rate_limits)),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="pocket-static"),
         ]
 

@@ -23,6 +23,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         IDP_LOGIN_SLOW_AFTER="1000000",
         IDP_LOGIN_ACCOUNT_LIMIT="1000000",
         IDP_LOGIN_ADDRESS_LIMIT="1000000",
+        # nor rate limits: the fuzz sends many times the requests of a person or client
+        IDP_RATE_LIMITS_TOKEN="0",
+        IDP_RATE_LIMITS_LOGIN="0",
+        IDP_RATE_LIMITS_DEVICE_API="0",
+        IDP_RATE_LIMITS_ADMIN_API="0",
     )
     app = create_app(settings)
     handler = ErrorRecords()

@@ -2,7 +2,8 @@
 
 Mounted by the plugin at /factors/pocket/api/v1/; paths here are relative to it. Every
 request except POST /pair is signed by the device (see device_tokens.py). Refusals are
-JSON {"error", "error_description"} and each one is audited.
+JSON {"error", "error_description"} and each one is audited, except a refusal for
+too many requests from one address ([rate_limits] device_api), which writes nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from starlette.routing import BaseRoute, Route
 
 from idp.errors import StoreError, StoreUnavailable
 from idp.json_input import JsonInputError, parse_json
+from idp.rate_limits import RateLimits
 from plugins.pocket_mfa.push import device_keys
 from plugins.pocket_mfa.push.devices import Device
-from plugins.pocket_mfa.push.errors import DeviceApiError, InvalidRequest, NotAPairingCodeError
+from plugins.pocket_mfa.push.errors import (
+    DeviceApiError,
+    InvalidRequest,
+    NotAPairingCodeError,
+    TooManyRequests,
+)
 from plugins.pocket_mfa.push.openapi import openapi_document
 from plugins.pocket_mfa.push.protocol import MAX_WAIT, NotAPairingCode, is_pairing_token
 from plugins.pocket_mfa.push.service import PushService
@@ -28,8 +35,10 @@ NO_STORE = {"cache-control": "no-store"}
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def device_routes(service: PushService) -> list[BaseRoute]:
-    api = DeviceApi(service)
+def device_routes(service: PushService, rate_limits: RateLimits | None = None) -> list[BaseRoute]:
+    """The API's routes; each request counts against its address in `rate_limits` (None:
+    no limit)."""
+    api = DeviceApi(service, rate_limits)
     return [
         Route("/pair", api.guard(api.pair), methods=["POST"]),
         Route("/challenges", api.guard(api.challenges), methods=["GET"]),
@@ -52,19 +61,25 @@ def error_response(e: DeviceApiError) -> Response:
     headers = dict(NO_STORE)
     if e.status == 401:
         headers["www-authenticate"] = 'Device error="invalid_device_token"'
+    if isinstance(e, TooManyRequests):
+        headers["retry-after"] = str(e.retry_after)
     return JSONResponse(body, status_code=e.status, headers=headers)
 
 
 class DeviceApi:
-    def __init__(self, service: PushService) -> None:
+    def __init__(self, service: PushService, rate_limits: RateLimits | None = None) -> None:
         self.s = service
+        self.rate_limits = rate_limits
 
     def guard(self, handler: Handler) -> Handler:
         """Turn refusals into JSON errors and audit each one."""
 
         async def guarded(request: Request) -> Response:
             try:
+                await self._count(request)
                 return await handler(request)
+            except TooManyRequests as e:
+                return error_response(e)  # not audited: a flood would write as much
             except DeviceApiError as e:
                 device: Device | None = request.scope.get("pocket.device")
                 await self.s.audit.record(
@@ -87,6 +102,15 @@ class DeviceApi:
                 return JSONResponse(body, status_code=500, headers=NO_STORE)
 
         return guarded
+
+    async def _count(self, request: Request) -> None:
+        """Count the request against its address; TooManyRequests past the limit."""
+        if self.rate_limits is None:
+            return
+        address = request.client.host if request.client else "unknown"
+        retry_after = await self.rate_limits.retry_after("device_api", address)
+        if retry_after is not None:
+            raise TooManyRequests(retry_after)
 
     async def _device(self, request: Request) -> Device:
         header = request.headers.get("authorization")

@@ -39,6 +39,18 @@ class DeviceApiError(PushError):
             self.error = error
 
 
+class TooManyRequests(DeviceApiError):
+    """The address sent more requests than [rate_limits] device_api allows in the window
+    (RFC 6585 4); `retry_after`: seconds until the next window."""
+
+    status = 429
+    error = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests from this address; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class InvalidRequest(DeviceApiError):
     error = "invalid_request"
 
