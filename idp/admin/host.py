@@ -16,6 +16,7 @@ from idp.factors import FactorPlugin, set_up_plugins
 from idp.login.state import PendingLogin, SsoSession
 from idp.metrics import Metrics
 from idp.pages import Pages
+from idp.rate_limits import RateLimits
 from idp.settings import Settings
 from idp.store import Client, Store, User
 from idp.store.base import RecordView
@@ -34,6 +35,8 @@ class CommandHost:
         self.pages = Pages()
         #: a command serves nothing: what plugins count here is never shown
         self.metrics = Metrics()
+        #: nor does it answer requests to limit; these are the server's limits all the same
+        self.rate_limits = RateLimits(store, settings.rate_limits)
 
     def records(self, namespace: str) -> RecordView:
         return self.store.records(namespace)
