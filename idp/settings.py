@@ -123,8 +123,10 @@ class RateLimitSettings:
     every process shares the counts (in Redis with a [store] cache)."""
 
     window: int = 60
-    #: per client (the one a request names), on /token, /introspect and /revoke
-    token: int = 6000
+    #: per client (the one a request names), on /token, /introspect and /revoke; off by
+    #: default, since a busy machine client or resource server asks many times a second
+    #: and counting costs every such request a write
+    token: int = 0
     #: per address, GET and POST of the password page
     login: int = 120
     #: per address, the device API of second-factor plugins (a phone's requests)
