@@ -59,6 +59,7 @@ def test_an_error_page_shows_its_request_id(env: Env, language: str, label: str)
 
 
 def test_the_log_records_of_a_request_carry_its_id(env: Env) -> None:
+    env.add_client("service", secret="srv-secret", grant_types=("client_credentials",))
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.addFilter(WithRequestId())
@@ -68,7 +69,7 @@ def test_the_log_records_of_a_request_carry_its_id(env: Env) -> None:
     try:
         with commits_fail(env.store, "disk I/O error"):
             answer = env.client.post(
-                "/token", data={"grant_type": "client_credentials"}, auth=("rp", "s3cret")
+                "/token", data={"grant_type": "client_credentials"}, auth=("service", "srv-secret")
             )
     finally:
         logger.removeHandler(handler)
