@@ -3,14 +3,11 @@ client's count."""
 
 from __future__ import annotations
 
-import base64
-import os
-
 import httpx
 import pytest
 
 from tests.servers.fixtures import Starter
-from tests.servers.idp_nodes import IdpNodes
+from tests.servers.idp_nodes import IdpNodes, shared_store_settings
 
 pytestmark = pytest.mark.flow
 
@@ -22,12 +19,9 @@ def test_a_clients_token_requests_count_on_every_process(
 ) -> None:
     nodes = start_idp_nodes(
         2,
-        settings={
-            "IDP_STORE_URL": postgres_url,
-            "IDP_POCKET_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-            "IDP_RATE_LIMITS_TOKEN": str(LIMIT),
-            "IDP_RATE_LIMITS_WINDOW": "86400",
-        },
+        settings=shared_store_settings(
+            postgres_url, IDP_RATE_LIMITS_TOKEN=str(LIMIT), IDP_RATE_LIMITS_WINDOW="86400"
+        ),
     )
     first, second = nodes.urls
     form = {"grant_type": "client_credentials"}

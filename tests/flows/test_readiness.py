@@ -4,15 +4,13 @@ it is back; /healthz says 200 throughout, since the process itself is fine."""
 
 from __future__ import annotations
 
-import base64
-import os
 import time
 
 import httpx
 import pytest
 
 from tests.servers.fixtures import Starter
-from tests.servers.idp_nodes import IdpNode, IdpNodes
+from tests.servers.idp_nodes import IdpNode, IdpNodes, shared_store_settings
 from tests.servers.postgresql import PostgresServer
 from tests.servers.redis_server import RedisServer
 
@@ -37,17 +35,12 @@ def healthz(node: IdpNode) -> int:
     return httpx.get(f"{node.management_url}/healthz", timeout=READYZ_TIMEOUT).status_code
 
 
-def node_settings(postgres_url: str, **more: str) -> dict[str, str]:
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    return {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key, **more}
-
-
 def test_readyz_is_503_while_postgresql_is_stopped_and_200_again_after(
     postgres_server: PostgresServer,
     postgres_url: str,
     start_idp_nodes: Starter[..., IdpNodes],
 ) -> None:
-    [node] = start_idp_nodes(1, settings=node_settings(postgres_url), management=True).nodes
+    [node] = start_idp_nodes(1, settings=shared_store_settings(postgres_url), management=True).nodes
     assert readyz_once_it_says(node, 200, within=0).json() == {"status": "ready"}
 
     postgres_server.stop()
@@ -71,7 +64,7 @@ def test_readyz_names_the_redis_cache_while_it_is_stopped(
     start_idp_nodes: Starter[..., IdpNodes],
 ) -> None:
     redis = start_redis()
-    settings = node_settings(postgres_url, IDP_STORE_CACHE=redis.url)
+    settings = shared_store_settings(postgres_url, IDP_STORE_CACHE=redis.url)
     [node] = start_idp_nodes(1, settings=settings, management=True).nodes
     assert readyz_once_it_says(node, 200, within=0).status_code == 200
 

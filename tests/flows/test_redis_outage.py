@@ -14,7 +14,6 @@ import base64
 import hashlib
 import html
 import json
-import os
 import re
 import secrets
 import time
@@ -34,7 +33,7 @@ from plugins.pocket_mfa.push.protocol import api_base, parse_pairing_uri
 from tests.flows.forms import Browser, Page, password_step
 from tests.oidc.helpers import ASSERTION_TYPE, client_assertion
 from tests.servers.fixtures import Starter
-from tests.servers.idp_nodes import IdpNodes
+from tests.servers.idp_nodes import IdpNodes, shared_store_settings
 from tests.servers.redis_server import RedisServer
 
 pytestmark = pytest.mark.flow
@@ -80,13 +79,9 @@ def _deploy(
     start_idp_nodes: Starter[..., IdpNodes],
 ) -> Deployment:
     redis = start_redis()
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    settings = {
-        "IDP_STORE_URL": postgres_url,
-        "IDP_STORE_CACHE": redis.url,
-        "IDP_POCKET_ENCRYPTION_KEY": key,
-    }
-    nodes = start_idp_nodes(1, settings=settings)
+    nodes = start_idp_nodes(
+        1, settings=shared_store_settings(postgres_url, IDP_STORE_CACHE=redis.url)
+    )
     return Deployment(nodes, redis, nodes.urls[0])
 
 

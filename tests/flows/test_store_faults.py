@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 import time
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.servers.fixtures import Starter
-from tests.servers.idp_nodes import IdpNodes
+from tests.servers.idp_nodes import IdpNodes, shared_store_settings
 from tests.servers.postgresql import PostgresServer
 from tests.servers.redis_server import RedisServer
 
@@ -45,8 +44,7 @@ def test_a_stopped_postgresql_gives_503s_and_the_idp_recovers_by_itself(
     start_idp_nodes: Starter[..., IdpNodes],
 ) -> None:
     """With a Redis cache that stays up, too: what needs PostgreSQL answers 503."""
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    settings = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
+    settings = shared_store_settings(postgres_url)
     if cache == "redis":
         settings["IDP_STORE_CACHE"] = request.getfixturevalue("redis_url")
     nodes = start_idp_nodes(1, settings=settings)
@@ -110,13 +108,8 @@ def test_every_acknowledged_token_survives_a_sigkill_of_postgresql_under_load(
     postgres_url: str,
     start_idp_nodes: Starter[..., IdpNodes],
 ) -> None:
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    settings = {
-        "IDP_STORE_URL": postgres_url,
-        "IDP_POCKET_ENCRYPTION_KEY": key,
-        # the load is one client's, faster than its rate limit allows
-        "IDP_RATE_LIMITS_TOKEN": "0",
-    }
+    # the load is one client's, faster than its rate limit allows
+    settings = shared_store_settings(postgres_url, IDP_RATE_LIMITS_TOKEN="0")
     nodes = start_idp_nodes(1, settings=settings)
     created = json.loads(
         nodes.idp("clients", "add", "svc", "--grant", "client_credentials", "--json")
@@ -164,13 +157,9 @@ def test_a_stopped_redis_cache_gives_503s_where_it_is_needed_and_the_idp_recover
     start_idp_nodes: Starter[..., IdpNodes],
 ) -> None:
     redis = start_redis()
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    settings = {
-        "IDP_STORE_URL": postgres_url,
-        "IDP_STORE_CACHE": redis.url,
-        "IDP_POCKET_ENCRYPTION_KEY": key,
-    }
-    nodes = start_idp_nodes(1, settings=settings)
+    nodes = start_idp_nodes(
+        1, settings=shared_store_settings(postgres_url, IDP_STORE_CACHE=redis.url)
+    )
     service = json.loads(
         nodes.idp("clients", "add", "svc", "--grant", "client_credentials", "--json")
     )

@@ -9,7 +9,6 @@ tokens are used up once, however many requests race for them on both processes.
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import html
 import json
@@ -43,7 +42,7 @@ from tests.flows.test_oic_rp_push import (
 from tests.servers.cluster import Cluster, start_cluster
 from tests.servers.fixtures import Starter
 from tests.servers.haproxy import HaproxyServer
-from tests.servers.idp_nodes import IdpNodes
+from tests.servers.idp_nodes import IdpNodes, shared_store_settings
 
 pytestmark = pytest.mark.flow
 
@@ -182,8 +181,7 @@ def _metrics(management_url: str) -> dict[tuple[str, frozenset[tuple[str, str]]]
 def test_idp_serve_with_two_workers_on_postgresql(
     postgres_url: str, start_idp_nodes: Starter[..., IdpNodes]
 ) -> None:
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    settings = {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key}
+    settings = shared_store_settings(postgres_url)
     nodes = start_idp_nodes(1, settings=settings, workers=2, management=True)
     created = nodes.idp("clients", "add", "svc", "--grant", "client_credentials", "--json")
     client = json.loads(created)

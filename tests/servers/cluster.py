@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from tests.live import LiveServer
 from tests.servers.fixtures import Starter
 from tests.servers.haproxy import HaproxyServer
-from tests.servers.idp_nodes import IdpNodes
+from tests.servers.idp_nodes import IdpNodes, shared_store_settings
 from tests.servers.processes import free_port
 
 
@@ -55,14 +53,12 @@ def start_cluster(
     /readyz, on their management port, said they can serve when it last asked (every
     `health_interval` seconds)."""
     entry = free_port()
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    environ = {
-        "IDP_STORE_URL": postgres_url,
-        "IDP_POCKET_ENCRYPTION_KEY": key,
+    environ = shared_store_settings(
+        postgres_url,
         # HAProxy's X-Forwarded-For (option forwardfor) says where a request came from
-        "IDP_SERVER_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        IDP_SERVER_FORWARDED_ALLOW_IPS="127.0.0.1",
         **(settings or {}),
-    }
+    )
     nodes = start_idp_nodes(
         count,
         issuer=f"http://127.0.0.1:{entry}",

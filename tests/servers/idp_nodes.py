@@ -7,6 +7,7 @@ URL when they sit behind one) and one store: the nodes of a deployment.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -256,3 +257,11 @@ def running_idp_nodes(
         yield nodes
     finally:
         nodes.stop()
+
+
+def shared_store_settings(postgres_url: str, **more: str) -> dict[str, str]:
+    """What every node of one deployment shares: the PostgreSQL store and a new Pocket
+    encryption key (a networked store needs one from the environment); `more` adds
+    IDP_* settings, such as the Redis cache."""
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    return {"IDP_STORE_URL": postgres_url, "IDP_POCKET_ENCRYPTION_KEY": key, **more}
