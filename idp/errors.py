@@ -26,6 +26,16 @@ class StoreUnavailable(StoreError):
     request may be tried again in a little while."""
 
 
+class AlreadyUsed(StoreError):
+    """A unit of work used up a record (RecordView.use_up) that had been used already, or
+    was gone: none of the unit's writes landed."""
+
+    def __init__(self, model: str, id: str) -> None:
+        super().__init__(f"the {model} record was used already")
+        self.model = model
+        self.id = id
+
+
 class SchemaOutdated(IdpError):
     """The store's schema is not the one this version works with; the message says what
     to run."""

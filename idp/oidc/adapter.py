@@ -15,11 +15,16 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    OAuth2Payload,
+    OAuth2Request,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.errors import StoreError, StoreUnavailable
+from idp.errors import AlreadyUsed, StoreError, StoreUnavailable
 from idp.oidc.bridge import run_bridged
 from idp.oidc.error_text import shown
 from idp.oidc.rate_limit import named_client, rate_limited
@@ -167,6 +172,8 @@ async def oauth_response(
             return to_response(rate_limited(retry_after))
         async with store.unit():
             status, body, headers = await run_bridged(respond, oauth_request)
+    except AlreadyUsed as used:
+        return to_response((await refused_reuse(store, used))())
     except StoreUnavailable:
         raise  # answered as 503 with Retry-After by the app
     except Exception as exc:
@@ -179,3 +186,18 @@ async def oauth_response(
             (500, {"error": "server_error", "error_description": SERVER_ERROR}, None)
         )
     return to_response((status, body, headers))
+
+
+#: what a client is told of a code or refresh token used twice
+_USED_ALREADY = {"code": "The code", "refresh_token": "The refresh token"}
+
+
+async def refused_reuse(store: Store, used: AlreadyUsed) -> InvalidGrantError:
+    """A code or refresh token used up by another request first (one that won a race):
+    nothing of this request landed, and what the grant issued is revoked, as for any
+    code or refresh token presented twice (RFC 6749 4.1.2, OAuth 2.0 Security BCP 4.14)."""
+    record = await store.find(used.model, used.id)
+    if record is not None and record.get("grant_id"):
+        await store.revoke_by_grant_id(str(record["grant_id"]))
+    what = _USED_ALREADY.get(used.model, "The grant")
+    return InvalidGrantError(f"{what} has been used already.")

@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
-    InvalidGrantError,
     InvalidRequestError,
     OAuth2Request,
     grants,
@@ -292,11 +291,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 requested_claims=code.data.get("claims", {}).get("id_token"),
                 nonce=code.data.get("nonce"),
             )
-        store = self.server.store
-        if wait_for(store.consume(CODE, code.code_id)) is None:
-            # used by a concurrent request in the meantime: treat as reuse
-            wait_for(store.revoke_by_grant_id(code.data["grant_id"]))
-            raise InvalidGrantError("The code has been used already.")
+        # used up with the tokens' writes: should a concurrent request have used it in
+        # the meantime, none of them lands, and the adapter treats it as reuse
+        wait_for(self.server.store.use_up(CODE, code.code_id))
         self.server.write_tokens(self.request)
         return status, token, headers
 
@@ -339,11 +336,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 auth=old.data.get("auth", {}),
                 access_token=token["access_token"],
             )
-        store = self.server.store
-        if wait_for(store.consume(REFRESH, old.record_id)) is None:
-            # a concurrent request won the race: treat as reuse
-            wait_for(store.revoke_by_grant_id(old.grant_id))
-            raise InvalidGrantError("The refresh token has been used already.")
+        wait_for(self.server.store.use_up(REFRESH, old.record_id))  # (as a code is)
         self.server.write_tokens(self.request)
         return status, token, headers
 

@@ -157,6 +157,14 @@ class RecordView(Protocol):
         """Atomically mark a record used; its payload the first time, None ever after."""
         ...
 
+    async def use_up(self, model: str, id: str) -> None:
+        """Mark a record used as one of the unit of work's writes: the unit lands only if
+        the record was live and unused, and then no one else can use it up; if it was
+        not, the unit ends in AlreadyUsed (at once, or when it lands) and none of its
+        writes lands. Outside a unit: at once, on its own. (`consume` gives the payload
+        back at once instead; `use_up` is for a caller that read it already.)"""
+        ...
+
     async def destroy(self, model: str, id: str) -> None: ...
 
     async def find_by_sub(self, model: str, sub: str) -> list[tuple[str, JSON]]:

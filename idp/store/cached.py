@@ -13,13 +13,13 @@ lands in two steps, in this order:
 A unit that fails before step 1 ends leaves nothing in either. If Redis fails at step 2,
 the PostgreSQL part has landed and the unit raises StoreUnavailable. Some Redis writes
 cannot wait for the end of the unit, since their answer decides what the unit does:
-`consume` (the single-use guard: a code consumed by a unit that then fails stays used,
-so a retry is told it was used, never issued twice), `revoke_by_grant_id` (a revocation
-is never undone), and the counters (`hit`, `release`, `clear`: a failed unit's attempt
-still counts). Records kept in Redis do not take turns: of two units that write one, the
-last to land wins. Counters do: a unit's first write to a counter holds that counter's
-turn (in Redis, for every process) until the unit has landed, so that another unit's
-write to it waits, and then sees what the first one wrote (Store.unit).
+`consume` and `use_up` (the single-use guard: a code used up by a unit that then fails
+stays used, so a retry is told it was used, never issued twice), `revoke_by_grant_id`
+(a revocation is never undone), and the counters (`hit`, `release`, `clear`: a failed
+unit's attempt still counts). Records kept in Redis do not take turns: of two units that
+write one, the last to land wins. Counters do: a unit's first write to a counter holds
+that counter's turn (in Redis, for every process) until the unit has landed, so that
+another unit's write to it waits, and then sees what the first one wrote (Store.unit).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from idp.errors import StoreError
+from idp.errors import AlreadyUsed, StoreError
 from idp.store.base import (
     JSON,
     Client,
@@ -233,6 +233,12 @@ class CachedStore:
             return None
         held.consumed = True  # no one else sees it before the unit lands
         return dict(held.payload)
+
+    async def use_up(self, model: str, id: str) -> None:
+        if not is_short_lived(model):
+            await self.durable.use_up(model, id)
+        elif await self.consume(model, id) is None:  # (at once: see the module's docstring)
+            raise AlreadyUsed(model, id)
 
     async def destroy(self, model: str, id: str) -> None:
         if not is_short_lived(model):

@@ -39,6 +39,9 @@ class NamespacedRecords:
     async def consume(self, model: str, id: str) -> JSON | None:
         return await self._records.consume(self._model(model), id)
 
+    async def use_up(self, model: str, id: str) -> None:
+        await self._records.use_up(self._model(model), id)
+
     async def destroy(self, model: str, id: str) -> None:
         await self._records.destroy(self._model(model), id)
 

@@ -266,6 +266,13 @@ class PostgresStore:
         )
         return load_payload(rows[0][0]) if rows else None
 
+    async def use_up(self, model: str, id: str) -> None:
+        # held back with the unit's other writes: the function fails the transaction
+        # when the record was used already (AlreadyUsed, as `translated` has it), so the
+        # unit needs no answer before it lands
+        sql = "SELECT idp_use_up(%s, %s, %s)"
+        await self._db.later(sql, (model, as_text(id), time.time()))
+
     async def destroy(self, model: str, id: str) -> None:
         sql = "DELETE FROM records WHERE model = %s AND id = %s"
         await self._db.later(sql, (model, as_text(id)))

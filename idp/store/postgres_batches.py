@@ -167,9 +167,18 @@ async def _pipelined(
     """Statements sent together, in psycopg's pipeline mode; their cursors. The first
     that fails raises, and the rest do not run."""
     cursors = []
-    async with conn.pipeline():
-        for sql, params in statements:
-            cursors.append(await conn.execute(sql, params))  # type: ignore[arg-type]
+    try:
+        async with conn.pipeline():
+            for sql, params in statements:
+                cursors.append(await conn.execute(sql, params))  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        if exc.sqlstate is not None and not conn.closed:
+            # PostgreSQL skipped the statements after the one that failed, and psycopg
+            # may count one of them as prepared under a name that the server never saw
+            # (which a later statement would fail on): the connection goes, and the
+            # pool opens another
+            await conn.close()
+        raise
     return cursors
 
 

@@ -45,7 +45,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
-from idp.errors import StoreError, StoreUnavailable
+from idp.errors import AlreadyUsed, StoreError, StoreUnavailable
 from idp.store import postgres_schema
 from idp.store.outages import Outage
 from idp.store.postgres_batches import Batches, Statement, Wanted, run_together
@@ -145,6 +145,9 @@ def translated(where: str, on_unreachable: Callable[[], None] | None = None) -> 
     try:
         yield
     except psycopg.Error as exc:
+        if exc.sqlstate == postgres_schema.ALREADY_USED:
+            model, id = exc.diag.message_primary or "", exc.diag.message_detail or ""
+            raise AlreadyUsed(model, from_text(id)) from exc
         if _unreachable(exc):
             if on_unreachable is not None:
                 on_unreachable()
@@ -375,7 +378,7 @@ class Connections:
                 # a statement failed and the caller went on: PostgreSQL would turn the
                 # COMMIT into a ROLLBACK without a word (or commit what went before a
                 # statement that never reached it)
-                await conn.execute("ROLLBACK")
+                await self._rollback(conn)
                 raise StoreError(
                     f"the store {self.where} could not commit: a statement of the unit failed"
                 )

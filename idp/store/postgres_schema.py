@@ -55,8 +55,31 @@ CREATE TABLE counters (
 CREATE INDEX counters_expiry ON counters (expires_at);
 """
 
-#: each step takes the schema from the version before it to its own number (1-based)
-MIGRATIONS: tuple[str, ...] = (_CREATE_V1,)
+#: the SQLSTATE with which idp_use_up refuses a record used already (a class of its own)
+ALREADY_USED = "IDPU1"
+
+#: RecordView.use_up as one statement that needs no answer: it fails the transaction
+#: that it is part of when the record is gone or was used already
+_USE_UP_V2 = f"""
+CREATE FUNCTION idp_use_up(the_model text, the_id text, now double precision)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE records SET consumed = true
+    WHERE model = the_model AND id = the_id AND NOT consumed
+        AND (expires_at IS NULL OR expires_at >= now);
+    IF NOT FOUND THEN
+        -- the message names the model, the detail the id (AlreadyUsed)
+        RAISE EXCEPTION USING ERRCODE = '{ALREADY_USED}', MESSAGE = the_model,
+            DETAIL = the_id;
+    END IF;
+END
+$$
+"""
+
+#: each step takes the schema from the version before it to its own number (1-based);
+#: a step is a script of plain statements, or a tuple of statements (a function's body
+#: holds semicolons of its own)
+MIGRATIONS: tuple[str | tuple[str, ...], ...] = (_CREATE_V1, (_USE_UP_V2,))
 
 #: the advisory lock that creating and upgrading the schema hold (any number, the same
 #: in every version)
@@ -135,5 +158,7 @@ async def upgrade(conn: AsyncConnection[Any]) -> tuple[int, int]:
     return found, latest()
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+def _statements(step: str | tuple[str, ...]) -> list[str]:
+    if isinstance(step, tuple):
+        return [statement.strip() for statement in step]
+    return [s.strip() for s in step.split(";") if s.strip()]

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from idp.errors import Conflict, SchemaOutdated, StoreError
+from idp.errors import AlreadyUsed, Conflict, SchemaOutdated, StoreError
 from idp.store import sqlite_copy, sqlite_schema
 from idp.store.base import (
     JSON,
@@ -328,6 +328,10 @@ class SqliteStore:
                 (f"{model}:{id}", time.time()),
             ).fetchall()
         return load_payload(rows[0][0]) if rows else None
+
+    async def use_up(self, model: str, id: str) -> None:
+        if await self.consume(model, id) is None:  # (the unit holds the only writer)
+            raise AlreadyUsed(model, id)
 
     async def destroy(self, model: str, id: str) -> None:
         async with self._write() as db:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.errors import Conflict
+from idp.errors import AlreadyUsed, Conflict
 from idp.store import Client, SigningKey, Store, User
 from idp.store.cached import open_cached
 from idp.store.postgres import PostgresStore
@@ -187,6 +187,49 @@ async def test_consume_inside_concurrent_units_succeeds_once(store: Store) -> No
     assert wins.count(True) == 1
     issued = [n for n in range(20) if await store.find("access_token", f"t{n}") is not None]
     assert issued == [wins.index(True)]
+
+
+async def test_use_up_lands_with_its_unit_for_one_of_many(store: Store) -> None:
+    for model in ("code", "refresh_token"):  # (short-lived and durable with a cache)
+        await store.upsert(model, "race", {"n": 1}, expires_in=60)
+
+        async def exchange(n: int, model: str = model) -> bool:
+            try:
+                async with store.unit():
+                    await store.use_up(model, "race")
+                    await asyncio.sleep(0)  # others run while this unit is open
+                    await store.upsert("access_token", f"{model}-{n}", {"n": n}, 60)
+            except AlreadyUsed as used:
+                assert (used.model, used.id) == (model, "race")
+                return False
+            return True
+
+        wins = await asyncio.gather(*(exchange(n) for n in range(20)))
+        assert wins.count(True) == 1
+        issued = [n for n in range(20) if await store.find("access_token", f"{model}-{n}")]
+        assert issued == [wins.index(True)]
+        assert await store.find(model, "race") == {"n": 1, "consumed": True}
+        with pytest.raises(AlreadyUsed):  # outside a unit, as inside
+            await store.use_up(model, "race")
+
+
+async def test_use_up_of_a_record_that_is_gone_lands_nothing(store: Store) -> None:
+    with pytest.raises(AlreadyUsed):
+        async with store.unit():
+            await store.upsert("access_token", "t", {"n": 1}, expires_in=60)
+            await store.use_up("refresh_token", "never-kept")
+    assert await store.find("access_token", "t") is None
+
+
+async def test_a_durable_record_used_up_by_a_unit_that_fails_stays_unused(store: Store) -> None:
+    await store.upsert("refresh_token", "r", {"n": 1}, expires_in=60)
+    with pytest.raises(RuntimeError):
+        async with store.unit():
+            await store.use_up("refresh_token", "r")
+            raise RuntimeError("midway")
+    assert await store.find("refresh_token", "r") == {"n": 1}
+    await store.use_up("refresh_token", "r")
+    assert await store.find("refresh_token", "r") == {"n": 1, "consumed": True}
 
 
 async def test_revoke_by_grant_id_removes_the_family(store: Store) -> None:

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from idp.cli import main
-from idp.errors import SchemaOutdated, StoreError, StoreUnavailable
+from idp.errors import AlreadyUsed, SchemaOutdated, StoreError, StoreUnavailable
 from idp.store import SigningKey, User, postgres_schema
 from idp.store.postgres import PostgresStore
 from idp.store.wakeups import wait
@@ -101,6 +101,34 @@ def test_an_older_schema_is_refused_until_idp_db_upgrade(
     assert asyncio.run(start()) == ["ann"]
     assert main(["--config", config, "db", "upgrade"]) == 0
     assert f"schema version {newer}, nothing to upgrade" in capsys.readouterr().out
+
+
+def test_a_database_of_the_first_version_upgrades_to_one_that_uses_records_up(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_only = postgres_schema.MIGRATIONS[:1]
+    with monkeypatch.context() as earlier:  # as the version that had one step made it
+        earlier.setattr(postgres_schema, "MIGRATIONS", first_only)
+
+        async def make() -> None:
+            store = PostgresStore(postgres_url)
+            await store.upsert("refresh_token", "r", {"n": 1}, expires_in=60)
+            await store.close()
+
+        asyncio.run(make())
+    assert _rows(postgres_url, "SELECT version FROM idp_schema") == [(1,)]
+    assert main(["--config", _config(tmp_path, postgres_url), "db", "upgrade"]) == 0
+
+    async def use_twice() -> None:
+        store = PostgresStore(postgres_url)
+        async with store.unit():
+            await store.use_up("refresh_token", "r")
+        with pytest.raises(AlreadyUsed):
+            async with store.unit():
+                await store.use_up("refresh_token", "r")
+        await store.close()
+
+    asyncio.run(use_twice())
 
 
 def test_db_upgrade_of_an_unreachable_database_says_so(
@@ -340,8 +368,16 @@ async def test_held_back_writes_go_with_the_commit_in_one_round_trip(
         await store.destroy("access", "a1")
     # the transaction begins in the round trip of the first statement that needs an answer
     assert trips == [["BEGIN", "INSERT", "UPDATE"], ["INSERT", "INSERT", "DELETE", "COMMIT"]]
+
+    trips.clear()
+    async with store.unit():  # a refresh as the token endpoint makes it: nothing to wait for
+        await store.use_up("refresh", "r2")
+        await store.upsert("access", "a3", {"n": 3})
+        await store.upsert("refresh", "r3", {"n": 3})
+    assert trips == [["BEGIN", "SELECT", "INSERT", "INSERT", "COMMIT"]]
     monkeypatch.undo()
-    assert await store.find("refresh", "r2") == {"n": 2}
+    assert await store.find("refresh", "r2") == {"n": 2, "consumed": True}
+    assert await store.find("refresh", "r3") == {"n": 3}
     assert await store.find("access", "a1") is None
     await store.close()
 
