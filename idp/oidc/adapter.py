@@ -149,10 +149,12 @@ async def oauth_response(
     respond: Callable[[StarletteOAuth2Request], tuple[int, Any, Any]],
     store: Store,
     rate_limits: RateLimits,
+    landed: Callable[[OAuth2Request, int], None] | None = None,
 ) -> Response:
     """Read the form, count the request against its client's rate limit, run `respond`
     (an authlib server call) in one unit of work, and translate its answer back; the
-    answer leaves only once the unit's writes landed."""
+    answer leaves only once the unit's writes landed, and then `landed` hears of it
+    (with the request and the answer's status)."""
     oauth_request = StarletteOAuth2Request(request, await read_form(request))
     repeated = oauth_request.payload.repeated()
     if repeated:
@@ -185,6 +187,8 @@ async def oauth_response(
         return to_response(
             (500, {"error": "server_error", "error_description": SERVER_ERROR}, None)
         )
+    if landed is not None:
+        landed(oauth_request, status)
     return to_response((status, body, headers))
 
 

@@ -18,8 +18,13 @@ async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     started = time.perf_counter()
     try:
+        oauth = provider.oauth
         return await oauth_response(
-            request, provider.oauth.create_token_response, provider.store, provider.rate_limits
+            request,
+            oauth.create_token_response,
+            provider.store,
+            provider.rate_limits,
+            landed=oauth.count_issued,
         )
     finally:
         provider.metrics.token_seconds.observe(time.perf_counter() - started)

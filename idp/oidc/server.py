@@ -104,10 +104,13 @@ class OAuthServer(AuthorizationServer):
         # what a grant writes (a code or refresh token used up, the tokens issued for it)
         # lands all together or, should the server fail midway, not at all: the adapter
         # runs every call of this server in a unit of work (Store.unit)
-        status, body, headers = super().create_token_response(request)
-        if status == 200 and request is not None and request.client is not None:
+        return super().create_token_response(request)
+
+    def count_issued(self, request: OAuth2Request, status: int) -> None:
+        """Count the tokens of a request to the token endpoint whose writes landed (not
+        those of a request that lost a race for its code or refresh token)."""
+        if status == 200 and request.client is not None:
             self.metrics.token_issued(request.payload.grant_type, request.client.client_id)
-        return status, body, headers
 
     # --- authlib hooks
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
