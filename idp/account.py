@@ -127,6 +127,7 @@ async def account(request: Request) -> Response:
         user=user,
         factors=factors,
         consents=consents,
+        browsers=await provider.remembered.list(user.sub),
         csrf=csrf_token(provider, request),
     )
 

@@ -231,7 +231,8 @@ async def confirmed_change(request: Request) -> Response:
 
 
 async def _changed(request: Request, user: User, new_hash: str, confirmed_by: str) -> Response:
-    """Keep the new password's hash; every other SSO session of the user ends."""
+    """Keep the new password's hash; every other SSO session of the user ends, and every
+    browser remembered for them is forgotten."""
     provider = _provider(request)
     async with provider.store.unit():
         current = await provider.store.get_user(user.sub)
@@ -240,6 +241,7 @@ async def _changed(request: Request, user: User, new_hash: str, confirmed_by: st
         now = int(time.time())
         await provider.store.update_user(replace(current, password_hash=new_hash, updated_at=now))
         ended = await provider.state.end_other_sessions(request, user.sub)
+        await provider.remembered.forget_all(user.sub)
     audit.warning(
         "password_changed sub=%s confirmed_by=%s sessions_ended=%d ip=%s",
         user.sub,

@@ -16,14 +16,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from idp import account, account_password, demo
+from idp import account, account_browsers, account_password, demo
 from idp.access_log import AccessLog
 from idp.admin_api import PREFIX as ADMIN_API
 from idp.admin_api.answers import error as admin_error
 from idp.admin_api.routes import api_routes
 from idp.errors import StoreError, StoreUnavailable
 from idp.factors import FactorPlugin
-from idp.login import consent, password
+from idp.login import consent, password, postpone
 from idp.metrics import Metrics
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
 from idp.oidc.adapter import NO_STORE, UNAVAILABLE
@@ -74,8 +74,10 @@ def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
     table.append(Mount(ADMIN_API, routes=api_routes()))
+    table.extend(postpone.routes())
     table.extend(account.routes())
     table.extend(account_password.routes())
+    table.extend(account_browsers.routes())
     for name, plugin in provider.plugins.items():
         table.append(Mount(f"/factors/{name}", routes=list(plugin.routes())))
     if with_demo:

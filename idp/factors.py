@@ -33,6 +33,19 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "idp.factors"
 
+#: the checkbox "remember this browser for N days" on a plugin's page where the user
+#: proves the factor: value "1" when ticked (see FactorHost.remember_days)
+REMEMBER_FIELD = "remember_browser"
+
+
+@dataclass(frozen=True)
+class Postponement:
+    """The "Set up later" button of an enrollment's first page: a form that POSTs the
+    login's `csrf` field to `url`; `label` is its text in the login's language."""
+
+    url: str
+    label: str
+
 
 class FactorHost(Protocol):
     """What the provider offers a plugin. Every method that reaches the store is a
@@ -75,8 +88,22 @@ class FactorHost(Protocol):
         None when it goes to this provider's own account page."""
         ...
 
-    async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
-        """The factor was passed with these methods: continue the login."""
+    async def finish(
+        self, request: Request, login: PendingLogin, amr: Sequence[str], *, remember: bool = False
+    ) -> Response:
+        """The factor was passed with these methods: continue the login. `remember`: the
+        user ticked REMEMBER_FIELD (the host remembers the browser only where it offers
+        that, see remember_days)."""
+        ...
+
+    async def remember_days(self, login: PendingLogin) -> int:
+        """For how many days the page where the user proves the factor offers to remember
+        this browser (a REMEMBER_FIELD checkbox); 0: it offers nothing."""
+        ...
+
+    async def postponement(self, login: PendingLogin) -> Postponement | None:
+        """The "Set up later" button for the first page of an enrollment, when the user
+        may still postpone it (an enrollment deadline); None: they must enroll now."""
         ...
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:

@@ -11,10 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
-from idp.factors import FactorPlugin, set_up_plugins
+from idp.factors import FactorPlugin, Postponement, set_up_plugins
 from idp.keys import KeyRing
+from idp.login.acr import needs_second_factor
+from idp.login.enrollment_deadline import Allowance, EnrollmentDeadline, postpone_label
 from idp.login.known_browsers import KnownBrowsers
 from idp.login.pipeline import LoginPipeline
+from idp.login.remembered_browsers import RememberedBrowsers
 from idp.login.restarts import LoginRestarts
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
@@ -57,6 +60,8 @@ class Provider:
         self.throttle = LoginThrottle(self.store, settings.login)
         self.rate_limits = RateLimits(self.store, settings.rate_limits)
         self.known_browsers = KnownBrowsers(self.store, settings)
+        self.remembered = RememberedBrowsers(self.store, secure_cookies=settings.secure_cookies)
+        self.enrollment_deadline = EnrollmentDeadline(self.store, settings.factors)
         self.minter = TokenMinter(settings, self.keys)
         self.oauth = OAuthServer(self.store, settings, self.minter, self.metrics)
         self.pipeline = LoginPipeline(self)
@@ -91,14 +96,51 @@ class Provider:
         client = await self.store.get_client(client_id)
         return client.name if client else client_id
 
-    async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
+    async def finish(
+        self, request: Request, login: PendingLogin, amr: Sequence[str], *, remember: bool = False
+    ) -> Response:
         methods = [m for m in login.amr if m != "mfa"]
         methods += [m for m in amr if m not in methods]
         if len(methods) > 1:
             methods.append("mfa")
         login.amr = methods
         login.factor_done = True
-        return await self.pipeline.resume(request, login)
+        days = await self.remember_days(login) if remember else 0
+        response = await self.pipeline.resume(request, login)
+        if days and login.sub is not None:
+            await self.remembered.remember(request, response, login.sub, days)
+        return response
+
+    def remember_offered(self, client: Client) -> bool:
+        """Whether browsers may be remembered for this client's logins."""
+        return self.settings.factors.remember_days > 0 and client.remember_browser
+
+    async def remember_days(self, login: PendingLogin) -> int:
+        client = await self.store.get_client(login.request.client_id)
+        if client is None or not self.remember_offered(client):
+            return 0
+        return self.settings.factors.remember_days
+
+    async def postponement(self, login: PendingLogin) -> Postponement | None:
+        allowance = await self.postponement_allowed(login)
+        if allowance is None:
+            return None
+        label = postpone_label(self.pages.translator(login.locale), allowance)
+        return Postponement(f"/login/{login.id}/later", label)
+
+    async def postponement_allowed(self, login: PendingLogin) -> Allowance | None:
+        """What the user of the login may still postpone of their enrollment; never when
+        the relying party asks for a second factor itself (acr step-up)."""
+        if login.sub is None or needs_second_factor(login.request):
+            return None
+        client = await self.store.get_client(login.request.client_id)
+        user = await self.store.get_user(login.sub)
+        if client is None or user is None:
+            return None
+        for plugin in self.plugins.values():
+            if await plugin.is_enrolled(user):
+                return None
+        return await self.enrollment_deadline.allowance(user, client)
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
         await self.state.finish(login)
@@ -135,6 +177,8 @@ class Provider:
         await self.keys.ensure()
         self._key_reloads = asyncio.create_task(self.keys.keep_loaded())
         await ensure_account_client(self.store, self.settings.issuer)
+        if self.enrollment_deadline.configured:
+            await self.enrollment_deadline.take_effect()
 
     async def shut_down(self) -> None:
         """At the server's end: each plugin finishes its background work (its optional

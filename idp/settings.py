@@ -7,6 +7,7 @@ file at once and fails with one line per problem, each naming the key.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import ipaddress
 import os
 import tomllib
@@ -156,6 +157,13 @@ class FactorSettings:
     enabled: tuple[str, ...] = ()
     #: a second factor is mandatory unless a client's registration relaxes it
     required: bool = True
+    #: "remember this browser for N days" after a second factor (0: not offered)
+    remember_days: int = 0
+    #: users who existed when a postponement was configured may set up their second
+    #: factor later until this date (YYYY-MM-DD, UTC; "" for no date) ...
+    enroll_by: str = ""
+    #: ... and/or for this many logins (0: no count)
+    enroll_within_logins: int = 0
 
 
 @dataclass(frozen=True)
@@ -384,8 +392,22 @@ def _validate(s: Settings, problems: list[str]) -> None:
             problems.append(f"rate_limits.{name}: must be 0 (no limit) or more")
     if s.logging.format not in ("text", "json"):
         problems.append('logging.format: must be "text" or "json"')
+    if not 0 <= s.factors.remember_days <= 400:
+        problems.append("factors.remember_days: must be from 0 (not offered) to 400")
+    if s.factors.enroll_within_logins < 0:
+        problems.append("factors.enroll_within_logins: must be 0 (no count) or more")
+    if s.factors.enroll_by and not _is_date(s.factors.enroll_by):
+        problems.append("factors.enroll_by: must be a date, YYYY-MM-DD (or empty for none)")
     if s.passwords.memory_cost < 8 * 1024 or s.passwords.time_cost < 1:
         problems.append("passwords: memory_cost must be at least 8192 KiB and time_cost >= 1")
+
+
+def _is_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
 
 
 def _is_network(text: str) -> bool:

@@ -330,3 +330,24 @@ def test_resetting_a_second_factor_makes_no_keys_no_client_and_no_files(
     assert sorted(p.name for p in folder.iterdir()) == ["cli.sqlite3", "idp.toml"]
     store = open_blocking(load_settings(config).store)
     assert store.list_keys() == [] and store.list_clients() == []
+
+
+def test_a_client_added_without_remembered_browsers_or_postponement(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    added = run(
+        config,
+        "clients",
+        "add",
+        "Admin tool",
+        "--redirect-uri",
+        "https://admin.test/cb",
+        "--no-remember-browser",
+        "--no-postpone-enrollment",
+        monkeypatch=monkeypatch,
+    )
+    assert added == 0
+    capsys.readouterr()
+    assert run(config, "clients", "list", "--json", monkeypatch=monkeypatch) == 0
+    [client] = [c for c in json.loads(capsys.readouterr().out) if c["name"] == "Admin tool"]
+    assert client["remember_browser"] is False and client["postpone_enrollment"] is False

@@ -38,6 +38,8 @@ CHANGEABLE = (
     "first_party",
     "access_token_format",
     "mfa",
+    "remember_browser",
+    "postpone_enrollment",
     "id_token_signed_response_alg",
 )
 SETTABLE = (*CHANGEABLE, "client_id", "public", "token_endpoint_auth_method")
@@ -141,5 +143,7 @@ _CHECKS: dict[str, Any] = {
     "first_party": flag,
     "access_token_format": one_of(TOKEN_FORMATS),
     "mfa": one_of(MFA),
+    "remember_browser": flag,
+    "postpone_enrollment": flag,
     "id_token_signed_response_alg": one_of(ALGORITHMS),
 }

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.factors import FactorPlugin, set_up_plugins
+from idp.factors import FactorPlugin, Postponement, set_up_plugins
 from idp.login.state import PendingLogin, SsoSession
 from idp.metrics import Metrics
 from idp.pages import Pages
@@ -60,8 +60,16 @@ class CommandHost:
     async def application_name(self, login: PendingLogin) -> str | None:
         return None
 
-    async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
+    async def finish(
+        self, request: Request, login: PendingLogin, amr: Sequence[str], *, remember: bool = False
+    ) -> Response:
         raise NoBrowser("a command has no login to finish")
+
+    async def remember_days(self, login: PendingLogin) -> int:
+        return 0
+
+    async def postponement(self, login: PendingLogin) -> Postponement | None:
+        return None
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
         raise NoBrowser("a command has no login to end")

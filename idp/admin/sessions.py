@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.admin.errors import NotFound
+from idp.login.remembered_browsers import RememberedBrowsers
 from idp.store import Store
 
 #: the record model of SSO sessions (idp.login.state)
@@ -49,9 +50,11 @@ class SessionAdmin:
         raise NotFound(f"the user has no session {sid!r}")
 
     async def end_all(self, sub: str) -> int:
-        """End every session of the user; how many there were."""
+        """End every session of the user ("log out everywhere"): the browsers remembered
+        for them are forgotten too. How many sessions there were."""
         async with self.store.unit():
             found = await self.store.find_by_sub(SESSION, sub)
             for key, _ in found:
                 await self.store.destroy(SESSION, key)
+            await RememberedBrowsers(self.store).forget_all(sub)
         return len(found)

@@ -16,6 +16,7 @@ from idp.admin import user_fields
 from idp.admin.errors import Conflict, InvalidField, NotFound, Taken
 from idp.admin.sessions import SessionAdmin
 from idp.factors import AdminMethod, FactorPlugin, MethodAdmin
+from idp.login.remembered_browsers import RememberedBrowser, RememberedBrowsers
 from idp.passwords import Passwords
 from idp.store import Store, User
 
@@ -23,6 +24,9 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]{1,1024}")
 #: the most users one page holds, and how many when the caller does not say
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
+#: the "plugin" of a remembered browser among a user's methods (its id: browser:<id>)
+REMEMBERED = "browser"
+REMEMBERED_KIND = "remembered browser"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class UserAdmin:
         self.passwords = passwords
         self.plugins = plugins
         self.sessions = SessionAdmin(store)
+        self.remembered = RememberedBrowsers(store)
 
     async def get(self, sub: str) -> User:
         user = await self.store.get_user(sub)
@@ -129,34 +134,56 @@ class UserAdmin:
             user = await self.get(sub)
             changed = replace(user, password_hash=password_hash, updated_at=int(time.time()))
             await self.store.update_user(changed)
+            await self.remembered.forget_all(sub)
         return changed
 
     async def reset_second_factor(self, sub: str) -> int:
-        """Every second factor of the user goes: they enroll again at their next login.
-        How many items were removed."""
+        """Every second factor of the user goes, and every browser remembered after one:
+        they enroll again at their next login. How many items were removed."""
         async with self.store.unit():
             user = await self.get(sub)
-            return sum([await p.reset(user) for p in self.plugins.values()])
+            removed = sum([await p.reset(user) for p in self.plugins.values()])
+            return removed + await self.remembered.forget_all(sub)
 
     async def methods(self, sub: str) -> list[UserMethod]:
-        """What the user enrolled, plugin by plugin (those that offer MethodAdmin)."""
+        """What the user enrolled, plugin by plugin (those that offer MethodAdmin), then
+        the browsers remembered after a second factor (devices of plugin "browser")."""
         user = await self.get(sub)
-        return [
+        enrolled = [
             UserMethod(name, method)
             for name, plugin in self.plugins.items()
             if isinstance(plugin, MethodAdmin)
             for method in await plugin.admin_methods(user)
         ]
+        browsers = [
+            UserMethod(REMEMBERED, _browser_method(b)) for b in await self.remembered.list(sub)
+        ]
+        return enrolled + browsers
 
     async def remove_method(self, sub: str, method_id: str) -> None:
         name, _, local_id = method_id.partition(":")
         plugin = self.plugins.get(name)
         async with self.store.unit():
             user = await self.get(sub)
+            if name == REMEMBERED:
+                if not await self.remembered.forget(sub, local_id):
+                    raise NotFound(f"the user has no method {method_id!r}")
+                return
             if not isinstance(plugin, MethodAdmin) or not local_id:
                 raise NotFound(f"the user has no method {method_id!r}")
             if not await plugin.remove_method(user, local_id):
                 raise NotFound(f"the user has no method {method_id!r}")
+
+
+def _browser_method(browser: RememberedBrowser) -> AdminMethod:
+    return AdminMethod(
+        id=browser.id,
+        kind=REMEMBERED_KIND,
+        label=browser.browser or "a browser",
+        created_at=browser.created_at,
+        last_used=browser.last_used,
+        device=True,
+    )
 
 
 def _limit(value: object) -> int:

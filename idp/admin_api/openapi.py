@@ -157,6 +157,17 @@ CLIENT_SETTINGS: JSON = {
     "first_party": {"type": "boolean", "description": "skip the consent page"},
     "access_token_format": {"enum": list(TOKEN_FORMATS)},
     "mfa": {"enum": list(MFA)},
+    "remember_browser": {
+        "type": "boolean",
+        "description": "may a browser be remembered so that this client's users skip the "
+        "second factor there ([factors] remember_days); false for administrators' "
+        "applications, say",
+    },
+    "postpone_enrollment": {
+        "type": "boolean",
+        "description": "may users without a second factor postpone setting it up "
+        "([factors] enroll_by, enroll_within_logins)",
+    },
     "id_token_signed_response_alg": {"enum": list(ALGORITHMS)},
 }
 
@@ -175,6 +186,8 @@ CLIENT_SHOWN: JSON = {
     "first_party": {"type": "boolean"},
     "access_token_format": {"type": "string"},
     "mfa": {"type": "string"},
+    "remember_browser": {"type": "boolean"},
+    "postpone_enrollment": {"type": "boolean"},
     "id_token_signed_response_alg": {"type": "string"},
     "created_at": TIME,
 }
@@ -230,8 +243,15 @@ SCHEMAS: JSON = {
     ),
     "Method": _object(
         ["id", "plugin", "kind", "label", "device", "created_at", "last_used"],
-        id={"type": "string", "description": "<plugin>:<the plugin's id>"},
-        plugin={"type": "string"},
+        id={
+            "type": "string",
+            "description": "<plugin>:<the plugin's id>; browser:<id> for a remembered browser",
+        },
+        plugin={
+            "type": "string",
+            "description": 'the plugin; "browser" for a browser remembered after a second '
+            "factor (kind `remembered browser`, `last_used` set)",
+        },
         kind={"type": "string"},
         label={"type": "string"},
         device={"type": "boolean", "description": "a paired device such as a phone"},
@@ -349,7 +369,8 @@ def paths() -> JSON:
         "/users/{id}/second-factor/reset": {
             "parameters": [USER_ID],
             "post": _operation(
-                "Remove every second factor: the user enrolls again at the next login",
+                "Remove every second factor and remembered browser: the user enrolls again "
+                "at the next login",
                 {
                     "200": _json(
                         _object(["removed"], removed={"type": "integer"}),
@@ -362,14 +383,16 @@ def paths() -> JSON:
         "/users/{id}/methods": {
             "parameters": [USER_ID],
             "get": _operation(
-                "The second-factor methods the user enrolled",
+                "The second-factor methods the user enrolled, and the browsers remembered "
+                "after one",
                 {"200": _json(_items("Method"), "Their methods."), **_errors("404")},
             ),
         },
         "/users/{id}/methods/{method_id}": {
             "parameters": [USER_ID, _id("method_id", "a method's `id`")],
             "delete": _operation(
-                "Remove one method (a phone, the authenticator app, the recovery codes)",
+                "Remove one method (a phone, the authenticator app, the recovery codes, a "
+                "remembered browser)",
                 {**NO_CONTENT, **_errors("404")},
             ),
         },
@@ -380,7 +403,7 @@ def paths() -> JSON:
                 {"200": _json(_items("Session"), "Their sessions."), **_errors("404")},
             ),
             "delete": _operation(
-                "End every session of the user",
+                "End every session of the user and forget their remembered browsers",
                 {
                     "200": _json(_object(["ended"], ended={"type": "integer"}), "How many ended."),
                     **_errors("404"),

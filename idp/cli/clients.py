@@ -50,6 +50,8 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "first_party": args.first_party,
         "access_token_format": args.access_token_format,
         "mfa": args.mfa,
+        "remember_browser": args.remember_browser,
+        "postpone_enrollment": args.postpone_enrollment,
         "id_token_signed_response_alg": args.id_token_alg,
     }
     if args.client_id:

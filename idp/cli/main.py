@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="required",
         help="may users of this client log in with a password alone",
     )
+    cadd.add_argument(
+        "--no-remember-browser",
+        dest="remember_browser",
+        action="store_false",
+        help="never skip the second factor on a remembered browser ([factors] remember_days)",
+    )
+    cadd.add_argument(
+        "--no-postpone-enrollment",
+        dest="postpone_enrollment",
+        action="store_false",
+        help="users must enroll a second factor now, whatever [factors] enroll_by says",
+    )
     cadd.add_argument("--id-token-alg", choices=ALGORITHMS, default="RS256")
     cadd.add_argument("--json", action="store_true")
     cls = clients.add_parser("list")

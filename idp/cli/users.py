@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from idp.admin.users import UserAdmin, UserMethod
+from idp.admin.users import REMEMBERED, UserAdmin, UserMethod
 from idp.cli.common import CliError, enabled_plugins, existing_store, read_password
 from idp.cli.users_import import import_users, read_entries
 from idp.passwords import Passwords
@@ -62,7 +62,8 @@ async def _read(args: argparse.Namespace, admin: UserAdmin) -> None:
         return
     for m in devices:
         shown = _device_json(m)
-        print(f"{m.method.label:<24} paired {shown['paired_at']}  last used {shown['last_used']}")
+        made = "remembered" if m.plugin == REMEMBERED else "paired"
+        print(f"{m.method.label:<24} {made} {shown['paired_at']}  last used {shown['last_used']}")
     if not devices:
         print(f"{user.username} has no paired push devices")
 

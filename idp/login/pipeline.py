@@ -53,8 +53,12 @@ class LoginPipeline:
             return False
         return not (auth.id_token_hint_sub and auth.id_token_hint_sub != session.sub)
 
-    async def _factor_needed(self, login: PendingLogin, client: Client, user: User) -> str | None:
-        """The plugin that must run now, or None."""
+    async def _factor_needed(
+        self, request: Request, login: PendingLogin, client: Client, user: User
+    ) -> str | None:
+        """The plugin that must run now, or None. A login whose relying party asks for
+        a second factor itself (acr step-up) always gets it; one that the IdP's policy
+        alone asks it for may skip it on a remembered browser, or postpone enrollment."""
         plugins = self.p.plugins
         if not plugins or login.factor_done:
             return None
@@ -62,10 +66,33 @@ class LoginPipeline:
         required = self.p.settings.factors.required and client.mfa == "required"
         if not (step_up or required):
             return None
+        enrolled = None
         for name, plugin in plugins.items():
             if await plugin.is_enrolled(user):
-                return name
-        return next(iter(plugins))
+                enrolled = name
+                break
+        if not step_up:
+            if enrolled is not None and await self._remembered(request, login, client, user):
+                return None
+            if enrolled is None and login.enrollment_postponed:
+                return None
+        return enrolled or next(iter(plugins))
+
+    async def _remembered(
+        self, request: Request, login: PendingLogin, client: Client, user: User
+    ) -> bool:
+        """This browser is remembered for the user and may skip the factor: not for a
+        client that forbids it, nor when the relying party asks for an authentication
+        made now (prompt=login, max_age): a remembered browser is no such proof."""
+        if login.browser_remembered:
+            return True
+        auth = login.request
+        if not self.p.remember_offered(client) or "login" in auth.prompt:
+            return False
+        if auth.max_age is not None:
+            return False
+        login.browser_remembered = await self.p.remembered.recognises(request, user.sub)
+        return login.browser_remembered
 
     async def _consent_needed(self, login: PendingLogin, client: Client, user: User) -> bool:
         if client.first_party or login.consented:
@@ -93,7 +120,7 @@ class LoginPipeline:
         if user is None:
             login.sub = None
             return Step("login", client=client, error=LoginRequiredError())
-        plugin = await self._factor_needed(login, client, user)
+        plugin = await self._factor_needed(request, login, client, user)
         if plugin is not None:
             return Step("factor", user, client, plugin, InteractionRequiredError())
         if await self._consent_needed(login, client, user):

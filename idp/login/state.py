@@ -65,6 +65,12 @@ class PendingLogin:
     amr: list[str] = field(default_factory=list)
     #: true once a second factor was passed within this login or the session
     factor_done: bool = False
+    #: the second factor was skipped: this browser is remembered for the user
+    #: (login/remembered_browsers.py); not a second factor of this login
+    browser_remembered: bool = False
+    #: the user, who has no second factor yet, pressed "Set up later"
+    #: (login/enrollment_deadline.py)
+    enrollment_postponed: bool = False
     #: the password was checked in this login: a new SSO session follows
     fresh: bool = False
     #: the user allowed the client on the consent page of this login

@@ -65,6 +65,12 @@ class Client:
     access_token_format: str = "opaque"
     #: "required" or "optional": may this client's users log in with a password alone
     mfa: str = "required"
+    #: may a browser be remembered so that this client's users skip the second factor
+    #: there ([factors] remember_days); false for administrators' applications, say
+    remember_browser: bool = True
+    #: may users who have not set up a second factor postpone it for this client
+    #: ([factors] enroll_by, enroll_within_logins)
+    postpone_enrollment: bool = True
     #: one of idp.keys.ALGORITHMS: RS256 or ES256
     id_token_signed_response_alg: str = "RS256"
     created_at: int = 0

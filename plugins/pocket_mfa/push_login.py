@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from idp.factors import REMEMBER_FIELD
 from idp.login.state import PendingLogin
 from idp.store import User
 from plugins.pocket_mfa import views
@@ -66,8 +67,10 @@ class PushLogin:
         if not await s.has_devices(user.sub):
             return views.see_other(await factor_url(s, user.sub, login.id))
         challenge_id = await self.attempts.current(login.id, user.sub)
+        remember = False
         if request.method == "POST":
             form = await request.form()
+            remember = form.get(REMEMBER_FIELD) == "1"
             if not views.csrf_ok(login.csrf, form.get("csrf")):
                 return views.csrf_failed(s, request, login.locale)
             action = form.get("action")
@@ -80,7 +83,7 @@ class PushLogin:
             return await self._send(request, login, user, None)
         outcome = await s.push.challenges.outcome(challenge_id)
         if outcome is Outcome.APPROVED:
-            return await self._approved(request, login)
+            return await self._approved(request, login, remember)
         if outcome is Outcome.FRAUD:
             return await self._fraud(request, login, user)
         if outcome is Outcome.PENDING:
@@ -112,11 +115,13 @@ class PushLogin:
         await self.attempts.start(login.id, user.sub, challenge.id)
         return views.see_other(push_url(login.id))
 
-    async def _approved(self, request: Request, login: PendingLogin) -> Response:
+    async def _approved(self, request: Request, login: PendingLogin, remember: bool) -> Response:
+        """The phone approved; `remember`: the page's checkbox was ticked (its script
+        then continues with the page's form rather than by following the link)."""
         s = self.s
         if not await self.attempts.use(login.id):
             return s.host.expired(request, login.locale)
-        return await s.host.finish(request, login, AMR_PUSH)
+        return await s.host.finish(request, login, AMR_PUSH, remember=remember)
 
     async def _fraud(self, request: Request, login: PendingLogin, user: User) -> Response:
         """The user said "this was not me": end the login, and tell the browser plainly."""
@@ -165,6 +170,7 @@ class PushLogin:
             if challenge
             else None,
             code_url=verify_url(login.id) if await s.has_code(user.sub) else None,
+            remember_days=await s.host.remember_days(login),
             **ctx,
         )
 

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from idp.factors import REMEMBER_FIELD
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.push_attempts import CODE_USED, STOPPED, PushAttempts
 from plugins.pocket_mfa.services import Services
@@ -44,7 +45,8 @@ class Verification:
             result = await s.checker.check_login(sub, code if isinstance(code, str) else "")
             if result.ok:
                 await self.attempts.end(login.id, sub, CODE_USED)
-                return await host.finish(request, login, AMR_TOTP)
+                remember = form.get(REMEMBER_FIELD) == "1"
+                return await host.finish(request, login, AMR_TOTP, remember=remember)
             host.metrics.login("throttled" if result.retry_minutes else "wrong_code", "otp")
             error = views.refusal(s, login.locale, result.retry_minutes, has_app=has_app)
             status = 429 if result.retry_minutes else 400
@@ -61,4 +63,5 @@ class Verification:
             digits=s.params.digits,
             has_app=has_app,
             push_url=push_url(login.id) if await s.has_devices(sub) else None,
+            remember_days=await host.remember_days(login),
         )

@@ -134,6 +134,8 @@ class Wizard:
             status_code=400 if error else 200,
             # Internet Explorer cannot show the pairing QR code: the app is offered first
             ie=unsupported(request),
+            # "Set up later", where the host lets the user postpone (an enrollment deadline)
+            later=await self.s.host.postponement(login),
         )
 
     # --- step 3: the authenticator app

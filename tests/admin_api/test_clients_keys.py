@@ -89,3 +89,15 @@ def test_keys_are_listed_and_rotated(api: AdminApi, env: Env) -> None:
     old_es = next(k["kid"] for k in before if k["alg"] == "ES256")
     assert states[old_es] == "published" and states[new[0]["kid"]] == "active"
     assert new[0]["kid"] in env.client.get("/jwks").text
+
+
+def test_a_client_may_forbid_remembered_browsers_and_postponed_enrollment(api: AdminApi) -> None:
+    created = api.post("/clients", json={"name": "Admin tool", "redirect_uris": ["https://a/cb"]})
+    client = created.json()
+    assert client["remember_browser"] is True and client["postpone_enrollment"] is True
+    path = f"/clients/{client['client_id']}"
+    changed = api.patch(path, json={"remember_browser": False, "postpone_enrollment": False})
+    assert changed.status_code == 200, changed.text
+    shown = api.get(path).json()
+    assert shown["remember_browser"] is False and shown["postpone_enrollment"] is False
+    refused(api.patch(path, json={"remember_browser": "no"}), 400, "remember_browser")

@@ -40,6 +40,13 @@
           return;
         }
         if (answer.done) {
+          // "remember this browser" ticked: the page's form carries the choice on
+          var remember = document.getElementById("remember-browser");
+          var check = document.getElementById("push-check");
+          if (remember && remember.checked && check) {
+            check.click();
+            return;
+          }
           window.location.replace(answer.next);
         } else {
           ask();
