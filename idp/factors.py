@@ -9,23 +9,23 @@ pages (mounted under /factors/<name>/) and ends the step through the `FactorHost
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 
 from idp.errors import ConfigError
 from idp.i18n import DEFAULT_LOCALE
 
 if TYPE_CHECKING:
-    from idp.login.state import PendingLogin, SsoSession
+    from idp.i18n import Translator
+    from idp.login.state import SsoSession
     from idp.metrics import Metrics
-    from idp.pages import Pages
     from idp.rate_limits import RateLimits
     from idp.settings import Settings
     from idp.store import Client, User
@@ -45,6 +45,65 @@ class Postponement:
 
     url: str
     label: str
+
+
+T = TypeVar("T")
+
+
+class Pages(Protocol):
+    """The host's pages, as plugins use them: templates rendered in a language, and the
+    error page."""
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        *,
+        locale: str | None = None,
+        status_code: int = 200,
+        **context: Any,
+    ) -> HTMLResponse: ...
+
+    def error(
+        self,
+        request: Request,
+        title_key: str,
+        message_key: str,
+        *,
+        status_code: int = 400,
+        locale: str | None = None,
+        detail: str | None = None,
+        link: tuple[str, str] | None = None,
+    ) -> HTMLResponse: ...
+
+    def translator(self, locale: str) -> Translator: ...
+
+    def locale_for(self, request: Request, ui_locales: str | None = None) -> str: ...
+
+    def add_folder(self, folder: Path) -> None: ...
+
+
+class PendingLoginView(Protocol):
+    """The pending login as a plugin reads it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def sub(self) -> str | None:
+        """The user the login is for; None before anyone is proven (the password page)."""
+        ...
+
+    @property
+    def locale(self) -> str: ...
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def csrf(self) -> str:
+        """The token that this login's forms carry."""
+        ...
 
 
 class FactorHost(Protocol):
@@ -67,7 +126,15 @@ class FactorHost(Protocol):
         """The plugin's own records and counters, kept apart under its name."""
         ...
 
-    async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (hashing, QR rendering, crypto) off the event loop."""
+        ...
+
+    def add_messages(self, folder: Path) -> None:
+        """Add the plugin's message catalogues (`en.toml`, `nl.toml` in `folder`)."""
+        ...
+
+    async def load_login(self, request: Request, login_id: str) -> PendingLoginView | None:
         """The pending login of this browser, or None if it has expired or is foreign."""
         ...
 
@@ -83,30 +150,35 @@ class FactorHost(Protocol):
 
     async def get_client(self, client_id: str) -> Client | None: ...
 
-    async def application_name(self, login: PendingLogin) -> str | None:
+    async def application_name(self, login: PendingLoginView) -> str | None:
         """The name of the application that the login goes on to (its client's name), or
         None when it goes to this provider's own account page."""
         ...
 
     async def finish(
-        self, request: Request, login: PendingLogin, amr: Sequence[str], *, remember: bool = False
+        self,
+        request: Request,
+        login: PendingLoginView,
+        amr: Sequence[str],
+        *,
+        remember: bool = False,
     ) -> Response:
         """The factor was passed with these methods: continue the login. `remember`: the
         user ticked REMEMBER_FIELD (the host remembers the browser only where it offers
         that, see remember_days)."""
         ...
 
-    async def remember_days(self, login: PendingLogin) -> int:
+    async def remember_days(self, login: PendingLoginView) -> int:
         """For how many days the page where the user proves the factor offers to remember
         this browser (a REMEMBER_FIELD checkbox); 0: it offers nothing."""
         ...
 
-    async def postponement(self, login: PendingLogin) -> Postponement | None:
+    async def postponement(self, login: PendingLoginView) -> Postponement | None:
         """The "Set up later" button for the first page of an enrollment, when the user
         may still postpone it (an enrollment deadline); None: they must enroll now."""
         ...
 
-    async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+    async def fail(self, request: Request, login: PendingLoginView, reason: str) -> Response:
         """The factor failed for good (denied, fraud, abandoned): end the login."""
         ...
 
@@ -114,9 +186,18 @@ class FactorHost(Protocol):
         """The page for a login that no longer exists."""
         ...
 
-    def restart_url(self, login: PendingLogin) -> str:
+    def restart_url(self, login: PendingLoginView) -> str:
         """The login's authorization request as an absolute URL: opened in any browser,
         it starts the same login afresh (for a browser the plugin cannot serve)."""
+        ...
+
+    async def finish_passwordless(
+        self, request: Request, login: PendingLoginView, user: User, amr: Sequence[str]
+    ) -> Response:
+        """The plugin proved `user` alone, without the password, with these RFC 8176
+        methods (see PasswordlessLogin): the login continues as theirs. It counts as two
+        factors only when `amr` says so ("mfa"); otherwise the second-factor step still
+        follows where one is needed."""
         ...
 
 
@@ -139,7 +220,7 @@ class FactorPlugin(Protocol):
 
     async def is_enrolled(self, user: User) -> bool: ...
 
-    async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
+    async def begin(self, request: Request, login: PendingLoginView, user: User) -> Response:
         """Show the step's first page (enrollment if the user has no factor yet)."""
         ...
 
@@ -151,6 +232,42 @@ class FactorPlugin(Protocol):
     async def reset(self, user: User) -> int:
         """Remove everything the user enrolled; returns how many items."""
         ...
+
+
+@dataclass(frozen=True)
+class OfferedMethod:
+    """A method a user may enroll with a plugin, as the method chooser shows it."""
+
+    plugin: str
+    #: e.g. "push", "totp", "passkey": what `begin(..., method=)` takes
+    method: str
+    label: str
+    description: str
+    recommended: bool = False
+
+
+@dataclass(frozen=True)
+class PasswordlessOption:
+    """A way to log in without the password, shown on the login page."""
+
+    #: message key (the plugin's catalogue) of the button
+    label: str
+    #: URL of the script that runs the option on the login page
+    script: str
+    #: where the script posts (the plugin's route for this login)
+    url: str
+    #: a token the username field's `autocomplete` gets besides "username" (for the
+    #: browser to offer the plugin's credentials there), or None
+    autocomplete: str | None = None
+
+
+@runtime_checkable
+class PasswordlessLogin(Protocol):
+    """What a plugin may offer besides FactorPlugin: logging a user in with its factor
+    alone. Its option is shown on the login page; when it has proven a user, the plugin
+    ends the password step with `FactorHost.finish_passwordless`."""
+
+    def passwordless_option(self, login: PendingLoginView) -> PasswordlessOption: ...
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 from authlib.oauth2.rfc6749 import AccessDeniedError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
-from idp.factors import FactorPlugin, Postponement, set_up_plugins
+from idp.factors import (
+    FactorPlugin,
+    PasswordlessLogin,
+    PasswordlessOption,
+    Postponement,
+    set_up_plugins,
+)
+from idp.i18n import add_messages
 from idp.keys import KeyRing
 from idp.login.acr import needs_second_factor
 from idp.login.enrollment_deadline import Allowance, EnrollmentDeadline, postpone_label
@@ -22,6 +32,7 @@ from idp.login.restarts import LoginRestarts
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
 from idp.metrics import Metrics
+from idp.offload import run_sync
 from idp.oidc.authorize import authorization_url
 from idp.oidc.discovery import discovery_bytes
 from idp.oidc.redirects import error_redirect
@@ -35,6 +46,8 @@ from idp.store import Client, Store, User, open_store
 from idp.store.base import RecordView
 
 log = logging.getLogger("idp")
+
+T = TypeVar("T")
 
 
 class Provider:
@@ -72,6 +85,12 @@ class Provider:
     # --- FactorHost
     def records(self, namespace: str) -> RecordView:
         return self.store.records(namespace)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await run_sync(fn, *args)
+
+    def add_messages(self, folder: Path) -> None:
+        add_messages(folder)
 
     async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
         return await self.state.load(request, login_id)
@@ -141,6 +160,29 @@ class Provider:
             if await plugin.is_enrolled(user):
                 return None
         return await self.enrollment_deadline.allowance(user, client)
+
+    async def finish_passwordless(
+        self, request: Request, login: PendingLogin, user: User, amr: Sequence[str]
+    ) -> Response:
+        """The password step passed by a plugin alone (idp.factors.PasswordlessLogin).
+        The methods count as two factors only if the plugin says so with "mfa"."""
+        if user.disabled:
+            return await self.fail(request, login, "The user is disabled.")
+        login.sub = user.sub
+        login.auth_time = int(time.time())
+        login.amr = list(dict.fromkeys(amr))
+        login.factor_done = "mfa" in login.amr
+        login.fresh = True
+        return await self.pipeline.resume(request, login)
+
+    def passwordless_options(self, login: PendingLogin) -> list[PasswordlessOption]:
+        """The ways to log in without the password that the plugins put on the login
+        page."""
+        return [
+            plugin.passwordless_option(login)
+            for plugin in self.plugins.values()
+            if isinstance(plugin, PasswordlessLogin)
+        ]
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
         await self.state.finish(login)

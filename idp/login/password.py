@@ -49,6 +49,7 @@ async def _render(
         client_name=client.name if client else "",
         username=username or login.request.login_hint or "",
         error=error,
+        passwordless=provider.passwordless_options(login),
     )
 
 

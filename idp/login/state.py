@@ -78,6 +78,11 @@ class PendingLogin:
     #: saved in the store (a step sent the browser away and it will come back)
     stored: bool = False
 
+    @property
+    def client_id(self) -> str:
+        """The client the login is for (idp.factors.PendingLoginView)."""
+        return self.request.client_id
+
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

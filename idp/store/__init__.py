@@ -2,8 +2,9 @@
 PostgreSQL when `[store] url` names a database, with short-lived records in Redis when
 `[store] cache` names one (cached.py)."""
 
+from idp.errors import StoreError, StoreUnavailable
 from idp.settings import StoreSettings
-from idp.store.base import Client, SigningKey, Store, User
+from idp.store.base import JSON, Client, RecordView, SigningKey, Store, User
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -58,9 +59,13 @@ async def upgrade_store(settings: StoreSettings) -> tuple[str, int, int]:
 
 
 __all__ = [
+    "JSON",
     "Client",
+    "RecordView",
     "SigningKey",
     "Store",
+    "StoreError",
+    "StoreUnavailable",
     "User",
     "describe_store",
     "open_store",
