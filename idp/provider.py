@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
+from idp.audit import AuditTrail
 from idp.factors import FactorPlugin, set_up_plugins
 from idp.keys import KeyRing
 from idp.login.known_browsers import KnownBrowsers
@@ -49,6 +50,8 @@ class Provider:
         #: FactorHost.metrics: what this process counts (GET /metrics, idp.management)
         self.metrics = Metrics()
         self.store = store or open_store(settings.store)
+        #: FactorHost.audit: the security audit trail of every part (idp.audit)
+        self.audit = AuditTrail(self.store, settings.audit)
         self.keys = KeyRing(self.store, settings)
         self.passwords = Passwords(settings.passwords)
         self.pages = Pages()
@@ -98,9 +101,25 @@ class Provider:
             methods.append("mfa")
         login.amr = methods
         login.factor_done = True
+        await self.audit.record(
+            "factor_used",
+            sub=login.sub,
+            client=login.request.client_id,
+            request=request,
+            methods=[m for m in amr if m != "mfa"],
+        )
         return await self.pipeline.resume(request, login)
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+        await self.audit.record(
+            "login_failed",
+            outcome="failure",
+            reason="factor_failed",
+            sub=login.sub,
+            client=login.request.client_id,
+            request=request,
+            description=reason,
+        )
         await self.state.finish(login)
         auth = login.request
         return error_redirect(
@@ -149,4 +168,5 @@ class Provider:
                 await aclose()
             except Exception:
                 log.exception("plugin %s failed to shut down", name)
+        await self.audit.aclose()
         await self.store.close()
