@@ -13,15 +13,13 @@ sends the browser to `/account/password/<id>`, which takes the confirmation (onc
 makes the change.
 
 A change keeps the new hash, ends every other SSO session of the user (this browser's
-stays) and is written to the audit log: logger "idp.audit", as the core keeps no audit
-records of its own. Refresh tokens stay valid: each was issued to an application after a
-full login with the second factor.
+stays) and is an event of the audit trail (idp.audit: `password_changed`). Refresh
+tokens stay valid: each was issued to an application after a full login with the second factor.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -45,8 +43,6 @@ PAGE = "/account/password"
 #: change id -> the user, the SSO session and the new hash, while the phone is asked
 PENDING_MODEL = "password_change"
 PENDING_TTL = 15 * 60
-
-audit = logging.getLogger("idp.audit")
 
 
 @dataclass(frozen=True)
@@ -242,22 +238,13 @@ async def _changed(request: Request, user: User, new_hash: str, confirmed_by: st
         await provider.store.update_user(replace(current, password_hash=new_hash, updated_at=now))
         ended = await provider.state.end_other_sessions(request, user.sub)
         await provider.remembered.forget_all(user.sub)
-    audit.warning(
-        "password_changed sub=%s confirmed_by=%s sessions_ended=%d ip=%s",
-        user.sub,
-        confirmed_by,
-        ended,
-        client_address(request),
-        extra={
-            "idp_event": {
-                "event": "password_changed",
-                "sub": user.sub,
-                "confirmed_by": confirmed_by,
-                "sessions_ended": ended,
-                "ip": client_address(request),
-                "at": time.time(),
-            }
-        },
+    await provider.audit.record(
+        "password_changed",
+        reason="by_user",
+        sub=user.sub,
+        request=request,
+        confirmed_by=confirmed_by,
+        sessions_ended=ended,
     )
     return _see_other(f"{PAGE}?done=changed")
 

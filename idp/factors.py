@@ -106,6 +106,30 @@ class PendingLoginView(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """The security audit trail (idp.audit.AuditTrail), as plugins write to it. An
+    event names the user and client concerned; `request` gives its address and user
+    agent (or `ip` and `user_agent` do). Details are names and ids, never a secret."""
+
+    async def record(
+        self,
+        event: str,
+        *,
+        outcome: str = "success",
+        reason: str | None = None,
+        sub: str | None = None,
+        client: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        request: Request | None = None,
+        **details: str | int | float | bool | list[str] | None,
+    ) -> dict[str, Any]: ...
+
+    async def events(self, since: float = 0, sub: str | None = None) -> list[dict[str, Any]]:
+        """The kept events from `since` on (of one user, with `sub`), oldest first."""
+        ...
+
+
 class FactorHost(Protocol):
     """What the provider offers a plugin. Every method that reaches the store is a
     coroutine; the plugin's own records are `records(name)`."""
@@ -121,6 +145,9 @@ class FactorHost(Protocol):
     #: the provider's rate limits; a plugin's device API counts its requests under
     #: "device_api" ([rate_limits] device_api)
     rate_limits: RateLimits
+    #: the security audit trail: a plugin records its events here (push answers,
+    #: enrollments, devices added and removed), never in records of its own
+    audit: AuditLog
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""

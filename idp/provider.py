@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.account import ACCOUNT_CLIENT_ID, ensure_account_client
+from idp.audit import AuditTrail
 from idp.factors import (
     FactorPlugin,
     PasswordlessLogin,
@@ -65,6 +66,8 @@ class Provider:
         #: FactorHost.metrics: what this process counts (GET /metrics, idp.management)
         self.metrics = Metrics()
         self.store = store or open_store(settings.store)
+        #: FactorHost.audit: the security audit trail of every part (idp.audit)
+        self.audit = AuditTrail(self.store, settings.audit)
         self.keys = KeyRing(self.store, settings)
         self.passwords = Passwords(settings.passwords)
         self.pages = Pages()
@@ -124,6 +127,13 @@ class Provider:
             methods.append("mfa")
         login.amr = methods
         login.factor_done = True
+        await self.audit.record(
+            "factor_used",
+            sub=login.sub,
+            client=login.request.client_id,
+            request=request,
+            methods=[m for m in amr if m != "mfa"],
+        )
         days = await self.remember_days(login) if remember else 0
         response = await self.pipeline.resume(request, login)
         if days and login.sub is not None:
@@ -173,6 +183,13 @@ class Provider:
         login.amr = list(dict.fromkeys(amr))
         login.factor_done = "mfa" in login.amr
         login.fresh = True
+        await self.audit.record(
+            "factor_used",
+            sub=login.sub,
+            client=login.request.client_id,
+            request=request,
+            methods=[m for m in login.amr if m != "mfa"],
+        )
         return await self.pipeline.resume(request, login)
 
     def passwordless_options(self, login: PendingLogin) -> list[PasswordlessOption]:
@@ -185,6 +202,15 @@ class Provider:
         ]
 
     async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+        await self.audit.record(
+            "login_failed",
+            outcome="failure",
+            reason="factor_failed",
+            sub=login.sub,
+            client=login.request.client_id,
+            request=request,
+            description=reason,
+        )
         await self.state.finish(login)
         auth = login.request
         return error_redirect(
@@ -235,4 +261,5 @@ class Provider:
                 await aclose()
             except Exception:
                 log.exception("plugin %s failed to shut down", name)
+        await self.audit.aclose()
         await self.store.close()

@@ -143,6 +143,28 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """The security audit trail (idp.audit): every event is a JSON line and a record in
+    the durable store, readable at GET /admin/api/v1/audit-events."""
+
+    #: where the JSON lines go: "stdout", "file" (at `file`) or "off" (the store only)
+    output: str = "stdout"
+    #: with output = "file": the file the lines are appended to
+    file: str = ""
+    #: how long events are kept in the store, in days
+    retention: int = 90
+    #: a receiver that each event is POSTed to as JSON, signed with
+    #: X-Idp-Signature: sha256=HMAC-SHA256(webhook_secret, body). Empty: none
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    #: how many times a delivery is tried before it is given up (with a log line)
+    webhook_tries: int = 5
+    #: events waiting for delivery at most; past it a new event's delivery is dropped
+    #: (with a log line): the webhook never holds up a request
+    webhook_queue: int = 1000
+
+
+@dataclass(frozen=True)
 class PasswordSettings:
     """argon2id parameters (RFC 9106, second recommended option)."""
 
@@ -176,6 +198,7 @@ class Settings:
     login: LoginSettings = field(default_factory=LoginSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     factors: FactorSettings = field(default_factory=FactorSettings)
     #: plugin sections ([plugins.NAME]) are handed to each plugin as they are
@@ -398,6 +421,7 @@ def _validate(s: Settings, problems: list[str]) -> None:
         problems.append("factors.enroll_within_logins: must be 0 (no count) or more")
     if s.factors.enroll_by and not _is_date(s.factors.enroll_by):
         problems.append("factors.enroll_by: must be a date, YYYY-MM-DD (or empty for none)")
+    _validate_audit(s.audit, problems)
     if s.passwords.memory_cost < 8 * 1024 or s.passwords.time_cost < 1:
         problems.append("passwords: memory_cost must be at least 8192 KiB and time_cost >= 1")
 
@@ -408,6 +432,21 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return len(text) == 10
+
+
+def _validate_audit(a: AuditSettings, problems: list[str]) -> None:
+    if a.output not in ("stdout", "file", "off"):
+        problems.append('audit.output: must be "stdout", "file" or "off"')
+    elif a.output == "file" and not a.file:
+        problems.append('audit.file: must name a file when audit.output is "file"')
+    if a.retention < 1:
+        problems.append("audit.retention: must be at least 1 (days)")
+    if a.webhook_url and not a.webhook_url.startswith(("http://", "https://")):
+        problems.append("audit.webhook_url: must be an http(s) URL (or empty for none)")
+    elif a.webhook_url and not a.webhook_secret:
+        problems.append("audit.webhook_secret: must be set when audit.webhook_url is")
+    if a.webhook_tries < 1 or a.webhook_queue < 1:
+        problems.append("audit: webhook_tries and webhook_queue must be positive")
 
 
 def _is_network(text: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from idp.admin import client_fields
 from idp.admin.client_fields import ADMIN_SCOPE, CHANGEABLE, SETTABLE
 from idp.admin.errors import Conflict, InvalidField, NotFound, Taken
+from idp.audit import AuditTrail
 from idp.oidc.models import SCOPES, hash_secret
 from idp.store import Client, Store
 
@@ -53,8 +54,10 @@ def check_whole(client: Client) -> None:
 
 
 class ClientAdmin:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, audit: AuditTrail) -> None:
         self.store = store
+        #: the trail of whoever acts (AuditTrail.acting): every change is an event
+        self.audit = audit
 
     async def get(self, client_id: str) -> Client:
         client = await self.store.get_client(client_id)
@@ -93,6 +96,7 @@ class ClientAdmin:
             await self.store.add_client(client)
         except Conflict:
             raise Taken("client_id", f"a client with id {client.client_id!r} exists") from None
+        await self.audit.record("client_created", client=client.client_id, name=client.name)
         return Registered(client, secret)
 
     async def change(self, client_id: str, settings: Mapping[str, Any]) -> Client:
@@ -101,6 +105,7 @@ class ClientAdmin:
             changed = replace(await self.get(client_id), **given)
             check_whole(changed)
             await self.store.update_client(changed)
+        await self.audit.record("client_updated", client=client_id, changed=sorted(given))
         return changed
 
     async def rotate_secret(self, client_id: str) -> Registered:
@@ -112,8 +117,10 @@ class ClientAdmin:
                 raise InvalidField(None, "the client authenticates without a secret")
             changed = replace(client, secret_hash=hash_secret(secret))
             await self.store.update_client(changed)
+        await self.audit.record("client_secret_rotated", client=client_id)
         return Registered(changed, secret)
 
     async def remove(self, client_id: str) -> None:
         if not await self.store.remove_client(client_id):
             raise NotFound(f"no client with id {client_id!r}")
+        await self.audit.record("client_deleted", client=client_id)

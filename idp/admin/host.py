@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.audit import AuditTrail
 from idp.factors import FactorPlugin, Postponement, set_up_plugins
 from idp.i18n import add_messages
 from idp.login.state import PendingLogin, SsoSession
@@ -35,9 +36,11 @@ class NoBrowser(RuntimeError):
 class CommandHost:
     serving = False
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, audit: AuditTrail) -> None:
         self.settings = settings
         self.store = store
+        #: the command's trail: its events name "cli" as the actor
+        self.audit = audit
         self.pages = Pages()
         #: a command serves nothing: what plugins count here is never shown
         self.metrics = Metrics()
@@ -98,6 +101,6 @@ class CommandHost:
         raise NoBrowser("a command has no login to finish")
 
 
-def command_plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:
+def command_plugins(settings: Settings, store: Store, audit: AuditTrail) -> dict[str, FactorPlugin]:
     """The enabled second-factor plugins, set up for a command."""
-    return set_up_plugins(CommandHost(settings, store))
+    return set_up_plugins(CommandHost(settings, store, audit))

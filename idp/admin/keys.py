@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from idp.admin.errors import InvalidField
+from idp.audit import AuditTrail
 from idp.keys import ALGORITHMS, KeyRing
 from idp.store import SigningKey
 
@@ -33,8 +34,9 @@ def key_info(key: SigningKey, now: float) -> KeyInfo:
 
 
 class KeyAdmin:
-    def __init__(self, keys: KeyRing) -> None:
+    def __init__(self, keys: KeyRing, audit: AuditTrail) -> None:
         self.keys = keys
+        self.audit = audit
 
     async def list(self) -> list[KeyInfo]:
         now = time.time()
@@ -44,7 +46,11 @@ class KeyAdmin:
         """New active keys for `algs` (every algorithm when None)."""
         chosen = ALGORITHMS if algs is None else _algorithms(algs)
         now = time.time()
-        return [key_info(key, now) for key in await self.keys.rotate(chosen)]
+        new = [key_info(key, now) for key in await self.keys.rotate(chosen)]
+        await self.audit.record(
+            "keys_rotated", kids=[k.kid for k in new], algorithms=[k.alg for k in new]
+        )
+        return new
 
 
 def _algorithms(value: object) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.admin.errors import NotFound
+from idp.audit import AuditTrail
 from idp.login.remembered_browsers import RememberedBrowsers
 from idp.store import Store
 
@@ -25,8 +26,9 @@ class SessionInfo:
 
 
 class SessionAdmin:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, audit: AuditTrail) -> None:
         self.store = store
+        self.audit = audit
 
     async def list(self, sub: str) -> list[SessionInfo]:
         """The user's live sessions, oldest first."""
@@ -46,6 +48,7 @@ class SessionAdmin:
             for key, payload in await self.store.find_by_sub(SESSION, sub):
                 if payload.get("sid") == sid:
                     await self.store.destroy(SESSION, key)
+                    await self.audit.record("session_ended", sub=sub, sid=sid)
                     return
         raise NotFound(f"the user has no session {sid!r}")
 
@@ -57,4 +60,5 @@ class SessionAdmin:
             for key, _ in found:
                 await self.store.destroy(SESSION, key)
             await RememberedBrowsers(self.store).forget_all(sub)
+        await self.audit.record("sessions_ended", sub=sub, count=len(found))
         return len(found)

@@ -15,6 +15,7 @@ from typing import Any
 from idp.admin import user_fields
 from idp.admin.errors import Conflict, InvalidField, NotFound, Taken
 from idp.admin.sessions import SessionAdmin
+from idp.audit import AuditTrail
 from idp.factors import AdminMethod, FactorPlugin, MethodAdmin
 from idp.login.remembered_browsers import RememberedBrowser, RememberedBrowsers
 from idp.passwords import Passwords
@@ -51,12 +52,18 @@ class UserMethod:
 
 class UserAdmin:
     def __init__(
-        self, store: Store, passwords: Passwords, plugins: Mapping[str, FactorPlugin]
+        self,
+        store: Store,
+        passwords: Passwords,
+        plugins: Mapping[str, FactorPlugin],
+        audit: AuditTrail,
     ) -> None:
         self.store = store
         self.passwords = passwords
         self.plugins = plugins
-        self.sessions = SessionAdmin(store)
+        #: the trail of whoever acts (AuditTrail.acting): every change is an event
+        self.audit = audit
+        self.sessions = SessionAdmin(store, audit)
         self.remembered = RememberedBrowsers(store)
 
     async def get(self, sub: str) -> User:
@@ -89,6 +96,7 @@ class UserAdmin:
             await self.store.add_user(user)
         except Conflict:
             raise Taken("username", f"a user named {name!r} exists already") from None
+        await self.audit.record("user_created", sub=user.sub, username=name)
         return user
 
     async def page(
@@ -116,6 +124,9 @@ class UserAdmin:
             await self.store.update_user(changed)
             if changed.disabled and not user.disabled:
                 await self.sessions.end_all(sub)
+        await self.audit.record(
+            "user_changed", sub=sub, changed=sorted(changes), disabled=changed.disabled
+        )
         return changed
 
     async def remove(self, sub: str) -> None:
@@ -126,6 +137,7 @@ class UserAdmin:
                 await plugin.reset(user)
             await self.sessions.end_all(sub)
             await self.store.remove_user(sub)
+        await self.audit.record("user_removed", sub=sub, username=user.username)
 
     async def set_password(self, sub: str, password: object) -> User:
         secret = user_fields.password(password)
@@ -135,6 +147,7 @@ class UserAdmin:
             changed = replace(user, password_hash=password_hash, updated_at=int(time.time()))
             await self.store.update_user(changed)
             await self.remembered.forget_all(sub)
+        await self.audit.record("password_changed", sub=sub, reason="set_by_admin")
         return changed
 
     async def reset_second_factor(self, sub: str) -> int:
@@ -143,7 +156,9 @@ class UserAdmin:
         async with self.store.unit():
             user = await self.get(sub)
             removed = sum([await p.reset(user) for p in self.plugins.values()])
-            return removed + await self.remembered.forget_all(sub)
+            removed += await self.remembered.forget_all(sub)
+        await self.audit.record("second_factor_reset", sub=sub, count=removed)
+        return removed
 
     async def methods(self, sub: str) -> list[UserMethod]:
         """What the user enrolled, plugin by plugin (those that offer MethodAdmin), then
@@ -166,13 +181,14 @@ class UserAdmin:
         async with self.store.unit():
             user = await self.get(sub)
             if name == REMEMBERED:
-                if not await self.remembered.forget(sub, local_id):
-                    raise NotFound(f"the user has no method {method_id!r}")
-                return
-            if not isinstance(plugin, MethodAdmin) or not local_id:
+                removed = await self.remembered.forget(sub, local_id)
+            elif not isinstance(plugin, MethodAdmin) or not local_id:
+                removed = False
+            else:
+                removed = await plugin.remove_method(user, local_id)
+            if not removed:
                 raise NotFound(f"the user has no method {method_id!r}")
-            if not await plugin.remove_method(user, local_id):
-                raise NotFound(f"the user has no method {method_id!r}")
+        await self.audit.record("method_removed", sub=sub, method_id=method_id)
 
 
 def _browser_method(browser: RememberedBrowser) -> AdminMethod:

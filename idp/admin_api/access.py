@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from idp.admin.client_fields import ADMIN_SCOPE
 from idp.admin_api.answers import Handler, error
+from idp.audit import AuditTrail
 from idp.oidc.rate_limit import RATE_LIMITED, RATE_LIMITED_TEXT
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ async def refusal(provider: Provider, request: Request) -> Response | None:
         return _refused(401, "invalid_token", "The access token is not valid.")
     if ADMIN_SCOPE not in data.get("scope", "").split() or ADMIN_SCOPE not in client.scopes:
         return _refused(403, "insufficient_scope", "The token has no 'admin' scope.")
+    request.state.admin_client = client.client_id
     retry_after = await provider.rate_limits.retry_after("admin_api", client.client_id)
     if retry_after is not None:
         # the code the token endpoint answers with too (see idp.oidc.rate_limit)
@@ -57,6 +59,13 @@ async def refusal(provider: Provider, request: Request) -> Response | None:
             429, RATE_LIMITED, RATE_LIMITED_TEXT, headers={"Retry-After": str(retry_after)}
         )
     return None
+
+
+def acting_trail(request: Request) -> AuditTrail:
+    """The audit trail of this request's admin client: each change it makes is an event
+    that names it as the actor."""
+    provider: Provider = request.app.state.provider
+    return provider.audit.acting(request.state.admin_client, request)
 
 
 def admin_only(handler: Handler) -> Handler:

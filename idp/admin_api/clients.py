@@ -8,11 +8,12 @@ from starlette.responses import Response
 
 from idp.admin.client_fields import CHANGEABLE, SETTABLE
 from idp.admin.clients import ClientAdmin, client_json
+from idp.admin_api.access import acting_trail
 from idp.admin_api.answers import answer, body_of, no_content
 
 
 def _clients(request: Request) -> ClientAdmin:
-    return ClientAdmin(request.app.state.provider.store)
+    return ClientAdmin(request.app.state.provider.store, acting_trail(request))
 
 
 async def create(request: Request) -> Response:

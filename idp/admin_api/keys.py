@@ -8,11 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.admin.keys import KeyAdmin
+from idp.admin_api.access import acting_trail
 from idp.admin_api.answers import answer, body_of
 
 
 def _keys(request: Request) -> KeyAdmin:
-    return KeyAdmin(request.app.state.provider.keys)
+    return KeyAdmin(request.app.state.provider.keys, acting_trail(request))
 
 
 async def listed(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.admin.audit import MAX_PAGE as MAX_EVENTS
 from idp.admin.client_fields import (
     AUTH_METHODS,
     GRANTS,
@@ -114,6 +115,29 @@ def _id(name: str, description: str) -> JSON:
 
 USER_ID = _id("id", "the user's id (their `sub`)")
 CLIENT_ID = _id("client_id", "the client's id")
+
+
+#: what every audit event holds (idp.audit)
+AUDIT_FIELDS = (
+    "id",
+    "time",
+    "at",
+    "event",
+    "outcome",
+    "reason",
+    "sub",
+    "client",
+    "ip",
+    "user_agent",
+    "request_id",
+    "actor",
+)
+#: since and until: Unix seconds or an RFC 3339 date-time with its offset
+AUDIT_TIME: JSON = {
+    "type": "string",
+    "maxLength": 40,
+    "description": "Unix seconds, or an RFC 3339 date-time with its offset",
+}
 
 
 def _operation(
@@ -296,6 +320,30 @@ SCHEMAS: JSON = {
         rotated_at=_nullable(TIME),
         retire_at=_nullable(TIME),
     ),
+    "AuditEvent": {
+        **_object(
+            [*AUDIT_FIELDS],
+            id={"type": "string", "description": "sorts by time"},
+            time={"type": "string", "format": "date-time"},
+            at={"type": "number", "description": "Unix time (seconds)"},
+            event={"type": "string", "description": "login_succeeded, login_failed, ..."},
+            outcome={"type": "string", "description": "success or failure"},
+            reason=_nullable({"type": "string"}),
+            sub=_nullable({"type": "string", "description": "the user"}),
+            client=_nullable({"type": "string", "description": "the client concerned"}),
+            ip=_nullable({"type": "string"}),
+            user_agent=_nullable({"type": "string"}),
+            request_id=_nullable({"type": "string"}),
+            actor=_nullable({"type": "string", "description": "the acting admin client, or cli"}),
+        ),
+        # the event's own details (device_id, method, count, ...)
+        "additionalProperties": True,
+    },
+    "AuditEventPage": _object(
+        ["items", "next_cursor"],
+        items={"type": "array", "items": _ref("AuditEvent")},
+        next_cursor=_nullable({"type": "string"}),
+    ),
 }
 
 
@@ -465,6 +513,39 @@ def paths() -> JSON:
                 ),
             ),
         },
+        "/audit-events": {
+            "get": _operation(
+                "Security audit events, oldest first, a page at a time",
+                {"200": _json(_ref("AuditEventPage"), "A page of events."), **_errors("400")},
+                parameters=[
+                    {
+                        "name": "user",
+                        "in": "query",
+                        "description": "only this user's events (their `sub`)",
+                        "schema": {"type": "string", "maxLength": 200},
+                    },
+                    {
+                        "name": "event",
+                        "in": "query",
+                        "description": "only events of this name",
+                        "schema": {"type": "string", "pattern": "^[a-z0-9_.]{1,64}$"},
+                    },
+                    {"name": "since", "in": "query", "schema": AUDIT_TIME},
+                    {"name": "until", "in": "query", "schema": AUDIT_TIME},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_EVENTS},
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "`next_cursor` of the page before",
+                        "schema": {"type": "string", "maxLength": 64},
+                    },
+                ],
+            ),
+        },
     }
 
 
@@ -474,7 +555,8 @@ def document(issuer: str) -> JSON:
         "info": {
             "title": "Pocket IdP admin API",
             "version": "1",
-            "description": "Users, clients, signing keys and sessions. Every operation "
+            "description": "Users, clients, signing keys, sessions and the security "
+            "audit events. Every operation "
             "needs a Bearer access token from the client_credentials grant for a client "
             "registered with the `admin` scope. Every error is JSON: `error`, "
             "`error_description` and `field` (the field at fault, or null).",

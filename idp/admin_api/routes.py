@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from idp.admin_api import clients, keys, sessions, users
+from idp.admin_api import audit_events, clients, keys, sessions, users
 from idp.admin_api.access import admin_only
 from idp.admin_api.answers import Handler, answer, refusals
 from idp.admin_api.openapi import document
@@ -34,6 +34,7 @@ OPERATIONS: tuple[tuple[str, str, Handler], ...] = (
     ("/clients/{client_id}/secret", "POST", clients.rotate_secret),
     ("/keys", "GET", keys.listed),
     ("/keys/rotate", "POST", keys.rotate),
+    ("/audit-events", "GET", audit_events.listed),
 )
 
 

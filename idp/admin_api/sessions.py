@@ -8,12 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.admin.sessions import SessionAdmin
+from idp.admin_api.access import acting_trail
 from idp.admin_api.answers import answer, no_content
 from idp.admin_api.users import user_admin
 
 
 def _sessions(request: Request) -> SessionAdmin:
-    return SessionAdmin(request.app.state.provider.store)
+    return SessionAdmin(request.app.state.provider.store, acting_trail(request))
 
 
 async def listed(request: Request) -> Response:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from idp.admin.user_fields import CLAIMS
 from idp.admin.users import UserAdmin, UserMethod
+from idp.admin_api.access import acting_trail
 from idp.admin_api.answers import answer, body_of, no_content
 from idp.store import User
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 def user_admin(request: Request) -> UserAdmin:
     provider: Provider = request.app.state.provider
-    return UserAdmin(provider.store, provider.passwords, provider.plugins)
+    return UserAdmin(provider.store, provider.passwords, provider.plugins, acting_trail(request))
 
 
 def user_json(user: User) -> dict[str, Any]:

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from idp.admin.clients import ClientAdmin, client_json
-from idp.cli.common import CliError, existing_store
+from idp.cli.common import CliError, command_audit, existing_store
 from idp.settings import Settings
 from idp.store import describe_store
 
 
 async def cmd_clients(args: argparse.Namespace, settings: Settings) -> None:
-    async with existing_store(args, settings, read_only=args.action == "list") as store:
-        clients = ClientAdmin(store)
+    async with (
+        existing_store(args, settings, read_only=args.action == "list") as store,
+        command_audit(settings, store) as audit,
+    ):
+        clients = ClientAdmin(store, audit)
         if args.action == "list":
             await _list(args, clients)
         else:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from idp.admin.host import command_plugins
+from idp.audit import AuditTrail
 from idp.errors import IdpError
 from idp.factors import FactorPlugin
 from idp.passwords import MIN_LENGTH, too_short
@@ -93,7 +94,19 @@ def read_password(from_stdin: bool, confirm: bool = True) -> str:
     return password
 
 
-def enabled_plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:
+def enabled_plugins(settings: Settings, store: Store, audit: AuditTrail) -> dict[str, FactorPlugin]:
     """The enabled second-factor plugins, set up for a command (no provider is built:
     idp.admin.host)."""
-    return command_plugins(settings, store)
+    return command_plugins(settings, store, audit)
+
+
+@asynccontextmanager
+async def command_audit(settings: Settings, store: Store) -> AsyncIterator[AuditTrail]:
+    """The audit trail of a command's admin verbs: its events name "cli" as the actor,
+    and their JSON lines go to stderr (stdout holds the command's answer). Its webhook
+    deliveries finish (or are given up) before the command ends."""
+    trail = AuditTrail(store, settings.audit, stream=sys.stderr)
+    try:
+        yield trail.acting("cli")
+    finally:
+        await trail.aclose()

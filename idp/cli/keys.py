@@ -7,15 +7,18 @@ import argparse
 import time
 
 from idp.admin.keys import KeyAdmin
-from idp.cli.common import existing_store
+from idp.cli.common import command_audit, existing_store
 from idp.keys import KeyRing
 from idp.settings import Settings
 from idp.store import describe_store
 
 
 async def cmd_keys(args: argparse.Namespace, settings: Settings) -> None:
-    async with existing_store(args, settings, read_only=args.action == "list") as store:
-        keys = KeyAdmin(KeyRing(store, settings))
+    async with (
+        existing_store(args, settings, read_only=args.action == "list") as store,
+        command_audit(settings, store) as audit,
+    ):
+        keys = KeyAdmin(KeyRing(store, settings), audit)
         if args.action == "rotate":
             new = await keys.rotate(args.alg)
             print(f"new active signing keys in the {describe_store(settings.store)}:")

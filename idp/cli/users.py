@@ -9,7 +9,13 @@ import sys
 import time
 
 from idp.admin.users import REMEMBERED, UserAdmin, UserMethod
-from idp.cli.common import CliError, enabled_plugins, existing_store, read_password
+from idp.cli.common import (
+    CliError,
+    command_audit,
+    enabled_plugins,
+    existing_store,
+    read_password,
+)
 from idp.cli.users_import import import_users, read_entries
 from idp.passwords import Passwords
 from idp.settings import Settings
@@ -21,8 +27,12 @@ READING = frozenset({"list", "show", "devices"})
 
 async def cmd_users(args: argparse.Namespace, settings: Settings) -> None:
     read_only = args.action in READING
-    async with existing_store(args, settings, read_only=read_only) as store:
-        users = UserAdmin(store, Passwords(settings.passwords), enabled_plugins(settings, store))
+    async with (
+        existing_store(args, settings, read_only=read_only) as store,
+        command_audit(settings, store) as audit,
+    ):
+        plugins = enabled_plugins(settings, store, audit)
+        users = UserAdmin(store, Passwords(settings.passwords), plugins, audit)
         if read_only:
             await _read(args, users)
         else:
@@ -92,6 +102,8 @@ async def _write(args: argparse.Namespace, admin: UserAdmin, store: Store, where
             except OSError as exc:
                 raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
         added = await import_users(store, admin.passwords, entries)
+        for new in added:
+            await admin.audit.record("user_created", sub=new.sub, username=new.username)
         print(f"imported {len(added)} user(s) into the {where}")
     elif args.action == "reset-mfa":
         user = await admin.named(args.username)

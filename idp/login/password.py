@@ -66,6 +66,27 @@ async def _over_rate_limit(provider: Provider, request: Request) -> Response | N
     return page
 
 
+async def _failed(
+    provider: Provider,
+    request: Request,
+    login: PendingLogin,
+    reason: str,
+    username: str,
+    sub: str | None = None,
+) -> None:
+    """A refused password step, in the audit trail: the reason, and the username typed
+    (never the password)."""
+    await provider.audit.record(
+        "login_failed",
+        outcome="failure",
+        reason=reason,
+        sub=sub,
+        client=login.request.client_id,
+        request=request,
+        username=username[:200],
+    )
+
+
 async def login_page(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     refused = await _over_rate_limit(provider, request)
@@ -113,6 +134,7 @@ async def login_submit(request: Request) -> Response:
     if attempt.refused:
         provider.metrics.refused("password_attempts")
         provider.metrics.login("throttled", "pwd")
+        await _failed(provider, request, login, "throttled", username)
         return await _render(
             provider,
             request,
@@ -128,6 +150,13 @@ async def login_submit(request: Request) -> Response:
     ok = await provider.passwords.verify_async(user.password_hash if user else None, password)
     if not ok or user is None or user.disabled:
         provider.metrics.login("wrong_password", "pwd")
+        if user is None:
+            reason = "unknown_user"
+        elif not ok:
+            reason = "bad_password"
+        else:
+            reason = "disabled_user"
+        await _failed(provider, request, login, reason, username, user.sub if user else None)
         return await _render(
             provider, request, login, username=username, status_code=401, error=t("login.failed")
         )

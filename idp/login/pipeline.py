@@ -169,6 +169,13 @@ class LoginPipeline:
         if login.fresh:  # a login by password (and factor), not one an SSO session spared
             methods = "+".join(m for m in login.amr if m != "mfa")
             self.p.metrics.login("success", methods)
+            await self.p.audit.record(
+                "login_succeeded",
+                sub=user.sub,
+                client=client.client_id,
+                request=request,
+                methods=[m for m in login.amr if m != "mfa"],
+            )
         auth = login.request
         code = new_token()
         response = redirect(

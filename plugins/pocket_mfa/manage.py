@@ -279,12 +279,16 @@ class Manage:
     async def _save(self, request: Request, user: User, setup_id: str, secret: str) -> Response:
         s = self.s
         codes: list[str] = []
+        saved = False
         async with s.records.unit():
             if await s.setups.close(setup_id):
+                saved = True
                 await s.enrollments.save_totp(user.sub, secret)
                 left, _ = await s.recovery.remaining(user.sub)
                 if not left:
                     codes = await s.recovery.issue(user.sub, s.config.recovery_codes)
+        if saved:
+            await s.host.audit.record("enrolled", sub=user.sub, request=request, method="totp")
         if codes:
             return self._codes_page(request, user, codes)
         return views.see_other(f"{MANAGE_URL}?done=app")

@@ -60,7 +60,7 @@ class Services:
         box = SecretBox(key)
         enrollments = Enrollments(records, box, RecoveryCodes(records, key))
         push = PushService.build(
-            records, host, host.settings.issuer, config.push, metrics=host.metrics
+            records, host, host.settings.issuer, host.audit, config.push, metrics=host.metrics
         )
         return cls(
             host=host,

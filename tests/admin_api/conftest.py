@@ -18,7 +18,7 @@ API = "/admin/api/v1"
 def admin_client(env: Env, scope: str = "admin") -> tuple[str, str]:
     """A confidential client_credentials client with `scope`; its id and secret."""
     registered = env.run(
-        ClientAdmin(env.provider.store).register,
+        ClientAdmin(env.provider.store, env.provider.audit.acting("cli")).register,
         {"name": "Partner", "grant_types": ["client_credentials"], "scopes": scope.split()},
     )
     return registered.client.client_id, registered.secret

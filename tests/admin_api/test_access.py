@@ -52,7 +52,7 @@ def test_an_expired_token_is_invalid(env: Env, monkeypatch: pytest.MonkeyPatch) 
 def test_the_token_of_a_removed_client_is_invalid(env: Env) -> None:
     client_id, secret = admin_client(env)
     token = client_token(env, client_id, secret)
-    env.run(ClientAdmin(env.provider.store).remove, client_id)
+    env.run(ClientAdmin(env.provider.store, env.provider.audit.acting("cli")).remove, client_id)
     refused(AdminApi(env, token).get("/users"), 401, None)
 
 
@@ -69,7 +69,7 @@ def test_a_user_token_never_opens_the_api(env: Env) -> None:
     """An ordinary client cannot be given `admin`, and /authorize never grants it."""
     with pytest.raises(InvalidField) as refusal:
         env.run(
-            ClientAdmin(env.provider.store).register,
+            ClientAdmin(env.provider.store, env.provider.audit.acting("cli")).register,
             {"name": "Web", "redirect_uris": ["https://rp.test/cb"], "scopes": ["openid", "admin"]},
         )
     assert refusal.value.field == "scopes"

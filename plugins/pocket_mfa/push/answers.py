@@ -99,7 +99,7 @@ class AnswerChecker:
     async def _apply(self, device: Device, challenge: Challenge, answer: Answer) -> Outcome:
         challenges = self.challenges
         if challenge.expires_at <= challenges.clock():
-            await challenges.settle(challenge, Outcome.EXPIRED, device.device_id)
+            await challenges.expire(challenge, device.device_id)
             raise await self._closed(challenge.id)
         if answer.decision == "deny":
             outcome = Outcome.FRAUD if answer.fraud else Outcome.DENIED
@@ -113,15 +113,15 @@ class AnswerChecker:
         challenges.metrics.factor_answered("push", challenges.clock() - challenge.created_at)
         if challenge.login_id is not None and outcome is not Outcome.APPROVED:
             challenges.metrics.login(outcome.value, "swk")
-        if outcome is not Outcome.APPROVED:
-            await self.audit.record(
-                outcome.value,
-                sub=challenge.sub,
-                device_id=device.device_id,
-                challenge_id=challenge.id,
-                client_name=challenge.client_name,
-                ip=challenge.ip,
-            )
+        await self.audit.record(
+            outcome.value,
+            outcome="success" if outcome is Outcome.APPROVED else "failure",
+            sub=challenge.sub,
+            device_id=device.device_id,
+            challenge_id=challenge.id,
+            client_name=challenge.client_name,
+            ip=challenge.ip,
+        )
         return outcome
 
     async def _closed(self, challenge_id: str) -> DeviceApiError:

@@ -84,6 +84,7 @@ class DeviceApi:
                 device: Device | None = request.scope.get("pocket.device")
                 await self.s.audit.record(
                     e.error,
+                    outcome="failure",
                     description=e.description,
                     path=request.url.path,
                     device_id=device.device_id if device else None,

@@ -19,10 +19,10 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 
+from idp.factors import AuditLog
 from idp.metrics import Metrics
 from idp.store.base import RecordView
 from idp.store.wakeups import Wakeups, wait
-from plugins.pocket_mfa.push.audit import Audit
 from plugins.pocket_mfa.push.challenge import Challenge, Outcome, PushContext
 from plugins.pocket_mfa.push.config import PushConfig
 from plugins.pocket_mfa.push.delivery import Notifier
@@ -45,7 +45,7 @@ class ChallengeService:
         devices: DeviceRegistry,
         config: PushConfig,
         wakeups: Wakeups,
-        audit: Audit,
+        audit: AuditLog,
         notifiers: Sequence[Notifier] = (),
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -81,7 +81,11 @@ class ChallengeService:
             await self.records.release(limit_key)
             self.metrics.refused("push_limit")
             await self.audit.record(
-                "push_limit", sub=sub, client_name=context.client_name, ip=context.ip
+                "push_limit",
+                outcome="failure",
+                sub=sub,
+                client_name=context.client_name,
+                ip=context.ip,
             )
             raise PushLimitError(cfg.push_limit, cfg.push_window)
         if not await self.devices.list(sub):
@@ -115,6 +119,13 @@ class ChallengeService:
             sub=sub,
         )
         await self.wakeups.wake(_user_topic(sub))
+        await self.audit.record(
+            "push_sent",
+            sub=sub,
+            challenge_id=challenge.id,
+            client_name=challenge.client_name,
+            ip=challenge.ip,
+        )
         return challenge
 
     # --- reading
@@ -151,7 +162,7 @@ class ChallengeService:
             raise UnknownChallenge(f"no challenge {challenge_id!r}")
         if challenge.expires_at > self.clock():
             return Outcome.PENDING
-        await self.settle(challenge, Outcome.EXPIRED)
+        await self.expire(challenge)
         found = await self.records.find(OUTCOME_MODEL, challenge_id)
         return Outcome(found["outcome"]) if found else Outcome.EXPIRED
 
@@ -174,6 +185,22 @@ class ChallengeService:
         await self.wakeups.wake(_challenge_topic(challenge.id))
         return True
 
+    async def expire(self, challenge: Challenge, device_id: str | None = None) -> bool:
+        """Close a challenge whose time is up, and audit it; False if it was closed
+        already."""
+        if not await self.settle(challenge, Outcome.EXPIRED, device_id):
+            return False
+        await self.audit.record(
+            Outcome.EXPIRED.value,
+            outcome="failure",
+            sub=challenge.sub,
+            challenge_id=challenge.id,
+            client_name=challenge.client_name,
+            ip=challenge.ip,
+            device_id=device_id,
+        )
+        return True
+
     async def withdraw(self, challenge: Challenge, reason: str) -> bool:
         """Close an open challenge that nobody waits for any more, and audit it; an
         answer to it is then refused as no longer valid. False if it was closed already."""
@@ -184,6 +211,7 @@ class ChallengeService:
             return False
         await self.audit.record(
             Outcome.WITHDRAWN.value,
+            outcome="failure",
             sub=challenge.sub,
             challenge_id=challenge.id,
             client_name=challenge.client_name,

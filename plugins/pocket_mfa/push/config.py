@@ -19,7 +19,8 @@ class PushConfig:
     #: (unanswered, withdrawn, denied, wrong number): signs of push bombing
     push_limit: int = 3
     push_window: int = 60
-    #: how long audit records are kept, in seconds
+    #: no longer used: push events are kept for the core's [audit] retention; still
+    #: read so that config files that set it keep loading
     audit_retention: int = 90 * 24 * 3600
     #: the partner's push relay (empty: long-poll only) and its HMAC secret
     webhook_url: str = ""

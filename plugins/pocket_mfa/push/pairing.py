@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 
+from idp.factors import AuditLog
 from idp.store.base import RecordView
 from idp.store.wakeups import Wakeups, wait
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
@@ -47,8 +48,10 @@ class PairingService:
         issuer: str,
         ttl: int,
         wakeups: Wakeups,
+        audit: AuditLog,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.audit = audit
         self.records = records
         self.devices = devices
         self.issuer = issuer
@@ -86,6 +89,9 @@ class PairingService:
             paired = {"device_id": device.device_id, "sub": device.sub}
             await self.records.upsert(PAIRED_MODEL, key, paired, expires_in=self.ttl + GRACE)
         await self.wakeups.wake(_topic(key))
+        await self.audit.record(
+            "device_added", sub=device.sub, device_id=device.device_id, name=device.name
+        )
         return device
 
     async def paired_device(self, token: str) -> Device | None:

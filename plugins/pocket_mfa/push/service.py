@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from idp.factors import AuditLog
 from idp.metrics import Metrics
 from idp.store import User
 from idp.store.base import RecordView
 from plugins.pocket_mfa.push.answers import AnswerChecker
-from plugins.pocket_mfa.push.audit import Audit
 from plugins.pocket_mfa.push.challenges import ChallengeService
 from plugins.pocket_mfa.push.config import PushConfig
 from plugins.pocket_mfa.push.delivery import Notifier
@@ -33,7 +33,7 @@ class PushService:
     accounts: Accounts
     issuer: str
     config: PushConfig
-    audit: Audit
+    audit: AuditLog
     devices: DeviceRegistry
     pairing: PairingService
     challenges: ChallengeService
@@ -46,18 +46,19 @@ class PushService:
         records: RecordView,
         accounts: Accounts,
         issuer: str,
+        audit: AuditLog,
         config: PushConfig | None = None,
         notifiers: Sequence[Notifier] | None = None,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
     ) -> PushService:
-        """Everything for one provider; a webhook notifier when config names a relay."""
+        """Everything for one provider; a webhook notifier when config names a relay.
+        Its events go to `audit`, the host's audit trail (FactorHost.audit)."""
         config = config or PushConfig()
         if notifiers is None:
             notifiers = []
             if config.webhook_url:
                 notifiers.append(WebhookNotifier(config.webhook_url, config.webhook_secret))
-        audit = Audit(records, config.audit_retention, clock)
         devices = DeviceRegistry(records, clock)
         challenges = ChallengeService(
             records, devices, config, records.wakeups, audit, notifiers, clock, metrics=metrics
@@ -70,7 +71,7 @@ class PushService:
             audit=audit,
             devices=devices,
             pairing=PairingService(
-                records, devices, issuer, config.pairing_ttl, records.wakeups, clock
+                records, devices, issuer, config.pairing_ttl, records.wakeups, audit, clock
             ),
             challenges=challenges,
             answers=AnswerChecker(challenges),

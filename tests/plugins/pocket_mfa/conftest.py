@@ -65,8 +65,8 @@ class PocketEnv(Env):
         return pyotp.TOTP(secret).at(self.clock.now + 30 * offset)
 
     def audit(self) -> list[dict[str, Any]]:
-        """The push audit trail, oldest first."""
-        events: list[dict[str, Any]] = self.run(self.plugin.services.push.audit.events)
+        """The provider's audit trail, oldest first."""
+        events: list[dict[str, Any]] = self.run(self.provider.audit.events)
         return events
 
 

@@ -21,6 +21,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
+from idp.audit import AuditTrail
+from idp.settings import AuditSettings
 from idp.store import User
 from idp.store.sqlite import SqliteStore
 from plugins.pocket_mfa.client import device_key
@@ -61,8 +63,10 @@ async def add_user(store: SqliteStore, username: str) -> User:
 
 
 def build_service(store: SqliteStore, issuer: str = ISSUER, **options: Any) -> PushService:
-    """The push service of the plugin's records in `store`, with its users."""
-    return PushService.build(store.records(NAMESPACE), store, issuer, **options)
+    """The push service of the plugin's records in `store`, with its users; its events
+    go to the store's audit trail, as a host's do (no JSON lines)."""
+    audit = AuditTrail(store, AuditSettings(output="off"))
+    return PushService.build(store.records(NAMESPACE), store, issuer, audit, **options)
 
 
 def make_app(service: PushService) -> Starlette:
