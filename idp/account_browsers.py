@@ -37,7 +37,8 @@ async def forget_browser(request: Request) -> Response:
     if isinstance(checked, Response):
         return checked
     provider, user, form = checked
-    await provider.remembered.forget(user.sub, form.get("id", ""))
+    if await provider.remembered.forget(user.sub, form.get("id", "")):
+        await provider.audit.record("browser_forgotten", sub=user.sub, request=request)
     return RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
 
 
@@ -46,7 +47,7 @@ async def log_out_everywhere(request: Request) -> Response:
     if isinstance(checked, Response):
         return checked
     provider, user, _ = checked
-    await SessionAdmin(provider.store).end_all(user.sub)
+    await SessionAdmin(provider.store, provider.audit.acting("user", request)).end_all(user.sub)
     response = RedirectResponse("/account", status_code=303, headers=PAGE_HEADERS)
     response.delete_cookie(provider.state.cookie_name, path="/")
     response.delete_cookie(REMEMBER_COOKIE, path="/")

@@ -138,6 +138,13 @@ class Provider:
         response = await self.pipeline.resume(request, login)
         if days and login.sub is not None:
             await self.remembered.remember(request, response, login.sub, days)
+            await self.audit.record(
+                "browser_remembered",
+                sub=login.sub,
+                client=login.request.client_id,
+                request=request,
+                days=days,
+            )
         return response
 
     def remember_offered(self, client: Client) -> bool:

@@ -38,6 +38,9 @@ async def postpone(request: Request) -> Response:
         and await provider.enrollment_deadline.postpone(user, client)
     ):
         login.enrollment_postponed = True
+        await provider.audit.record(
+            "enrollment_postponed", sub=user.sub, client=client.client_id, request=request
+        )
     # without a postponement left, the login goes on to the enrollment it needs
     return await provider.pipeline.resume(request, login)
 

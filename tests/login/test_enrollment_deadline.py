@@ -95,6 +95,10 @@ def test_an_existing_user_postpones_for_the_logins_left(pocket: PocketEnv) -> No
     sub = pocket.store.find_user("alice").sub
     assert pocket.store.find(COUNT_MODEL, sub)["count"] == 2
     assert not is_short_lived(COUNT_MODEL)
+    postponed = [
+        e for e in pocket.run(pocket.provider.audit.events) if e["event"] == "enrollment_postponed"
+    ]
+    assert [(e["sub"], e["client"]) for e in postponed] == [(sub, "rp")] * 2
 
 
 def test_a_postponement_asked_for_without_one_left_goes_to_the_enrollment(

@@ -220,6 +220,8 @@ def test_the_account_page_lists_and_forgets_a_browser(pocket: PocketEnv, locale:
     )
     forgotten = pocket.client.post("/account/browsers/forget", data=hidden_inputs(form))
     assert forgotten.status_code == 303 and remembered(pocket) == 0
+    events = audited(pocket)
+    assert "browser_remembered" in events and events[-1] == "browser_forgotten"
     shown = {"en": "No browser is remembered.", "nl": "Er is geen browser onthouden."}[locale]
     assert shown in pocket.client.get("/account").text
 
@@ -236,6 +238,15 @@ def test_log_out_everywhere_ends_sessions_and_remembered_browsers(pocket: Pocket
     sub = pocket.store.find_user("alice").sub
     assert pocket.store.find_by_sub("session", sub) == []
     assert password_login(pocket).headers["location"].startswith("/factors/pocket/verify/")
+    [ended_event] = [
+        e for e in pocket.run(pocket.provider.audit.events) if e["event"] == "sessions_ended"
+    ]
+    assert (ended_event["sub"], ended_event["actor"]) == (sub, "user")
+
+
+def audited(pocket: PocketEnv) -> list[str]:
+    """The names of the audit events kept so far, oldest first."""
+    return [event["event"] for event in pocket.run(pocket.provider.audit.events)]
 
 
 def test_a_password_change_on_the_account_page_forgets_them(pocket: PocketEnv) -> None:
