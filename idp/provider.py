@@ -196,6 +196,7 @@ class Provider:
             client=login.request.client_id,
             request=request,
             methods=[m for m in login.amr if m != "mfa"],
+            alone=True,  # (proven by the plugin alone, without the password)
         )
         return await self.pipeline.resume(request, login)
 

@@ -70,6 +70,9 @@ class LoginStep:
             except PasskeyRefused as refused:
                 error, status = views.refusal(self.host, login.locale, refused.reason), 400
             else:
+                await self.host.audit.record(
+                    "enrolled", sub=user.sub, request=request, method="passkey", name=name
+                )
                 return await self.host.finish(request, login, amr_for(verified))
         return await self._enroll_page(request, login, user, name, error, status)
 

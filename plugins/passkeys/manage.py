@@ -115,6 +115,9 @@ class Manage:
         except PasskeyRefused as refused:
             error = views.refusal(self.host, locale, refused.reason)
             return await self._page(request, user, may_change, error=error, status=400)
+        await self.host.audit.record(
+            "enrolled", sub=user.sub, request=request, method="passkey", name=name
+        )
         return views.see_other(f"{MANAGE_URL}?notice=added")
 
     async def remove(self, request: Request) -> Response:
@@ -128,5 +131,9 @@ class Manage:
         if page is None or page.get("sub") != user.sub:
             return views.csrf_failed(self.host, request, self._locale(request))
         credential_id = str(form.get("credential_id") or "")
-        await self.ceremonies.passkeys.remove(user.sub, credential_id)
+        removed = await self.ceremonies.passkeys.remove(user.sub, credential_id)
+        if removed is not None:
+            await self.host.audit.record(
+                "device_removed", sub=user.sub, request=request, method="passkey", name=removed.name
+            )
         return views.see_other(f"{MANAGE_URL}?notice=removed")

@@ -20,6 +20,9 @@ def test_a_passkey_made_in_the_login_is_its_second_factor(passkeys: Env) -> None
     assert response.headers["location"].startswith(RP)
     claims = id_token_claims(passkeys, query_of(response.headers["location"])["code"])
     assert claims["amr"] == ["pwd", "swk", "user", "mfa"]
+    events = {e["event"]: e for e in passkeys.run(passkeys.provider.audit.events)}
+    assert events["enrolled"]["method"] == "passkey"
+    assert events["factor_used"]["methods"] == ["swk", "user"]
 
     passkeys.client.cookies.clear()
     location = start(passkeys)

@@ -51,6 +51,12 @@ def test_a_passkey_that_verified_its_user_logs_in_alone(passkeys: Env) -> None:
     claims = id_token_claims(passkeys, query_of(response.headers["location"])["code"])
     assert claims["amr"] == ["swk", "user", "mfa"]
     assert claims["acr"] == "urn:pocket-idp:acr:mfa"
+    [used] = [
+        e
+        for e in passkeys.run(passkeys.provider.audit.events)
+        if e["event"] == "factor_used" and e.get("alone")
+    ]
+    assert used["methods"] == ["swk", "user"]
 
 
 def test_a_passkey_that_did_not_verify_its_user_is_refused(passkeys: Env) -> None:
