@@ -4,16 +4,20 @@ A plugin owns one step of the login pipeline. The provider asks it whether a use
 the factor enrolled and hands it the browser with `begin`; the plugin shows its own
 pages (mounted under /factors/<name>/) and ends the step through the `FactorHost`:
 `finish` with the RFC 8176 methods it used, or `fail`. Plugins are found by entry point
-(group `idp.factors`) and enabled by name in [factors] enabled.
+(group `idp.factors`) and enabled by name in [factors] enabled, in the order in which
+they are offered.
+
+A plugin imports from idp only this module and `idp.store`'s public names; everything
+else reaches it through the host.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,17 +25,148 @@ from starlette.routing import BaseRoute
 
 from idp.errors import ConfigError
 from idp.i18n import DEFAULT_LOCALE
+from idp.json_input import JsonInputError, parse_json
+from idp.pages import PAGE_HEADERS
 
 if TYPE_CHECKING:
-    from idp.login.state import PendingLogin, SsoSession
-    from idp.metrics import Metrics
-    from idp.pages import Pages
-    from idp.rate_limits import RateLimits
     from idp.settings import Settings
-    from idp.store import Client, User
-    from idp.store.base import RecordView
+    from idp.store import Client, RecordView, User
+
+__all__ = [
+    "DEFAULT_LOCALE",
+    "PAGE_HEADERS",
+    "AdminMethod",
+    "ChangeConfirmer",
+    "CodeCheck",
+    "ConfigError",
+    "ConfirmWays",
+    "EnrolledMethod",
+    "FactorHost",
+    "FactorMetrics",
+    "FactorPlugin",
+    "JsonInputError",
+    "MethodAdmin",
+    "OfferedMethod",
+    "Pages",
+    "PendingLoginView",
+    "RateLimiter",
+    "SessionView",
+    "Translate",
+    "load_plugins",
+    "parse_json",
+    "set_up_plugins",
+]
+
+T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "idp.factors"
+
+
+class Translate(Protocol):
+    """The texts of one language: `t("key", count=2)` (see idp.i18n)."""
+
+    locale: str
+
+    def __call__(self, key: str, **values: object) -> str: ...
+
+
+class Pages(Protocol):
+    """The host's pages: templates (the plugin's folders first), in the visitor's
+    language, with the headers every page gets (PAGE_HEADERS)."""
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        *,
+        locale: str | None = None,
+        status_code: int = 200,
+        **context: Any,
+    ) -> Response: ...
+
+    def error(
+        self,
+        request: Request,
+        title_key: str,
+        message_key: str,
+        *,
+        status_code: int = 400,
+        locale: str | None = None,
+        detail: str | None = None,
+        link: tuple[str, str] | None = None,
+    ) -> Response: ...
+
+    def translator(self, locale: str) -> Translate: ...
+
+    def locale_for(self, request: Request, ui_locales: str | None = None) -> str: ...
+
+    def add_folder(self, folder: Path) -> None: ...
+
+
+class PendingLoginView(Protocol):
+    """What a plugin reads of the login it carries on (it changes nothing of it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def sub(self) -> str | None: ...
+
+    @property
+    def locale(self) -> str: ...
+
+    @property
+    def csrf(self) -> str:
+        """The login's form token: every form of the login's pages carries it."""
+        ...
+
+    @property
+    def client_id(self) -> str:
+        """The application that asked for the login."""
+        ...
+
+
+class SessionView(Protocol):
+    """A browser's SSO session, as a plugin reads it."""
+
+    @property
+    def sid(self) -> str: ...
+
+    @property
+    def sub(self) -> str: ...
+
+    @property
+    def auth_time(self) -> int: ...
+
+    @property
+    def amr(self) -> Sequence[str]: ...
+
+    @property
+    def acr(self) -> str: ...
+
+
+class FactorMetrics(Protocol):
+    """What a plugin counts for the operators (`GET /metrics`, see idp.metrics)."""
+
+    def login(self, outcome: str, factor: str) -> None:
+        """A login's second factor ended: "success", "wrong_code", "denied", ..."""
+        ...
+
+    def factor_answered(self, factor: str, seconds: float) -> None:
+        """How long the user took to answer (a push approved on the phone)."""
+        ...
+
+    def refused(self, kind: str) -> None:
+        """A limit refused a request ("code_attempts", "push_limit", ...)."""
+        ...
+
+
+class RateLimiter(Protocol):
+    """The provider's rate limits ([rate_limits]), counted per address."""
+
+    async def retry_after(self, kind: Any, who: str) -> int | None:
+        """Count a request of `who`; None if allowed, else the seconds to wait."""
+        ...
 
 
 class FactorHost(Protocol):
@@ -44,17 +179,28 @@ class FactorHost(Protocol):
     #: does not: the plugin makes no files of its own for it (a key to seal secrets with)
     serving: bool
     #: what the process counts for its operators (`GET /metrics`): a plugin reports its
-    #: login outcomes, refusals and challenge answer times here (idp.metrics)
-    metrics: Metrics
+    #: login outcomes, refusals and challenge answer times here
+    metrics: FactorMetrics
     #: the provider's rate limits; a plugin's device API counts its requests under
     #: "device_api" ([rate_limits] device_api)
-    rate_limits: RateLimits
+    rate_limits: RateLimiter
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""
         ...
 
-    async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (hashing, drawing a QR code, slow crypto) in a worker
+        thread, off the event loop, as the provider runs its own (README, "Blocking
+        work")."""
+        ...
+
+    def add_messages(self, folder: Path) -> None:
+        """Add the plugin's message catalogues (`en.toml`, `nl.toml` in `folder`) to the
+        texts that `pages.translator` and the templates' `t` give."""
+        ...
+
+    async def load_login(self, request: Request, login_id: str) -> PendingLoginView | None:
         """The pending login of this browser, or None if it has expired or is foreign."""
         ...
 
@@ -64,22 +210,24 @@ class FactorHost(Protocol):
         """The user of this browser's SSO session, if any (account pages)."""
         ...
 
-    async def session(self, request: Request) -> SsoSession | None:
+    async def session(self, request: Request) -> SessionView | None:
         """This browser's SSO session (sub, auth_time, amr, acr), if any."""
         ...
 
     async def get_client(self, client_id: str) -> Client | None: ...
 
-    async def application_name(self, login: PendingLogin) -> str | None:
+    async def application_name(self, login: PendingLoginView) -> str | None:
         """The name of the application that the login goes on to (its client's name), or
         None when it goes to this provider's own account page."""
         ...
 
-    async def finish(self, request: Request, login: PendingLogin, amr: Sequence[str]) -> Response:
+    async def finish(
+        self, request: Request, login: PendingLoginView, amr: Sequence[str]
+    ) -> Response:
         """The factor was passed with these methods: continue the login."""
         ...
 
-    async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+    async def fail(self, request: Request, login: PendingLoginView, reason: str) -> Response:
         """The factor failed for good (denied, fraud, abandoned): end the login."""
         ...
 
@@ -87,17 +235,38 @@ class FactorHost(Protocol):
         """The page for a login that no longer exists."""
         ...
 
-    def restart_url(self, login: PendingLogin) -> str:
+    def restart_url(self, login: PendingLoginView) -> str:
         """The login's authorization request as an absolute URL: opened in any browser,
         it starts the same login afresh (for a browser the plugin cannot serve)."""
         ...
 
+    def other_methods_url(self, login: PendingLoginView) -> str:
+        """The host's page that lists the other methods of this login's step, across
+        plugins: at enrollment every method offered, at login the user's other enrolled
+        ones. "" when there is no other (a factor page then shows no link to it)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OfferedMethod:
+    """A way through the second-factor step that a plugin offers a user."""
+
+    #: the plugin's name
+    plugin: str
+    #: what `begin(method=...)` takes: "push", "totp", "passkey"
+    method: str
+    #: in the language asked for: "Pocket app", "Authenticator app"
+    label: str
+    #: a sentence under the label
+    description: str
+    #: preselected on the host's method chooser (the first recommended one, in the
+    #: configured order of the plugins)
+    recommended: bool = False
+
 
 @runtime_checkable
 class FactorPlugin(Protocol):
-    """A second factor. Besides what is declared here, a plugin may define
-    `async def aclose(self) -> None`: awaited once when the server shuts down, before the
-    store closes, to finish or cancel background work (deliveries under way, say)."""
+    """A second factor."""
 
     #: the entry-point name, also the URL prefix /factors/<name>/
     name: str
@@ -110,10 +279,36 @@ class FactorPlugin(Protocol):
 
     def template_folders(self) -> Sequence[Path]: ...
 
-    async def is_enrolled(self, user: User) -> bool: ...
+    async def aclose(self) -> None:
+        """Awaited once when the server shuts down, before the store closes, to finish
+        or cancel background work (deliveries under way, say); a no-op for a plugin
+        with none."""
+        ...
 
-    async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
-        """Show the step's first page (enrollment if the user has no factor yet)."""
+    async def is_enrolled(self, user: User) -> bool:
+        """Whether the user can pass this factor now (awaited on the event loop: it
+        reads the store, and does nothing slow besides)."""
+        ...
+
+    async def offered_methods(self, user: User, locale: str) -> Sequence[OfferedMethod]:
+        """The methods of this plugin for this user at a login, labelled in `locale`: for
+        a user enrolled with the plugin the ones the user has, in the order the plugin
+        prefers them; else the ones the user may enroll (the host's chooser lists them).
+        """
+        ...
+
+    async def begin(
+        self,
+        request: Request,
+        login: PendingLoginView,
+        user: User,
+        method: str | None = None,
+    ) -> Response:
+        """Show the step's first page. With `method` None the plugin picks: the user's
+        enrolled method, else its own enrollment; with a method (one of
+        `offered_methods`), that one: a login with it if the user has it, else its
+        enrollment. The host asks for an enrollment only of a user with no second
+        factor in any plugin."""
         ...
 
     async def methods(self, user: User, locale: str = DEFAULT_LOCALE) -> Sequence[EnrolledMethod]:

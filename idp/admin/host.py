@@ -7,19 +7,25 @@ needs, for nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.factors import FactorPlugin, set_up_plugins
+from idp.i18n import add_messages
 from idp.login.state import PendingLogin, SsoSession
 from idp.metrics import Metrics
+from idp.offload import run_slow
 from idp.pages import Pages
 from idp.rate_limits import RateLimits
 from idp.settings import Settings
 from idp.store import Client, Store, User
 from idp.store.base import RecordView
+
+T = TypeVar("T")
 
 
 class NoBrowser(RuntimeError):
@@ -40,6 +46,12 @@ class CommandHost:
 
     def records(self, namespace: str) -> RecordView:
         return self.store.records(namespace)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await run_slow(fn, *args)
+
+    def add_messages(self, folder: Path) -> None:
+        add_messages(folder)
 
     async def get_user(self, sub: str) -> User | None:
         return await self.store.get_user(sub)
@@ -71,6 +83,9 @@ class CommandHost:
 
     def restart_url(self, login: PendingLogin) -> str:
         raise NoBrowser("a command has no login to start again")
+
+    def other_methods_url(self, login: PendingLogin) -> str:
+        raise NoBrowser("a command has no login to choose a method for")
 
 
 def command_plugins(settings: Settings, store: Store) -> dict[str, FactorPlugin]:

@@ -54,7 +54,8 @@ class LoginPipeline:
         return not (auth.id_token_hint_sub and auth.id_token_hint_sub != session.sub)
 
     async def _factor_needed(self, login: PendingLogin, client: Client, user: User) -> str | None:
-        """The plugin that must run now, or None."""
+        """The plugin that must run now (the first that the user is enrolled with, in
+        the configured order; the first of all for a user enrolled with none), or None."""
         plugins = self.p.plugins
         if not plugins or login.factor_done:
             return None
@@ -115,6 +116,9 @@ class LoginPipeline:
             assert step.user is not None and step.client is not None
             return await self.respond(request, login, step.user, step.client)
         first_stored = not login.stored
+        if step.name == "factor":
+            assert step.plugin is not None and step.user is not None
+            await self.p.factor_methods.prepare(login, step.user, step.plugin)
         await self.p.state.save(login)
         response = await self._show(request, login, step)
         if first_stored:  # the browser keeps the way back into it (login/restarts.py)
@@ -127,8 +131,8 @@ class LoginPipeline:
         if step.name == "login":
             return RedirectResponse(f"/login/{login.id}", status_code=303, headers=PAGE_HEADERS)
         if step.name == "factor":
-            assert step.plugin is not None and step.user is not None
-            return await self.p.plugins[step.plugin].begin(request, login, step.user)
+            assert step.user is not None
+            return await self.p.factor_methods.begin(request, login, step.user)
         return RedirectResponse(f"/consent/{login.id}", status_code=303, headers=PAGE_HEADERS)
 
     async def respond(

@@ -1,9 +1,14 @@
 """Storage backends behind one interface (see base.py): the embedded sqlite file, or
 PostgreSQL when `[store] url` names a database, with short-lived records in Redis when
-`[store] cache` names one (cached.py)."""
+`[store] cache` names one (cached.py).
 
+Plugins reach the store only through the names exported here (the records view that
+the host hands them, its JSON payloads, wake-ups and errors), never its submodules."""
+
+from idp.errors import StoreError, StoreUnavailable
 from idp.settings import StoreSettings
-from idp.store.base import Client, SigningKey, Store, User
+from idp.store.base import JSON, Client, RecordView, SigningKey, Store, User
+from idp.store.wakeups import Wakeups, wait
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -58,12 +63,18 @@ async def upgrade_store(settings: StoreSettings) -> tuple[str, int, int]:
 
 
 __all__ = [
+    "JSON",
     "Client",
+    "RecordView",
     "SigningKey",
     "Store",
+    "StoreError",
+    "StoreUnavailable",
     "User",
+    "Wakeups",
     "describe_store",
     "open_store",
     "open_store_at",
     "upgrade_store",
+    "wait",
 ]

@@ -61,4 +61,5 @@ class Verification:
             digits=s.params.digits,
             has_app=has_app,
             push_url=push_url(login.id) if await s.has_devices(sub) else None,
+            other_methods_url=host.other_methods_url(login),
         )

@@ -155,8 +155,8 @@ def id_token_at_rp(
 
 def pair_phone(browser: Browser, page: requests.Response) -> DeviceState:
     """The wizard with Pocket: the phone pairs through the device API."""
-    assert re.search(r'value="push"\s+checked', page.text), page.text
-    page = browser.post(page.url, page, method="push", action="next")
+    assert re.search(r'value="pocket:push"\s+checked', page.text), page.text
+    page = browser.post(page.url, page, method="pocket:push", action="next")
     assert path_of(page).endswith("/install"), page.url
     page = browser.post(page.url, page, action="next")
     assert path_of(page).endswith("/pair"), page.url

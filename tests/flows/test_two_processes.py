@@ -226,7 +226,7 @@ def test_a_pairing_code_and_a_push_answer_are_used_once_across_two_processes(
     # one pairing code, offered by 20 phones at once, half to each process
     browser = Browser()
     page, _state, _verifier = log_in(rp, browser)
-    page = browser.post(page.url, page, method="push", action="next")
+    page = browser.post(page.url, page, method="pocket:push", action="next")
     page = browser.post(page.url, page, action="next")
     link = re.search(r'<a href="(pocket://pair\?[^"]+)" id="pairing-link">', page.text)
     assert link, page.text

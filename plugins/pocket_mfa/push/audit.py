@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from idp.store.base import JSON, RecordView
+from idp.store import JSON, RecordView
 
 AUDIT_MODEL = "audit"
 log = logging.getLogger("pocket.audit")
