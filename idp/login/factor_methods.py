@@ -82,12 +82,17 @@ class FactorMethods:
         choices = await self.choices(user, login.locale)
         login.factor_plugin = plugin if choices.enrolled else None
         login.factor_method = None
+        if not choices.enrolled and len(choices.methods) == 1:  # nothing to choose from
+            login.factor_plugin, login.factor_method = plugin, choices.methods[0].method
+            login.other_methods = 0
+            return
         login.other_methods = len(self._others(login, choices))
 
     async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
         """The step's first page: the enrolled plugin's, else the chooser."""
         if login.factor_plugin is not None:
-            return await self.p.plugins[login.factor_plugin].begin(request, login, user)
+            plugin = self.p.plugins[login.factor_plugin]
+            return await plugin.begin(request, login, user, method=login.factor_method)
         return RedirectResponse(f"/login/{login.id}/methods", status_code=303, headers=PAGE_HEADERS)
 
     async def page(self, request: Request) -> Response:
