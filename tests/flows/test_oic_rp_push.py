@@ -183,11 +183,13 @@ def test_pyoidc_login_through_a_push_approval(push_flow: PushFlowEnv) -> None:
     # --- the first login enrolls: the phone pairs, the page moves on to "done"
     browser = Browser()
     page, state, verifier = log_in(client, browser)
-    assert "/factors/pocket/enroll/" in page.url, page.url
+    assert page.url.endswith("/methods"), page.url
     phone = pair_phone(browser, page)
     assert phone.account == "femke"
     # the wizard's page notices the pairing (its script long-polls; here it is loaded again)
-    done = browser.get(page.url + "/pair")
+    done = browser.get(
+        page.url.replace("/login/", "/factors/pocket/enroll/").removesuffix("/methods") + "/pair"
+    )
     assert path_of(done).endswith("/done"), done.url
     assert 'id="done-continue">Continue to pyoidc RP with push</button>' in done.text
     arrival = browser.post(done.url, done, action="next")
