@@ -146,7 +146,7 @@ def enroll_with_authenticator_app(browser: Browser, page: Page) -> Enrolled:
     # step 2: the method; whichever is preselected, the person picks the app
     assert page.status == 200 and page.path.endswith("/methods"), page.describe()
     choose = page.form
-    assert "totp" in choose.choices.get("method", []), choose.all_choices
+    assert "pocket:totp" in choose.choices.get("method", []), choose.all_choices
     assert {("action", "stop"), ("action", "next")} <= set(choose.buttons)
     page = browser.submit(page, ("action", "next"), method="pocket:totp")
 
