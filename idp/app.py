@@ -23,7 +23,7 @@ from idp.admin_api.answers import error as admin_error
 from idp.admin_api.routes import api_routes
 from idp.errors import StoreError, StoreUnavailable
 from idp.factors import FactorPlugin
-from idp.login import consent, password, postpone
+from idp.login import consent, factor_methods, password, postpone
 from idp.metrics import Metrics
 from idp.oidc import authorize, discovery, endpoints, logout, userinfo
 from idp.oidc.adapter import NO_STORE, UNAVAILABLE
@@ -69,6 +69,7 @@ def routes(provider: Provider, with_demo: bool) -> list[BaseRoute]:
         Route("/logout/confirm", logout.confirm_logout, methods=["POST"]),
         Route("/login/{login_id}", password.login_page, methods=["GET"]),
         Route("/login/{login_id}", password.login_submit, methods=["POST"]),
+        Route("/login/{login_id}/methods", factor_methods.methods_page, methods=["GET", "POST"]),
         Route("/consent/{login_id}", consent.consent_page, methods=["GET"]),
         Route("/consent/{login_id}", consent.consent_submit, methods=["POST"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),

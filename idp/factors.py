@@ -4,7 +4,11 @@ A plugin owns one step of the login pipeline. The provider asks it whether a use
 the factor enrolled and hands it the browser with `begin`; the plugin shows its own
 pages (mounted under /factors/<name>/) and ends the step through the `FactorHost`:
 `finish` with the RFC 8176 methods it used, or `fail`. Plugins are found by entry point
-(group `idp.factors`) and enabled by name in [factors] enabled.
+(group `idp.factors`) and enabled by name in [factors] enabled, in the order in which
+they are offered.
+
+A plugin imports from idp only this module and `idp.store`'s public names; everything
+else reaches it through the host.
 """
 
 from __future__ import annotations
@@ -16,20 +20,49 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from idp.errors import ConfigError
 from idp.i18n import DEFAULT_LOCALE
+from idp.json_input import JsonInputError, parse_json
+from idp.pages import PAGE_HEADERS
 
 if TYPE_CHECKING:
-    from idp.i18n import Translator
-    from idp.login.state import SsoSession
-    from idp.metrics import Metrics
-    from idp.rate_limits import RateLimits
     from idp.settings import Settings
-    from idp.store import Client, User
-    from idp.store.base import RecordView
+    from idp.store import Client, RecordView, User
+
+__all__ = [
+    "DEFAULT_LOCALE",
+    "PAGE_HEADERS",
+    "REMEMBER_FIELD",
+    "AdminMethod",
+    "AuditLog",
+    "ChangeConfirmer",
+    "CodeCheck",
+    "ConfigError",
+    "ConfirmWays",
+    "EnrolledMethod",
+    "FactorHost",
+    "FactorMetrics",
+    "FactorPlugin",
+    "JsonInputError",
+    "MethodAdmin",
+    "OfferedMethod",
+    "Pages",
+    "PasswordlessLogin",
+    "PasswordlessOption",
+    "PendingLoginView",
+    "Postponement",
+    "RateLimiter",
+    "SessionView",
+    "Translate",
+    "load_plugins",
+    "parse_json",
+    "set_up_plugins",
+]
+
+T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "idp.factors"
 
@@ -47,12 +80,17 @@ class Postponement:
     label: str
 
 
-T = TypeVar("T")
+class Translate(Protocol):
+    """The texts of one language: `t("key", count=2)` (see idp.i18n)."""
+
+    locale: str
+
+    def __call__(self, key: str, **values: object) -> str: ...
 
 
 class Pages(Protocol):
-    """The host's pages, as plugins use them: templates rendered in a language, and the
-    error page."""
+    """The host's pages: templates (the plugin's folders first), in the visitor's
+    language, with the headers every page gets (PAGE_HEADERS)."""
 
     def render(
         self,
@@ -62,7 +100,7 @@ class Pages(Protocol):
         locale: str | None = None,
         status_code: int = 200,
         **context: Any,
-    ) -> HTMLResponse: ...
+    ) -> Response: ...
 
     def error(
         self,
@@ -74,9 +112,9 @@ class Pages(Protocol):
         locale: str | None = None,
         detail: str | None = None,
         link: tuple[str, str] | None = None,
-    ) -> HTMLResponse: ...
+    ) -> Response: ...
 
-    def translator(self, locale: str) -> Translator: ...
+    def translator(self, locale: str) -> Translate: ...
 
     def locale_for(self, request: Request, ui_locales: str | None = None) -> str: ...
 
@@ -84,25 +122,68 @@ class Pages(Protocol):
 
 
 class PendingLoginView(Protocol):
-    """The pending login as a plugin reads it."""
+    """What a plugin reads of the login it carries on (it changes nothing of it)."""
 
     @property
     def id(self) -> str: ...
 
     @property
-    def sub(self) -> str | None:
-        """The user the login is for; None before anyone is proven (the password page)."""
-        ...
+    def sub(self) -> str | None: ...
 
     @property
     def locale(self) -> str: ...
 
     @property
-    def client_id(self) -> str: ...
+    def csrf(self) -> str:
+        """The login's form token: every form of the login's pages carries it."""
+        ...
 
     @property
-    def csrf(self) -> str:
-        """The token that this login's forms carry."""
+    def client_id(self) -> str:
+        """The application that asked for the login."""
+        ...
+
+
+class SessionView(Protocol):
+    """A browser's SSO session, as a plugin reads it."""
+
+    @property
+    def sid(self) -> str: ...
+
+    @property
+    def sub(self) -> str: ...
+
+    @property
+    def auth_time(self) -> int: ...
+
+    @property
+    def amr(self) -> Sequence[str]: ...
+
+    @property
+    def acr(self) -> str: ...
+
+
+class FactorMetrics(Protocol):
+    """What a plugin counts for the operators (`GET /metrics`, see idp.metrics)."""
+
+    def login(self, outcome: str, factor: str) -> None:
+        """A login's second factor ended: "success", "wrong_code", "denied", ..."""
+        ...
+
+    def factor_answered(self, factor: str, seconds: float) -> None:
+        """How long the user took to answer (a push approved on the phone)."""
+        ...
+
+    def refused(self, kind: str) -> None:
+        """A limit refused a request ("code_attempts", "push_limit", ...)."""
+        ...
+
+
+class RateLimiter(Protocol):
+    """The provider's rate limits ([rate_limits]), counted per address."""
+
+    async def retry_after(self, kind: Any, who: str) -> int | None:
+        """Count a request of `who`; None if allowed, else the seconds to wait."""
         ...
 
 
@@ -140,11 +221,11 @@ class FactorHost(Protocol):
     #: does not: the plugin makes no files of its own for it (a key to seal secrets with)
     serving: bool
     #: what the process counts for its operators (`GET /metrics`): a plugin reports its
-    #: login outcomes, refusals and challenge answer times here (idp.metrics)
-    metrics: Metrics
+    #: login outcomes, refusals and challenge answer times here
+    metrics: FactorMetrics
     #: the provider's rate limits; a plugin's device API counts its requests under
     #: "device_api" ([rate_limits] device_api)
-    rate_limits: RateLimits
+    rate_limits: RateLimiter
     #: the security audit trail: a plugin records its events here (push answers,
     #: enrollments, devices added and removed), never in records of its own
     audit: AuditLog
@@ -154,11 +235,14 @@ class FactorHost(Protocol):
         ...
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run blocking work (hashing, QR rendering, crypto) off the event loop."""
+        """Run blocking work (hashing, drawing a QR code, slow crypto) in a worker
+        thread, off the event loop, as the provider runs its own (README, "Blocking
+        work")."""
         ...
 
     def add_messages(self, folder: Path) -> None:
-        """Add the plugin's message catalogues (`en.toml`, `nl.toml` in `folder`)."""
+        """Add the plugin's message catalogues (`en.toml`, `nl.toml` in `folder`) to the
+        texts that `pages.translator` and the templates' `t` give."""
         ...
 
     async def load_login(self, request: Request, login_id: str) -> PendingLoginView | None:
@@ -171,7 +255,7 @@ class FactorHost(Protocol):
         """The user of this browser's SSO session, if any (account pages)."""
         ...
 
-    async def session(self, request: Request) -> SsoSession | None:
+    async def session(self, request: Request) -> SessionView | None:
         """This browser's SSO session (sub, auth_time, amr, acr), if any."""
         ...
 
@@ -218,6 +302,12 @@ class FactorHost(Protocol):
         it starts the same login afresh (for a browser the plugin cannot serve)."""
         ...
 
+    def other_methods_url(self, login: PendingLoginView) -> str:
+        """The host's page that lists the other methods of this login's step, across
+        plugins: at enrollment every method offered, at login the user's other enrolled
+        ones. "" when there is no other (a factor page then shows no link to it)."""
+        ...
+
     async def finish_passwordless(
         self, request: Request, login: PendingLoginView, user: User, amr: Sequence[str]
     ) -> Response:
@@ -228,48 +318,20 @@ class FactorHost(Protocol):
         ...
 
 
-@runtime_checkable
-class FactorPlugin(Protocol):
-    """A second factor. Besides what is declared here, a plugin may define
-    `async def aclose(self) -> None`: awaited once when the server shuts down, before the
-    store closes, to finish or cancel background work (deliveries under way, say)."""
-
-    #: the entry-point name, also the URL prefix /factors/<name>/
-    name: str
-
-    def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
-        """Called once at start-up with the plugin's [plugins.<name>] table."""
-        ...
-
-    def routes(self) -> Sequence[BaseRoute]: ...
-
-    def template_folders(self) -> Sequence[Path]: ...
-
-    async def is_enrolled(self, user: User) -> bool: ...
-
-    async def begin(self, request: Request, login: PendingLoginView, user: User) -> Response:
-        """Show the step's first page (enrollment if the user has no factor yet)."""
-        ...
-
-    async def methods(self, user: User, locale: str = DEFAULT_LOCALE) -> Sequence[EnrolledMethod]:
-        """What the user has enrolled with this plugin, labelled in `locale` (the account
-        page asks in the user's language, the `idp` command in English)."""
-        ...
-
-    async def reset(self, user: User) -> int:
-        """Remove everything the user enrolled; returns how many items."""
-        ...
-
-
 @dataclass(frozen=True)
 class OfferedMethod:
-    """A method a user may enroll with a plugin, as the method chooser shows it."""
+    """A way through the second-factor step that a plugin offers a user."""
 
+    #: the plugin's name
     plugin: str
-    #: e.g. "push", "totp", "passkey": what `begin(..., method=)` takes
+    #: what `begin(method=...)` takes: "push", "totp", "passkey"
     method: str
+    #: in the language asked for: "Pocket app", "Authenticator app"
     label: str
+    #: a sentence under the label
     description: str
+    #: preselected on the host's method chooser (the first recommended one, in the
+    #: configured order of the plugins)
     recommended: bool = False
 
 
@@ -295,6 +357,63 @@ class PasswordlessLogin(Protocol):
     ends the password step with `FactorHost.finish_passwordless`."""
 
     def passwordless_option(self, login: PendingLoginView) -> PasswordlessOption: ...
+
+
+@runtime_checkable
+class FactorPlugin(Protocol):
+    """A second factor."""
+
+    #: the entry-point name, also the URL prefix /factors/<name>/
+    name: str
+
+    def setup(self, host: FactorHost, config: Mapping[str, Any]) -> None:
+        """Called once at start-up with the plugin's [plugins.<name>] table."""
+        ...
+
+    def routes(self) -> Sequence[BaseRoute]: ...
+
+    def template_folders(self) -> Sequence[Path]: ...
+
+    async def aclose(self) -> None:
+        """Awaited once when the server shuts down, before the store closes, to finish
+        or cancel background work (deliveries under way, say); a no-op for a plugin
+        with none."""
+        ...
+
+    async def is_enrolled(self, user: User) -> bool:
+        """Whether the user can pass this factor now (awaited on the event loop: it
+        reads the store, and does nothing slow besides)."""
+        ...
+
+    async def offered_methods(self, user: User, locale: str) -> Sequence[OfferedMethod]:
+        """The methods of this plugin for this user at a login, labelled in `locale`: for
+        a user enrolled with the plugin the ones the user has, in the order the plugin
+        prefers them; else the ones the user may enroll (the host's chooser lists them).
+        """
+        ...
+
+    async def begin(
+        self,
+        request: Request,
+        login: PendingLoginView,
+        user: User,
+        method: str | None = None,
+    ) -> Response:
+        """Show the step's first page. With `method` None the plugin picks: the user's
+        enrolled method, else its own enrollment; with a method (one of
+        `offered_methods`), that one: a login with it if the user has it, else its
+        enrollment. The host asks for an enrollment only of a user with no second
+        factor in any plugin."""
+        ...
+
+    async def methods(self, user: User, locale: str = DEFAULT_LOCALE) -> Sequence[EnrolledMethod]:
+        """What the user has enrolled with this plugin, labelled in `locale` (the account
+        page asks in the user's language, the `idp` command in English)."""
+        ...
+
+    async def reset(self, user: User) -> int:
+        """Remove everything the user enrolled; returns how many items."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from idp.i18n import add_messages
 from idp.keys import KeyRing
 from idp.login.acr import needs_second_factor
 from idp.login.enrollment_deadline import Allowance, EnrollmentDeadline, postpone_label
+from idp.login.factor_methods import FactorMethods
 from idp.login.known_browsers import KnownBrowsers
 from idp.login.pipeline import LoginPipeline
 from idp.login.remembered_browsers import RememberedBrowsers
@@ -33,7 +34,7 @@ from idp.login.restarts import LoginRestarts
 from idp.login.state import LoginState, PendingLogin, SsoSession
 from idp.login.throttle import LoginThrottle
 from idp.metrics import Metrics
-from idp.offload import run_sync
+from idp.offload import run_slow
 from idp.oidc.authorize import authorization_url
 from idp.oidc.discovery import discovery_bytes
 from idp.oidc.redirects import error_redirect
@@ -84,13 +85,15 @@ class Provider:
         self.discovery_bytes = discovery_bytes(settings.issuer)
         self._key_reloads: asyncio.Task[None] | None = None
         self.plugins = set_up_plugins(self, plugins)
+        #: the second-factor step across the plugins: the method chooser, "use another"
+        self.factor_methods = FactorMethods(self)
 
     # --- FactorHost
     def records(self, namespace: str) -> RecordView:
         return self.store.records(namespace)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return await run_sync(fn, *args)
+        return await run_slow(fn, *args)
 
     def add_messages(self, folder: Path) -> None:
         add_messages(folder)
@@ -246,6 +249,9 @@ class Provider:
     def restart_url(self, login: PendingLogin) -> str:
         return authorization_url(self.settings.issuer, login.request)
 
+    def other_methods_url(self, login: PendingLogin) -> str:
+        return self.factor_methods.url(login)
+
     async def start(self) -> None:
         """A server begins: the store's upkeep, the signing keys (made where missing, then
         loaded again now and then), and the built-in account client."""
@@ -257,16 +263,13 @@ class Provider:
             await self.enrollment_deadline.take_effect()
 
     async def shut_down(self) -> None:
-        """At the server's end: each plugin finishes its background work (its optional
-        `aclose`, see FactorPlugin), then the store closes."""
+        """At the server's end: each plugin finishes its background work (its `aclose`),
+        then the store closes."""
         if self._key_reloads is not None:
             self._key_reloads.cancel()
         for name, plugin in self.plugins.items():
-            aclose = getattr(plugin, "aclose", None)
-            if aclose is None:
-                continue
             try:
-                await aclose()
+                await plugin.aclose()
             except Exception:
                 log.exception("plugin %s failed to shut down", name)
         await self.audit.aclose()

@@ -143,7 +143,9 @@ def wizard_with_the_app(walk: Walk, username: str) -> tuple[str, list[str]]:
     choose = walk.seen("wizard: choose", env.client.get(location))
     missing = form_post(env, location, choose, action="next", method="")
     walk.seen("wizard: no method chosen", missing, 400)
-    app_url = form_post(env, location, choose, method="totp", action="next").headers["location"]
+    app_url = form_post(env, location, choose, method="pocket:totp", action="next").headers[
+        "location"
+    ]
     app = walk.seen("wizard: authenticator app", env.client.get(app_url))
     wrong = form_post(env, app_url, app, code="000000", action="next")
     walk.seen("wizard: wrong code", wrong, 400)
@@ -162,7 +164,7 @@ def wizard_with_pocket(walk: Walk, username: str) -> Phone:
     env = walk.env
     location = walk.password(username)
     choose = env.client.get(location).text
-    install_url = form_post(env, location, choose, method="push", action="next")
+    install_url = form_post(env, location, choose, method="pocket:push", action="next")
     install_url = install_url.headers["location"]
     install = walk.seen("wizard: install Pocket", env.client.get(install_url))
     pair_url = form_post(env, install_url, install, action="next").headers["location"]

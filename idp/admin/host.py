@@ -19,7 +19,7 @@ from idp.factors import FactorPlugin, Postponement, set_up_plugins
 from idp.i18n import add_messages
 from idp.login.state import PendingLogin, SsoSession
 from idp.metrics import Metrics
-from idp.offload import run_sync
+from idp.offload import run_slow
 from idp.pages import Pages
 from idp.rate_limits import RateLimits
 from idp.settings import Settings
@@ -51,7 +51,7 @@ class CommandHost:
         return self.store.records(namespace)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return await run_sync(fn, *args)
+        return await run_slow(fn, *args)
 
     def add_messages(self, folder: Path) -> None:
         add_messages(folder)
@@ -99,6 +99,9 @@ class CommandHost:
         self, request: Request, login: PendingLogin, user: User, amr: Sequence[str]
     ) -> Response:
         raise NoBrowser("a command has no login to finish")
+
+    def other_methods_url(self, login: PendingLogin) -> str:
+        raise NoBrowser("a command has no login to choose a method for")
 
 
 def command_plugins(settings: Settings, store: Store, audit: AuditTrail) -> dict[str, FactorPlugin]:

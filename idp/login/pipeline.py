@@ -56,9 +56,11 @@ class LoginPipeline:
     async def _factor_needed(
         self, request: Request, login: PendingLogin, client: Client, user: User
     ) -> str | None:
-        """The plugin that must run now, or None. A login whose relying party asks for
-        a second factor itself (acr step-up) always gets it; one that the IdP's policy
-        alone asks it for may skip it on a remembered browser, or postpone enrollment."""
+        """The plugin that must run now (the first that the user is enrolled with, in
+        the configured order; the first of all for a user enrolled with none), or None.
+        A login whose relying party asks for a second factor itself (acr step-up) always
+        gets it; one that the IdP's policy alone asks it for may skip it on a remembered
+        browser, or postpone enrollment."""
         plugins = self.p.plugins
         if not plugins or login.factor_done:
             return None
@@ -142,6 +144,9 @@ class LoginPipeline:
             assert step.user is not None and step.client is not None
             return await self.respond(request, login, step.user, step.client)
         first_stored = not login.stored
+        if step.name == "factor":
+            assert step.plugin is not None and step.user is not None
+            await self.p.factor_methods.prepare(login, step.user, step.plugin)
         await self.p.state.save(login)
         response = await self._show(request, login, step)
         if first_stored:  # the browser keeps the way back into it (login/restarts.py)
@@ -154,8 +159,8 @@ class LoginPipeline:
         if step.name == "login":
             return RedirectResponse(f"/login/{login.id}", status_code=303, headers=PAGE_HEADERS)
         if step.name == "factor":
-            assert step.plugin is not None and step.user is not None
-            return await self.p.plugins[step.plugin].begin(request, login, step.user)
+            assert step.user is not None
+            return await self.p.factor_methods.begin(request, login, step.user)
         return RedirectResponse(f"/consent/{login.id}", status_code=303, headers=PAGE_HEADERS)
 
     async def respond(

@@ -77,6 +77,11 @@ class PendingLogin:
     consented: bool = False
     #: saved in the store (a step sent the browser away and it will come back)
     stored: bool = False
+    #: the second-factor step: the plugin and method it began with (None: the plugin's
+    #: pick), and how many methods the host's page offers besides (login/factor_methods)
+    factor_plugin: str | None = None
+    factor_method: str | None = None
+    other_methods: int = 0
 
     @property
     def client_id(self) -> str:

@@ -1,10 +1,14 @@
 """Storage backends behind one interface (see base.py): the embedded sqlite file, or
 PostgreSQL when `[store] url` names a database, with short-lived records in Redis when
-`[store] cache` names one (cached.py)."""
+`[store] cache` names one (cached.py).
+
+Plugins reach the store only through the names exported here (the records view that
+the host hands them, its JSON payloads, wake-ups and errors), never its submodules."""
 
 from idp.errors import StoreError, StoreUnavailable
 from idp.settings import StoreSettings
 from idp.store.base import JSON, Client, RecordView, SigningKey, Store, User
+from idp.store.wakeups import Wakeups, wait
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -67,8 +71,10 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "User",
+    "Wakeups",
     "describe_store",
     "open_store",
     "open_store_at",
     "upgrade_store",
+    "wait",
 ]

@@ -3,8 +3,7 @@ the authenticator app, each paired phone, the recovery codes."""
 
 from __future__ import annotations
 
-from idp.factors import AdminMethod
-from idp.i18n import DEFAULT_LOCALE
+from idp.factors import DEFAULT_LOCALE, AdminMethod
 from idp.store import User
 from plugins.pocket_mfa.services import Services
 
@@ -17,7 +16,7 @@ _IDS = {"totp": TOTP_ID, "recovery codes": RECOVERY_CODES_ID}
 async def admin_methods(s: Services, user: User) -> list[AdminMethod]:
     found = [
         AdminMethod(id=_IDS[m.kind], kind=m.kind, label=m.label, created_at=m.created_at)
-        for m in await s.enrollments.methods(user.sub, DEFAULT_LOCALE)
+        for m in await s.enrollments.methods(user.sub, s.host.pages.translator(DEFAULT_LOCALE))
     ]
     devices = [
         AdminMethod(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from idp.store.base import RecordView
+from idp.store import RecordView
 
 CHANGE_MODEL = "change"
 CHANGE_TTL = 15 * 60

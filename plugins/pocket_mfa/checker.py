@@ -19,12 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from idp.metrics import Metrics
-from idp.store.base import RecordView
+from idp.factors import FactorMetrics
+from idp.store import RecordView
 from plugins.pocket_mfa.config import PocketConfig
 from plugins.pocket_mfa.enrollments import Enrollments
 from plugins.pocket_mfa.recovery import looks_like_recovery_code
 from plugins.pocket_mfa.totp import TotpParams, matching_step
+from plugins.pocket_mfa.uncounted import Uncounted
 
 log = logging.getLogger("idp.pocket")
 
@@ -58,10 +59,10 @@ class CodeChecker:
         records: RecordView,
         config: PocketConfig,
         enrollments: Enrollments,
-        metrics: Metrics | None = None,
+        metrics: FactorMetrics | None = None,
     ) -> None:
         self.records = records
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or Uncounted()
         self.config = config
         self.params = TotpParams(period=config.period, digits=config.digits, skew=config.skew)
         self.enrollments = enrollments

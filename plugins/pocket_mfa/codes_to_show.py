@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from idp.store.base import RecordView
+from idp.store import RecordView
 from plugins.pocket_mfa.secrets_at_rest import SecretBox
 
 MODEL = "codes_to_show"

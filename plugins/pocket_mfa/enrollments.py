@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from idp.i18n import DEFAULT_LOCALE, Translator
-from idp.store.base import RecordView
+from idp.factors import Translate
+from idp.store import RecordView
 from plugins.pocket_mfa.recovery import RecoveryCodes
 from plugins.pocket_mfa.secrets_at_rest import SecretBox
 
@@ -43,9 +43,8 @@ class Enrollments:
         record = await self.records.find(TOTP_MODEL, sub)
         return self.box.open(record["secret"], sub) if record else None
 
-    async def methods(self, sub: str, locale: str = DEFAULT_LOCALE) -> list[Method]:
-        """The authenticator app and the recovery codes, labelled in `locale`."""
-        t = Translator(locale)
+    async def methods(self, sub: str, t: Translate) -> list[Method]:
+        """The authenticator app and the recovery codes, labelled by `t`."""
         found: list[Method] = []
         record = await self.records.find(TOTP_MODEL, sub)
         if record is not None:

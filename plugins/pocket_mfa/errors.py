@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from idp.errors import ConfigError, IdpError
+from idp.factors import ConfigError
 
 
-class PocketError(IdpError):
+class PocketError(Exception):
     """Base class of the plugin's own errors."""
 
 

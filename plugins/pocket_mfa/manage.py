@@ -202,7 +202,8 @@ class Manage:
         self, request: Request, user: User, error: str | None = None, status: int = 200
     ) -> Response:
         s = self.s
-        methods = await s.enrollments.methods(user.sub)
+        t = s.host.pages.translator(self._locale(request))
+        methods = await s.enrollments.methods(user.sub, t)
         totp = next((m for m in methods if m.kind == "totp"), None)
         codes_left, codes_date = await s.recovery.remaining(user.sub)
         devices = await s.push.devices.list(user.sub)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idp.store.base import RecordView
+from idp.store import RecordView
 from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.pairing import PairingService
 from plugins.pocket_mfa.secrets_at_rest import SecretBox

@@ -11,9 +11,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from idp.factors import AdminMethod, CodeCheck, ConfirmWays, EnrolledMethod, FactorHost
-from idp.i18n import DEFAULT_LOCALE, add_messages
-from idp.login.state import PendingLogin
+from idp.factors import (
+    DEFAULT_LOCALE,
+    AdminMethod,
+    CodeCheck,
+    ConfirmWays,
+    EnrolledMethod,
+    FactorHost,
+    OfferedMethod,
+    PendingLoginView,
+)
 from idp.store import User
 from plugins.pocket_mfa import admin_methods, views
 from plugins.pocket_mfa.config import load_config, resolve_key
@@ -26,7 +33,7 @@ from plugins.pocket_mfa.push_confirm import PushConfirmation
 from plugins.pocket_mfa.push_login import PushLogin
 from plugins.pocket_mfa.services import Services
 from plugins.pocket_mfa.verify import Verification
-from plugins.pocket_mfa.wizard import Wizard, factor_url
+from plugins.pocket_mfa.wizard import Wizard, enroll_url, factor_url, push_url, verify_url
 from plugins.pocket_mfa.wizard_push import PushWizard
 
 HERE = Path(__file__).parent
@@ -54,7 +61,7 @@ class PocketFactor:
         settings = load_config(config)
         key = resolve_key(settings, host.settings.store.local_folder, create=host.serving)
         self._services = Services.build(host, self.name, settings, key)
-        add_messages(HERE / "locales")
+        host.add_messages(HERE / "locales")
 
     def routes(self) -> Sequence[BaseRoute]:
         s = self.services
@@ -85,15 +92,45 @@ class PocketFactor:
     async def is_enrolled(self, user: User) -> bool:
         return await self.services.has_factor(user.sub)
 
-    async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
-        """Push if the user has a phone, else a code, else the enrollment wizard."""
-        return views.see_other(await factor_url(self.services, user.sub, login.id))
+    async def offered_methods(self, user: User, locale: str) -> Sequence[OfferedMethod]:
+        """Push and the authenticator app that the user has (push first); for a user
+        with neither, both to enroll, Pocket push recommended."""
+        s = self.services
+        t = s.host.pages.translator(locale)
+        push = OfferedMethod(
+            self.name, "push", t("pocket.choose.push"), t("pocket.choose.push_text"), True
+        )
+        app = OfferedMethod(self.name, "totp", t("pocket.choose.app"), t("pocket.choose.app_text"))
+        if not await s.has_factor(user.sub):
+            return [push, app]
+        has_push, has_app = await s.has_devices(user.sub), await s.enrollments.has_totp(user.sub)
+        return [m for m, has in ((push, has_push), (app, has_app)) if has]
+
+    async def begin(
+        self,
+        request: Request,
+        login: PendingLoginView,
+        user: User,
+        method: str | None = None,
+    ) -> Response:
+        """Push if the user has a phone, else a code, else the enrollment wizard; with a
+        method, that one (its enrollment only for a user with no factor yet)."""
+        s = self.services
+        if method == "push" and await s.has_devices(user.sub):
+            return views.see_other(push_url(login.id))
+        if method == "totp" and await s.enrollments.has_totp(user.sub):
+            return views.see_other(verify_url(login.id))
+        if method in ("push", "totp") and not await s.has_factor(user.sub):
+            return views.see_other(enroll_url(login.id, "install" if method == "push" else "app"))
+        return views.see_other(await factor_url(s, user.sub, login.id))
 
     async def methods(self, user: User, locale: str = DEFAULT_LOCALE) -> Sequence[EnrolledMethod]:
         """The authenticator app, each Pocket device (kind "pocket", by the name it was
         paired with), the recovery codes."""
         s = self.services
-        found: list[EnrolledMethod] = list(await s.enrollments.methods(user.sub, locale))
+        found: list[EnrolledMethod] = list(
+            await s.enrollments.methods(user.sub, s.host.pages.translator(locale))
+        )
         at = next((i for i, m in enumerate(found) if m.kind == "recovery codes"), len(found))
         found[at:at] = await s.push.devices.list(user.sub)
         return found

@@ -12,7 +12,7 @@ way, under the confirmation's id in the place of the login's.
 
 from __future__ import annotations
 
-from idp.store.base import RecordView
+from idp.store import RecordView
 from plugins.pocket_mfa.push.challenges import ChallengeService
 
 #: login id -> the challenge of its current push attempt

@@ -28,8 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.factors import REMEMBER_FIELD
-from idp.login.state import PendingLogin
+from idp.factors import REMEMBER_FIELD, PendingLoginView
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import describe
@@ -54,7 +53,7 @@ class PushLogin:
             Route("/push/{login_id}/wait", self.wait, methods=["GET"]),
         ]
 
-    async def _load(self, request: Request) -> tuple[PendingLogin, User] | Response:
+    async def _load(self, request: Request) -> tuple[PendingLoginView, User] | Response:
         return await views.load_login(self.s, request)
 
     # --- the page
@@ -93,13 +92,13 @@ class PushLogin:
         return await self._render(request, login, user, outcome.value, challenge_id)
 
     async def _send(
-        self, request: Request, login: PendingLogin, user: User, current: str | None
+        self, request: Request, login: PendingLoginView, user: User, current: str | None
     ) -> Response:
         """Send a new push for the login; `current` is the challenge it waits on now."""
         s = self.s
-        client = await s.host.get_client(login.request.client_id)
+        client = await s.host.get_client(login.client_id)
         context = PushContext(
-            client_name=client.name if client else login.request.client_id,
+            client_name=client.name if client else login.client_id,
             ip=request.client.host if request.client else "",
             browser=describe(request),
         )
@@ -115,7 +114,9 @@ class PushLogin:
         await self.attempts.start(login.id, user.sub, challenge.id)
         return views.see_other(push_url(login.id))
 
-    async def _approved(self, request: Request, login: PendingLogin, remember: bool) -> Response:
+    async def _approved(
+        self, request: Request, login: PendingLoginView, remember: bool
+    ) -> Response:
         """The phone approved; `remember`: the page's checkbox was ticked (its script
         then continues with the page's form rather than by following the link)."""
         s = self.s
@@ -123,7 +124,7 @@ class PushLogin:
             return s.host.expired(request, login.locale)
         return await s.host.finish(request, login, AMR_PUSH, remember=remember)
 
-    async def _fraud(self, request: Request, login: PendingLogin, user: User) -> Response:
+    async def _fraud(self, request: Request, login: PendingLoginView, user: User) -> Response:
         """The user said "this was not me": end the login, and tell the browser plainly."""
         s = self.s
         await self.attempts.end(login.id, user.sub, STOPPED)
@@ -140,7 +141,7 @@ class PushLogin:
     async def _render(
         self,
         request: Request,
-        login: PendingLogin,
+        login: PendingLoginView,
         user: User,
         state: str,
         current: str | None,
@@ -150,7 +151,7 @@ class PushLogin:
         **ctx: Any,
     ) -> Response:
         s = self.s
-        client = await s.host.get_client(login.request.client_id)
+        client = await s.host.get_client(login.client_id)
         return views.render(
             s,
             request,
@@ -165,12 +166,13 @@ class PushLogin:
             #: the form's "send again" counts only from a page of the current attempt
             challenge_id=current or "",
             number=challenge.number if challenge and challenge.numbers else None,
-            client_name=client.name if client else login.request.client_id,
+            client_name=client.name if client else login.client_id,
             wait_url=f"{push_url(login.id, 'wait')}?challenge={challenge.id}"
             if challenge
             else None,
             code_url=verify_url(login.id) if await s.has_code(user.sub) else None,
             remember_days=await s.host.remember_days(login),
+            other_methods_url=s.host.other_methods_url(login),
             **ctx,
         )
 

@@ -1,7 +1,6 @@
 """QR codes as inline SVG (no image request, no script), for otpauth:// and pocket://
 URIs. Drawing one takes tens of milliseconds of pure Python, so pages have it drawn in a
-worker thread (`qr_code`) with the long work such as password hashing, never on the event
-loop."""
+worker thread (`qr_code`, through `FactorHost.run_blocking`), never on the event loop."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import qrcode.constants
 from markupsafe import Markup
 from qrcode.image.svg import SvgPathFillImage
 
-from idp.offload import run_slow
+from idp.factors import FactorHost
 
 
 def qr_svg(data: str, label: str) -> Markup:
@@ -31,6 +30,6 @@ def qr_svg(data: str, label: str) -> Markup:
     return Markup(head + attrs + ">" + rest)
 
 
-async def qr_code(data: str, label: str) -> Markup:
-    """`qr_svg`, drawn in a worker thread."""
-    return await run_slow(qr_svg, data, label)
+async def qr_code(host: FactorHost, data: str, label: str) -> Markup:
+    """`qr_svg`, drawn in one of the host's worker threads."""
+    return await host.run_blocking(qr_svg, data, label)

@@ -12,7 +12,7 @@ import hmac
 import secrets
 import time
 
-from idp.store.base import RecordView
+from idp.store import RecordView
 
 MODEL = "recovery"
 #: no 0/o, 1/l/i: easy to read back from paper

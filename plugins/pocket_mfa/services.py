@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.factors import FactorHost
-from idp.store.base import RecordView
+from idp.store import RecordView
 from plugins.pocket_mfa.checker import CodeChecker
 from plugins.pocket_mfa.config import PocketConfig
 from plugins.pocket_mfa.enrollments import Enrollments

@@ -6,7 +6,7 @@ the page keeps the same secret, so an app that scanned it already keeps working.
 
 from __future__ import annotations
 
-from idp.store.base import RecordView
+from idp.store import RecordView
 from plugins.pocket_mfa.secrets_at_rest import SecretBox
 from plugins.pocket_mfa.totp import new_secret
 

@@ -64,4 +64,5 @@ class Verification:
             has_app=has_app,
             push_url=push_url(login.id) if await s.has_devices(sub) else None,
             remember_days=await host.remember_days(login),
+            other_methods_url=host.other_methods_url(login),
         )

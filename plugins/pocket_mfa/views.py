@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from idp.login.state import PendingLogin
-from idp.pages import PAGE_HEADERS
+from idp.factors import PAGE_HEADERS, PendingLoginView
 from idp.store import User
 from plugins.pocket_mfa.qr import qr_code
 from plugins.pocket_mfa.services import Services
@@ -40,7 +39,7 @@ def render(
     )
 
 
-async def load_login(s: Services, request: Request) -> tuple[PendingLogin, User] | Response:
+async def load_login(s: Services, request: Request) -> tuple[PendingLoginView, User] | Response:
     """The pending login named in the path and its user, or the expired page."""
     host = s.host
     login = await host.load_login(request, request.path_params["login_id"])
@@ -78,7 +77,7 @@ async def totp_view(
     qr = None
     if with_qr:
         uri = provisioning_uri(secret, account, issuer, s.params)
-        qr = await qr_code(uri, t("pocket.app.qr_label"))
+        qr = await qr_code(s.host, uri, t("pocket.app.qr_label"))
     return {
         "qr": qr,
         "secret_text": grouped(secret),
@@ -122,7 +121,7 @@ def help_route(s: Services) -> Route:
 async def pair_view(s: Services, uri: str, locale: str) -> dict[str, Any]:
     """The QR code of a Pocket pairing URI (one-time pairing token and the issuer)."""
     t = s.host.pages.translator(locale)
-    return {"qr": await qr_code(uri, t("pocket.pair.qr_label")), "pairing_uri": uri}
+    return {"qr": await qr_code(s.host, uri, t("pocket.pair.qr_label")), "pairing_uri": uri}
 
 
 def wait_json(done: bool, next_url: str) -> Response:

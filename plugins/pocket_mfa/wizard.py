@@ -1,10 +1,11 @@
 """The enrollment wizard inside a login, for a user with no second factor yet.
 
-Step 1 of the login is the password; then: choose the method (2), link the
-authenticator app by QR code and a first code (3), done with recovery codes (4), shown
-when the done page first opens and never again (codes_to_show.py).
-Pocket push (recommended, preselected) installs the app and pairs it by QR code in
-step 3 instead (see wizard_push.py). Stop on any page ends the login without saving
+Step 1 of the login is the password; then: choose the method (2, on the host's method
+chooser, which lists every plugin's methods and starts the chosen one with
+`begin(..., method=...)`), link the authenticator app by QR code and a first code (3),
+done with recovery codes (4), shown when the done page first opens and never again
+(codes_to_show.py). Pocket push (recommended, preselected) installs the app and pairs it
+by QR code in step 3 instead (see wizard_push.py). Stop on any page ends the login without saving
 anything. Nothing is enrolled before the first correct code, or the phone's pairing.
 """
 
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.login.state import PendingLogin
+from idp.factors import PendingLoginView
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
@@ -57,28 +58,31 @@ class Wizard:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/enroll/{login_id}", self.choose, methods=["GET", "POST"]),
+            Route("/enroll/{login_id}", self.choose, methods=["GET"]),
             Route("/enroll/{login_id}/app", self.app, methods=["GET", "POST"]),
             Route("/enroll/{login_id}/done", self.done, methods=["GET", "POST"]),
         ]
 
     # --- shared
-    async def _load(self, request: Request) -> tuple[PendingLogin, User] | Response:
+    async def _load(self, request: Request) -> tuple[PendingLoginView, User] | Response:
         return await views.load_login(self.s, request)
 
-    async def _form(self, request: Request, login: PendingLogin) -> dict[str, str] | Response:
+    async def _form(self, request: Request, login: PendingLoginView) -> dict[str, str] | Response:
         form = await request.form()
         if not views.csrf_ok(login.csrf, form.get("csrf")):
             return views.csrf_failed(self.s, request, login.locale)
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
-    def unsupported_page(self, request: Request, login: PendingLogin) -> Response:
+    def unsupported_page(self, request: Request, login: PendingLoginView) -> Response:
         """Pocket cannot be linked in this browser: back to the choice (the app works
         here), stop, or start the same login afresh in another browser."""
         restart = self.s.host.restart_url(login)
-        return self._page(request, login, "pocket/unsupported.html", 3, restart_url=restart)
+        back = self.s.host.other_methods_url(login) or enroll_url(login.id)
+        return self._page(
+            request, login, "pocket/unsupported.html", 3, restart_url=restart, back_url=back
+        )
 
-    async def stop(self, request: Request, login: PendingLogin) -> Response:
+    async def stop(self, request: Request, login: PendingLoginView) -> Response:
         """Leave the wizard: nothing is saved, the login ends (access_denied to the app)."""
         await self.s.setups.drop(login.id)
         return await self.s.host.fail(request, login, "The user stopped the 2FA enrollment.")
@@ -86,7 +90,7 @@ class Wizard:
     def _page(
         self,
         request: Request,
-        login: PendingLogin,
+        login: PendingLoginView,
         template: str,
         step: int,
         status_code: int = 200,
@@ -104,7 +108,7 @@ class Wizard:
             **ctx,
         )
 
-    # --- step 2: choose the method
+    # --- step 2: the method is chosen on the host's page, among every plugin's
     async def choose(self, request: Request) -> Response:
         loaded = await self._load(request)
         if isinstance(loaded, Response):
@@ -112,31 +116,8 @@ class Wizard:
         login, user = loaded
         if await self.s.has_factor(user.sub):
             return views.see_other(await factor_url(self.s, user.sub, login.id))
-        error = None
-        if request.method == "POST":
-            form = await self._form(request, login)
-            if isinstance(form, Response):
-                return form
-            if form.get("action") == "stop":
-                return await self.stop(request, login)
-            method = form.get("method")
-            if method == "totp":
-                return views.see_other(enroll_url(login.id, "app"))
-            if method == "push":
-                return views.see_other(enroll_url(login.id, "install"))
-            error = self.s.host.pages.translator(login.locale)("pocket.choose.missing")
-        return self._page(
-            request,
-            login,
-            "pocket/choose.html",
-            2,
-            error=error,
-            status_code=400 if error else 200,
-            # Internet Explorer cannot show the pairing QR code: the app is offered first
-            ie=unsupported(request),
-            # "Set up later", where the host lets the user postpone (an enrollment deadline)
-            later=await self.s.host.postponement(login),
-        )
+        chooser = self.s.host.other_methods_url(login)
+        return views.see_other(chooser or enroll_url(login.id, "install"))
 
     # --- step 3: the authenticator app
     async def app(self, request: Request) -> Response:
@@ -156,7 +137,7 @@ class Wizard:
             if action == "stop":
                 return await self.stop(request, login)
             if action == "back":
-                return views.see_other(enroll_url(login.id))
+                return views.see_other(self.s.host.other_methods_url(login) or enroll_url(login.id))
             secret = await s.setups.secret(login.id, user.sub)
             if secret is not None:
                 result = await s.checker.check_totp(user.sub, secret, form.get("code", ""))
@@ -182,7 +163,7 @@ class Wizard:
             **view,
         )
 
-    async def _enroll(self, login: PendingLogin, user: User, secret: str) -> Response:
+    async def _enroll(self, login: PendingLoginView, user: User, secret: str) -> Response:
         s = self.s
         async with s.records.unit():
             # a second tab, or another login of the same user, may have enrolled meanwhile
@@ -197,7 +178,7 @@ class Wizard:
             return views.see_other(enroll_url(login.id, "done"))
         return views.see_other(await factor_url(s, user.sub, login.id))
 
-    async def prove(self, login: PendingLogin, user: User, amr: list[str]) -> None:
+    async def prove(self, login: PendingLoginView, user: User, amr: list[str]) -> None:
         """The first enrollment of this login is made; its recovery codes are issued now
         and shown once on the done page, which finishes with `amr`. Called inside the
         unit of work that enrolls, so that all of it lands together."""

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.login.state import PendingLogin
+from idp.factors import PendingLoginView
 from idp.store import User
 from plugins.pocket_mfa import views
 from plugins.pocket_mfa.browsers import unsupported
@@ -35,7 +35,7 @@ class PushWizard:
             Route("/enroll/{login_id}/pair/wait", self.wait, methods=["GET"]),
         ]
 
-    async def _enrolled(self, login: PendingLogin, user: User) -> Response | None:
+    async def _enrolled(self, login: PendingLoginView, user: User) -> Response | None:
         """Where a user goes who has a factor already (another tab finished the wizard)."""
         if await self.s.has_factor(user.sub):
             return views.see_other(await factor_url(self.s, user.sub, login.id))
@@ -58,7 +58,7 @@ class PushWizard:
             if action == "stop":
                 return await self.w.stop(request, login)
             if action == "back":
-                return views.see_other(enroll_url(login.id))
+                return views.see_other(self.s.host.other_methods_url(login) or enroll_url(login.id))
             return views.see_other(enroll_url(login.id, "pair"))
         if unsupported(request):
             return self.w.unsupported_page(request, login)
@@ -114,7 +114,7 @@ class PushWizard:
             **view,
         )
 
-    async def _claim(self, login: PendingLogin, user: User) -> Response | None:
+    async def _claim(self, login: PendingLoginView, user: User) -> Response | None:
         """Once the phone has paired: enroll, and on to the done page (only once)."""
         s = self.s
         if await s.pairings.paired(login.id, user.sub) is None:

@@ -104,7 +104,7 @@ def pocket_wizard_and_account(tour: Tour, phone: Path) -> None:
     page.locator(".error").wait_for()
     tour.look("login-error", "#username", "#password")
     tour.log_in(user)
-    tour.wait_for("/factors/pocket/enroll/*")
+    tour.wait_for("/login/*/methods")
     tour.look("choose")
     # the method is preselected: only a form sent without one shows the error
     page.evaluate(
@@ -113,7 +113,7 @@ def pocket_wizard_and_account(tour: Tour, phone: Path) -> None:
     page.click("button[value=next]")
     page.locator(".error").wait_for()
     tour.look("choose-error", "fieldset")
-    page.check("input[value=push]")
+    page.check("input[value='pocket:push']")
     page.click("button[value=next]")
     tour.wait_for("/factors/pocket/enroll/*/install")
     tour.look("install")
@@ -206,8 +206,8 @@ def app_wizard_and_codes(tour: Tour) -> None:
     page, user = tour.page, f"app-{tour.locale}"
     tour.start_demo_login()
     tour.log_in(user)
-    tour.wait_for("/factors/pocket/enroll/*")
-    page.check("input[value=totp]")
+    tour.wait_for("/login/*/methods")
+    page.check("input[value='pocket:totp']")
     page.click("button[value=next]")
     tour.wait_for("/factors/pocket/enroll/*/app")
     tour.look("app")
@@ -310,9 +310,9 @@ def test_every_page_passes_axe_and_tabs_in_visual_order(
             tour = Tour(tour_server, context.new_page(), locale, tmp_path)
             tour.start_demo_login()
             tour.log_in(f"ie-{locale}")
-            tour.wait_for("/factors/pocket/enroll/*")
+            tour.wait_for("/login/*/methods")
             tour.look("choose-ie")  # the authenticator app preselected
-            tour.page.check("input[value=push]")
+            tour.page.check("input[value='pocket:push']")
             tour.page.click("button[value=next]")
             tour.wait_for("/factors/pocket/enroll/*/install")
             tour.look("unsupported")

@@ -68,7 +68,7 @@ def test_tab_goes_through_two_buttons_left_to_right(wizard_server: LiveServer, p
 
 def test_buttons_and_links_follow_the_design(wizard_server: LiveServer, page: Any) -> None:
     log_in_with_password(page, wizard_server, "emma", PASSWORD)
-    page.wait_for_url(f"{wizard_server.url}/factors/pocket/enroll/*")
+    page.wait_for_url(f"{wizard_server.url}/login/*/methods")
     body_font = style(page, "body", "font-family")
     assert style(page, "button[value=next]", "font-family") == body_font
     assert style(page, "button[value=next]", "font-size") == "16px"
@@ -85,8 +85,8 @@ def test_wrapped_radio_text_stays_beside_the_radio_button(
     wizard_server: LiveServer, page: Any
 ) -> None:
     log_in_with_password(page, wizard_server, "emma", PASSWORD)
-    page.wait_for_url(f"{wizard_server.url}/factors/pocket/enroll/*")
-    for value in ("push", "totp"):
+    page.wait_for_url(f"{wizard_server.url}/login/*/methods")
+    for value in ("'pocket:push'", "'pocket:totp'"):
         radio = page.locator(f"input[value={value}]").bounding_box()
         # where each line of the option's title starts, at 390 px wide where it wraps
         lines = page.locator(f"label:has(input[value={value}])").evaluate(
@@ -106,7 +106,7 @@ def test_wrapped_radio_text_stays_beside_the_radio_button(
 
 def test_the_install_page_links_to_both_app_stores(wizard_server: LiveServer, page: Any) -> None:
     log_in_with_password(page, wizard_server, "lucas", PASSWORD)
-    page.wait_for_url(f"{wizard_server.url}/factors/pocket/enroll/*")
+    page.wait_for_url(f"{wizard_server.url}/login/*/methods")
     page.click("button[value=next]")
     page.wait_for_url(f"{wizard_server.url}/factors/pocket/enroll/*/install")
     app_store = page.get_by_role("link", name="Download in de App Store")

@@ -119,7 +119,7 @@ def test_the_changed_pages_in_both_languages(
 
         # Pocket is linked in the wizard; the phone scans the pairing link's code
         log_in_with_password(page, server, username, PASSWORD)
-        page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
+        page.wait_for_url(f"{server.url}/login/*/methods")
         page.click("button[value=next]")
         page.click("button[value=next]")
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/pair")

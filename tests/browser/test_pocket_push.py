@@ -59,8 +59,8 @@ def pocket(state: Path, *args: str) -> str:
 
 def pair_by_screenshot(page: Any, server: LiveServer, state: Path, tmp_path: Path) -> None:
     """Step 2 to the pairing page, then the phone scans the QR code that the browser drew."""
-    page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
-    assert page.locator("input[value=push]").is_checked()
+    page.wait_for_url(f"{server.url}/login/*/methods")
+    assert page.locator("input[value='pocket:push']").is_checked()
     page.click("button[value=next]")
     page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/install")
     page.click("button[value=next]")

@@ -58,8 +58,8 @@ def screenshot(page: Any, name: str) -> Path:
 def to_the_codes(page: Any, server: LiveServer, username: str) -> None:
     """The wizard with the authenticator app, up to its last page."""
     log_in_with_password(page, server, username, PASSWORD)
-    page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
-    page.check("input[value=totp]")
+    page.wait_for_url(f"{server.url}/login/*/methods")
+    page.check("input[value='pocket:totp']")
     page.click("button[value=next]")
     page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/app")
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")

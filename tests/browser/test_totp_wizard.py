@@ -42,12 +42,10 @@ def test_enroll_an_authenticator_app_and_log_in_again(
         log_in_with_password(page, server, "sanne", PASSWORD)
 
         # step 2: choose the method; Pocket push is preselected, this person takes the app
-        page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
+        page.wait_for_url(f"{server.url}/login/*/methods")
         assert page.locator("h1").inner_text() == "Two-factor authentication"
-        assert page.locator(".step").inner_text() == "Log in step 2 of 4"
-        assert page.locator("input[value=push]").is_checked()
-        page.check("input[value=totp]")
-        assert page.get_by_role("link", name="Help").is_visible()
+        assert page.locator("input[value='pocket:push']").is_checked()
+        page.check("input[value='pocket:totp']")
         page.click("button[value=next]")
 
         # step 3: the QR code, read from what the browser drew
@@ -109,11 +107,10 @@ def test_internet_explorer_is_told_to_use_another_browser(
     try:
         page = context.new_page()
         log_in_with_password(page, server, "pieter", PASSWORD)
-        page.wait_for_url(f"{server.url}/factors/pocket/**")
+        page.wait_for_url(f"{server.url}/login/*/methods")
         assert page.locator("h1").inner_text() == "Twee-factorauthenticatie"
-        # the authenticator app is preselected here; Pocket leads to another browser
-        assert page.locator("input[value=totp]").is_checked()
-        page.check("input[value=push]")
+        # Pocket leads to another browser
+        page.check("input[value='pocket:push']")
         page.click("button[value=next]")
         assert page.locator("h1").inner_text() == "Gebruik een ondersteunde browser"
         assert page.locator("svg").count() == 0
@@ -121,7 +118,7 @@ def test_internet_explorer_is_told_to_use_another_browser(
         assert restart.startswith(f"{server.url}/authorize?")
         page.get_by_role("link", name="Vorige").click()
         assert page.locator("h1").inner_text() == "Twee-factorauthenticatie"
-        page.check("input[value=push]")
+        page.check("input[value='pocket:push']")
         page.click("button[value=next]")
         page.get_by_role("button", name="Stoppen").click()
         page.wait_for_url(f"{server.url}/demo/callback?**")

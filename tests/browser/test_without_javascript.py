@@ -30,7 +30,7 @@ def pocket_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
 
 def to_the_pairing_page(page: Any, server: LiveServer, username: str) -> None:
     log_in_with_password(page, server, username, PASSWORD)
-    page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
+    page.wait_for_url(f"{server.url}/login/*/methods")
     page.click("button[value=next]")
     page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/install")
     page.click("button[value=next]")

@@ -144,11 +144,11 @@ def enroll_with_authenticator_app(browser: Browser, page: Page) -> Enrolled:
     """The wizard after the password: choose the app, type in the key shown, confirm a
     code, keep the recovery codes, and go on to the relying party."""
     # step 2: the method; whichever is preselected, the person picks the app
-    assert page.status == 200 and page.path.startswith(f"{POCKET}/enroll/"), page.describe()
+    assert page.status == 200 and page.path.endswith("/methods"), page.describe()
     choose = page.form
-    assert "totp" in choose.choices.get("method", []), choose.all_choices
+    assert "pocket:totp" in choose.choices.get("method", []), choose.all_choices
     assert {("action", "stop"), ("action", "next")} <= set(choose.buttons)
-    page = browser.submit(page, ("action", "next"), method="totp")
+    page = browser.submit(page, ("action", "next"), method="pocket:totp")
 
     # step 3: the QR code and the same key as text in groups of four
     assert page.status == 200 and page.path.endswith("/app"), page.describe()

@@ -155,8 +155,8 @@ def id_token_at_rp(
 
 def pair_phone(browser: Browser, page: requests.Response) -> DeviceState:
     """The wizard with Pocket: the phone pairs through the device API."""
-    assert re.search(r'value="push"\s+checked', page.text), page.text
-    page = browser.post(page.url, page, method="push", action="next")
+    assert re.search(r'value="pocket:push"\s+checked', page.text), page.text
+    page = browser.post(page.url, page, method="pocket:push", action="next")
     assert path_of(page).endswith("/install"), page.url
     page = browser.post(page.url, page, action="next")
     assert path_of(page).endswith("/pair"), page.url
@@ -183,11 +183,13 @@ def test_pyoidc_login_through_a_push_approval(push_flow: PushFlowEnv) -> None:
     # --- the first login enrolls: the phone pairs, the page moves on to "done"
     browser = Browser()
     page, state, verifier = log_in(client, browser)
-    assert "/factors/pocket/enroll/" in page.url, page.url
+    assert page.url.endswith("/methods"), page.url
     phone = pair_phone(browser, page)
     assert phone.account == "femke"
     # the wizard's page notices the pairing (its script long-polls; here it is loaded again)
-    done = browser.get(page.url + "/pair")
+    done = browser.get(
+        page.url.replace("/login/", "/factors/pocket/enroll/").removesuffix("/methods") + "/pair"
+    )
     assert path_of(done).endswith("/done"), done.url
     assert 'id="done-continue">Continue to pyoidc RP with push</button>' in done.text
     arrival = browser.post(done.url, done, action="next")

@@ -171,8 +171,8 @@ def _restart_link(page: Page, language: str) -> str:
 # --- the Pocket pages, as a person uses them
 def _enroll_app(browser: Browser, page: Page) -> tuple[str, Page]:
     """The wizard: the authenticator app; its secret and where the browser went next."""
-    assert page.path.startswith(f"{POCKET}/enroll/"), page.describe()
-    page = browser.submit(page, ("action", "next"), method="totp")
+    assert page.path.endswith("/methods"), page.describe()
+    page = browser.submit(page, ("action", "next"), method="pocket:totp")
     secret = page.text("totp-secret").replace(" ", "")
     page = browser.submit(page, ("action", "next"), code=pyotp.TOTP(secret).now())
     assert page.path.endswith("/done"), page.describe()
@@ -182,8 +182,8 @@ def _enroll_app(browser: Browser, page: Page) -> tuple[str, Page]:
 def _pair_phone(browser: Browser, page: Page) -> tuple[DeviceState, Page]:
     """The wizard: Pocket, paired through the device API; the phone and where the
     browser went next."""
-    assert page.path.startswith(f"{POCKET}/enroll/"), page.describe()
-    page = browser.submit(page, ("action", "next"), method="push")
+    assert page.path.endswith("/methods"), page.describe()
+    page = browser.submit(page, ("action", "next"), method="pocket:push")
     page = browser.submit(page, ("action", "next"))
     link = re.search(r'<a href="(pocket://pair\?[^"]+)" id="pairing-link">', page.html)
     assert link, page.describe()
@@ -276,7 +276,7 @@ def test_logins_under_way_when_redis_is_killed_start_again_and_nothing_lasting_i
     restart = _restart_link(password_step(bram, login_page, "bram", PASSWORD), "en")
     assert restart == bram_auth.url
     page = password_step(bram, bram.open(restart), "bram", PASSWORD)
-    assert page.path.startswith(f"{POCKET}/enroll/"), page.describe()  # his first login
+    assert page.path.endswith("/methods"), page.describe()  # his first login
 
     # nothing lasting was lost: users, clients, enrollments and devices ...
     assert d.lasting() == lasting

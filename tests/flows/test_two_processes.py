@@ -72,7 +72,9 @@ def enroll_then_push_across_processes(cluster: Cluster) -> str:
     browser = Browser()
     page, state, verifier = log_in(rp, browser)
     phone = pair_phone(browser, page)
-    done = browser.get(page.url + "/pair")
+    done = browser.get(
+        page.url.replace("/login/", "/factors/pocket/enroll/").removesuffix("/methods") + "/pair"
+    )
     assert path_of(done).endswith("/done"), done.url
     claims = id_token_at_rp(rp, browser.post(done.url, done, action="next"), state, verifier)
     assert claims["amr"] == ["pwd", "swk", "mfa"]
@@ -226,7 +228,7 @@ def test_a_pairing_code_and_a_push_answer_are_used_once_across_two_processes(
     # one pairing code, offered by 20 phones at once, half to each process
     browser = Browser()
     page, _state, _verifier = log_in(rp, browser)
-    page = browser.post(page.url, page, method="push", action="next")
+    page = browser.post(page.url, page, method="pocket:push", action="next")
     page = browser.post(page.url, page, action="next")
     link = re.search(r'<a href="(pocket://pair\?[^"]+)" id="pairing-link">', page.text)
     assert link, page.text
@@ -268,7 +270,9 @@ def test_a_pairing_code_and_a_push_answer_are_used_once_across_two_processes(
         private_key=keys[winner][0],
         alg=keys[winner][1],
     )
-    done = browser.get(page.url + "/pair")
+    done = browser.get(
+        page.url.replace("/login/", "/factors/pocket/enroll/").removesuffix("/methods") + "/pair"
+    )
     browser.post(done.url, done, action="next")
 
     # one push, approved by 20 requests at once on both processes

@@ -14,8 +14,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.testclient import TestClient
 
 from idp.app import create_app
-from idp.factors import FactorHost
-from idp.login.state import PendingLogin
+from idp.factors import FactorHost, OfferedMethod, PendingLoginView
 from idp.store import User
 from tests.conftest import ISSUER, Env, make_settings
 
@@ -53,7 +52,19 @@ class CodePlugin:
     async def reset(self, user: User) -> int:
         return 0
 
-    async def begin(self, request: Request, login: PendingLogin, user: User) -> Response:
+    async def aclose(self) -> None:
+        pass
+
+    async def offered_methods(self, user: User, locale: str) -> Sequence[OfferedMethod]:
+        return [OfferedMethod(self.name, "code", "Test code", "A code that tests know")]
+
+    async def begin(
+        self,
+        request: Request,
+        login: PendingLoginView,
+        user: User,
+        method: str | None = None,
+    ) -> Response:
         kind = "verify" if await self.is_enrolled(user) else "enroll"
         return HTMLResponse(f"<p>{kind}</p><form action='/factors/testcode/{login.id}'></form>")
 

@@ -16,9 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from idp.errors import StoreError, StoreUnavailable
-from idp.json_input import JsonInputError, parse_json
-from idp.rate_limits import RateLimits
+from idp.factors import JsonInputError, RateLimiter, parse_json
+from idp.store import StoreError, StoreUnavailable
 from plugins.pocket_mfa.push import device_keys
 from plugins.pocket_mfa.push.devices import Device
 from plugins.pocket_mfa.push.errors import (
@@ -35,7 +34,7 @@ NO_STORE = {"cache-control": "no-store"}
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def device_routes(service: PushService, rate_limits: RateLimits | None = None) -> list[BaseRoute]:
+def device_routes(service: PushService, rate_limits: RateLimiter | None = None) -> list[BaseRoute]:
     """The API's routes; each request counts against its address in `rate_limits` (None:
     no limit)."""
     api = DeviceApi(service, rate_limits)
@@ -67,7 +66,7 @@ def error_response(e: DeviceApiError) -> Response:
 
 
 class DeviceApi:
-    def __init__(self, service: PushService, rate_limits: RateLimits | None = None) -> None:
+    def __init__(self, service: PushService, rate_limits: RateLimiter | None = None) -> None:
         self.s = service
         self.rate_limits = rate_limits
 

@@ -6,7 +6,7 @@ import enum
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from idp.store.base import JSON
+from idp.store import JSON
 
 
 class Outcome(enum.StrEnum):

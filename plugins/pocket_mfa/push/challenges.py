@@ -19,16 +19,15 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 
-from idp.factors import AuditLog
-from idp.metrics import Metrics
-from idp.store.base import RecordView
-from idp.store.wakeups import Wakeups, wait
+from idp.factors import AuditLog, FactorMetrics
+from idp.store import RecordView, Wakeups, wait
 from plugins.pocket_mfa.push.challenge import Challenge, Outcome, PushContext
 from plugins.pocket_mfa.push.config import PushConfig
 from plugins.pocket_mfa.push.delivery import Notifier
 from plugins.pocket_mfa.push.devices import DeviceRegistry
 from plugins.pocket_mfa.push.errors import NoDeviceError, PushLimitError, UnknownChallenge
 from plugins.pocket_mfa.push.protocol import MAX_WAIT
+from plugins.pocket_mfa.uncounted import Uncounted
 
 CHALLENGE_MODEL = "challenge"
 #: challenge id -> how it ended (outcome, device id, when)
@@ -49,7 +48,7 @@ class ChallengeService:
         notifiers: Sequence[Notifier] = (),
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        metrics: Metrics | None = None,
+        metrics: FactorMetrics | None = None,
     ) -> None:
         self.records = records
         self.devices = devices
@@ -60,7 +59,7 @@ class ChallengeService:
         self.clock = clock
         self.rng = rng or secrets.SystemRandom()
         #: push limits refused, answer times (idp.metrics)
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or Uncounted()
 
     # --- creating
     async def create(

@@ -16,8 +16,8 @@ from typing import Any
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWS
 
-from idp.json_input import parse_json
-from idp.store.base import RecordView
+from idp.factors import parse_json
+from idp.store import RecordView
 from plugins.pocket_mfa.push.device_keys import load_key
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
 from plugins.pocket_mfa.push.errors import InvalidDeviceToken

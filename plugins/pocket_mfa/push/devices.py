@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from idp.store.base import JSON, RecordView
+from idp.store import JSON, RecordView
 
 #: a device record is indexed by its user (RecordView.find_by_sub)
 DEVICE_MODEL = "device"

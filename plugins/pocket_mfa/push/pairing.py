@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 
 from idp.factors import AuditLog
-from idp.store.base import RecordView
-from idp.store.wakeups import Wakeups, wait
+from idp.store import RecordView, Wakeups, wait
 from plugins.pocket_mfa.push.devices import Device, DeviceRegistry
 from plugins.pocket_mfa.push.errors import (
     ExpiredPairingToken,

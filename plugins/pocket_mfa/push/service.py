@@ -7,10 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from idp.factors import AuditLog
-from idp.metrics import Metrics
-from idp.store import User
-from idp.store.base import RecordView
+from idp.factors import AuditLog, FactorMetrics
+from idp.store import RecordView, User
 from plugins.pocket_mfa.push.answers import AnswerChecker
 from plugins.pocket_mfa.push.challenges import ChallengeService
 from plugins.pocket_mfa.push.config import PushConfig
@@ -50,7 +48,7 @@ class PushService:
         config: PushConfig | None = None,
         notifiers: Sequence[Notifier] | None = None,
         clock: Callable[[], float] = time.time,
-        metrics: Metrics | None = None,
+        metrics: FactorMetrics | None = None,
     ) -> PushService:
         """Everything for one provider; a webhook notifier when config names a relay.
         Its events go to `audit`, the host's audit trail (FactorHost.audit)."""

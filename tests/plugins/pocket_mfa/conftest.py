@@ -94,8 +94,15 @@ def start(env: Env, **params: str) -> str:
     response = submit_password(env, response.headers["location"])
     assert response.status_code == 303, response.text
     location: str = response.headers["location"]
-    assert location.startswith("/factors/pocket/"), location
+    # the host's method chooser for a user with no factor yet, else a Pocket page
+    assert location.startswith("/factors/pocket/") or location.endswith("/methods"), location
     return location
+
+
+def wizard_url(location: str) -> str:
+    """The Pocket wizard's address for the login whose method chooser is `location`."""
+    login_id = location.removeprefix("/login/").removesuffix("/methods")
+    return f"/factors/pocket/enroll/{login_id}"
 
 
 def form_post(env: Env, url: str, page_html: str, **fields: str) -> Any:
@@ -134,7 +141,7 @@ def enroll(env: PocketEnv, location: str) -> Enrolled:
     """From the first wizard page to the relying party, with the authenticator app."""
     choose = env.client.get(location)
     assert choose.status_code == 200, choose.text
-    response = form_post(env, location, choose.text, method="totp", action="next")
+    response = form_post(env, location, choose.text, method="pocket:totp", action="next")
     assert response.status_code == 303, response.text
     app_url = response.headers["location"]
     app_page = env.client.get(app_url)
@@ -199,7 +206,7 @@ class EnrolledPush:
 def enroll_push(env: PocketEnv, location: str, name: str = "Pixel 8") -> EnrolledPush:
     """From the first wizard page to the relying party, pairing a phone by the QR page."""
     choose = env.client.get(location)
-    response = form_post(env, location, choose.text, method="push", action="next")
+    response = form_post(env, location, choose.text, method="pocket:push", action="next")
     assert response.status_code == 303, response.text
     install_url = response.headers["location"]
     install = env.client.get(install_url)

@@ -17,7 +17,14 @@ from plugins.pocket_mfa.config import PocketConfig, load_config
 from plugins.pocket_mfa.errors import PocketConfigError
 from tests.conftest import ISSUER
 from tests.html_page import elements
-from tests.plugins.pocket_mfa.conftest import Clock, PocketEnv, form_post, pocket_settings, start
+from tests.plugins.pocket_mfa.conftest import (
+    Clock,
+    PocketEnv,
+    form_post,
+    pocket_settings,
+    start,
+    wizard_url,
+)
 
 APP_STORE = "https://apps.apple.com/app/pocket/id123456789"
 
@@ -36,8 +43,8 @@ def store_links(env: PocketEnv, **params: str) -> dict[str, tuple[str, str]]:
     """The install page's store links: id -> (address, text)."""
     location = start(env, **params)
     choose = env.client.get(location)
-    form_post(env, location, choose.text, action="next", method="push")
-    page = env.client.get(location + "/install")
+    form_post(env, location, choose.text, action="next", method="pocket:push")
+    page = env.client.get(wizard_url(location) + "/install")
     assert page.status_code == 200, page.text
     return {
         link.attributes["id"]: (link.attributes["href"], " ".join(link.text.split()))

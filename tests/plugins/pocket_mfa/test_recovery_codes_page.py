@@ -34,7 +34,9 @@ def done_url(env: PocketEnv, locale: str) -> str:
     """A login that has just linked an authenticator app: the wizard's done page."""
     location = start(env, ui_locales=locale)
     choose = env.client.get(location).text
-    app_url = form_post(env, location, choose, method="totp", action="next").headers["location"]
+    app_url = form_post(env, location, choose, method="pocket:totp", action="next").headers[
+        "location"
+    ]
     app = env.client.get(app_url).text
     response = form_post(env, app_url, app, code=env.code(secret_on(app)), action="next")
     assert response.status_code == 303, response.text
@@ -78,9 +80,11 @@ def test_enrolling_for_the_account_page_continues_to_the_account(
     login = pocket.client.get(authorize, headers=headers).headers["location"]
     response = submit_password(pocket, login)
     location = response.headers["location"]
-    assert location.startswith("/factors/pocket/enroll/"), location
+    assert location.endswith("/methods"), location
     choose = pocket.client.get(location).text
-    app_url = form_post(pocket, location, choose, method="totp", action="next").headers["location"]
+    app_url = form_post(pocket, location, choose, method="pocket:totp", action="next").headers[
+        "location"
+    ]
     app = pocket.client.get(app_url).text
     url = form_post(pocket, app_url, app, code=pocket.code(secret_on(app)), action="next")
     done = pocket.client.get(url.headers["location"]).text
