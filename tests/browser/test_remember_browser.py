@@ -38,8 +38,8 @@ def test_a_remembered_browser_skips_the_second_factor(
         page = context.new_page()
         # enroll an authenticator app
         log_in_with_password(page, server, "sanne", PASSWORD)
-        page.wait_for_url(f"{server.url}/factors/pocket/enroll/*")
-        page.check("input[value=totp]")
+        page.wait_for_url(f"{server.url}/login/*/methods")
+        page.check("input[value='pocket:totp']")
         page.click("button[value=next]")
         page.wait_for_url(f"{server.url}/factors/pocket/enroll/*/app")
         totp = pyotp.parse_uri(read_qr(page.locator("#totp-qr svg").screenshot()))

@@ -1,4 +1,4 @@
-"""Enrollment deadlines: "Set up later" on the wizard's first page for users who existed
+"""Enrollment deadlines: "Set up later" on the method chooser for users who existed
 when the setting took effect, counting down logins and ending at the date; never for new
 users, for a client whose policy forbids it, or when the relying party asks for a second
 factor itself."""
@@ -63,11 +63,11 @@ def pocket(tmp_path: Path) -> Iterator[PocketEnv]:
 
 
 def first_page(env: PocketEnv, **params: str) -> Any:
-    """The wizard's first page after the password; the SSO session of an earlier login
+    """The method chooser after the password; the SSO session of an earlier login
     is gone first."""
     env.client.cookies.delete(env.settings.session.cookie_name)
     location = start_login(env, **params)
-    assert "/enroll/" in location, location
+    assert location.endswith("/methods"), location  # the host's method chooser
     page = env.client.get(location)
     assert page.status_code == 200, page.text
     return page
@@ -109,9 +109,11 @@ def test_a_postponement_asked_for_without_one_left_goes_to_the_enrollment(
     pocket.client.cookies.delete(pocket.settings.session.cookie_name)
     location = start_login(pocket)
     page = pocket.client.get(location)
-    login_id = location.rstrip("/").split("/")[-1]
+    login_id = location.split("/")[2]  # /login/<id>/methods
     refused = pocket.client.post(f"/login/{login_id}/later", data=hidden_inputs(page.text))
-    assert refused.status_code == 303 and "/enroll/" in refused.headers["location"]
+    # on to the enrollment: the method chooser, now without the button
+    assert refused.status_code == 303 and refused.headers["location"] == location
+    assert "Set up later" not in pocket.client.get(location).text
 
 
 def test_dutch_button(pocket: PocketEnv) -> None:
@@ -131,7 +133,7 @@ def test_new_users_get_no_postponement(pocket: PocketEnv) -> None:
     pocket.add_user("newcomer")  # created after the setting took effect
     location = authorize(pocket).headers["location"]
     response = submit_password(pocket, location, username="newcomer")
-    assert "/enroll/" in response.headers["location"]
+    assert response.headers["location"].endswith("/methods")  # the chooser
     assert "Set up later" not in pocket.client.get(response.headers["location"]).text
 
 
