@@ -32,6 +32,7 @@ from idp.request_ids import RequestIds
 from idp.request_metrics import CountRequests, route_templates
 from idp.security_headers import SecurityHeaders, security_headers
 from idp.settings import Settings
+from idp.stop_signals import on_stop_signal
 from idp.store import Store
 
 log = logging.getLogger("idp")
@@ -236,7 +237,11 @@ def create_app(
         await provider.start()
         if on_start is not None:
             await on_start(provider)
-        yield
+        undo = on_stop_signal(provider.stopping)
+        try:
+            yield
+        finally:
+            undo()
         await provider.shut_down()
 
     app = IdPApp(

@@ -262,6 +262,12 @@ class Provider:
         if self.enrollment_deadline.configured:
             await self.enrollment_deadline.take_effect()
 
+    def stopping(self) -> None:
+        """The process was asked to stop: the requests that wait for something to
+        happen (long polls) answer now, and any that begins from now on at once, so the
+        server's wait for its open requests is short (idp.stop_signals)."""
+        self.store.wakeups.stop_waiting()
+
     async def shut_down(self) -> None:
         """At the server's end: each plugin finishes its background work (its `aclose`),
         then the store closes."""

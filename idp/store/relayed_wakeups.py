@@ -60,6 +60,9 @@ class RelayedWakeups(ABC):
         """Wake the waiters on `key` in this process alone."""
         self._here.wake_here(key)
 
+    def stop_waiting(self) -> None:
+        self._here.stop_waiting()
+
     @asynccontextmanager
     async def listen(self, key: str) -> AsyncIterator[asyncio.Event]:
         await self.start()

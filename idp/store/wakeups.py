@@ -31,6 +31,11 @@ class Wakeups(Protocol):
         """Wake every task listening on `key`."""
         ...
 
+    def stop_waiting(self) -> None:
+        """The process is stopping: wake every task that waits here, and let whoever
+        listens from now on find its event set at once (see LocalWakeups)."""
+        ...
+
 
 class LocalWakeups:
     """The waiters of this process; on its own, the wake-ups of a one-process store."""
@@ -38,11 +43,14 @@ class LocalWakeups:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._stopping = False
 
     @asynccontextmanager
     async def listen(self, key: str) -> AsyncIterator[asyncio.Event]:
         entry = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
+            if self._stopping:
+                entry[1].set()
             self._waiting.setdefault(key, set()).add(entry)
         try:
             yield entry[1]
@@ -61,6 +69,20 @@ class LocalWakeups:
         """Wake the waiters on `key` in this process; from any thread."""
         with self._lock:
             entries = list(self._waiting.get(key, ()))
+        self._set(entries)
+
+    def stop_waiting(self) -> None:
+        """Wake every waiter, and set the event of every later one at once: a process
+        that is stopping answers its long polls now (each reads the state and answers as
+        it stands, and the page asks again, of another process), instead of holding the
+        stop until their timeouts."""
+        with self._lock:
+            self._stopping = True
+            entries = [entry for waiting in self._waiting.values() for entry in waiting]
+        self._set(entries)
+
+    @staticmethod
+    def _set(entries: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]) -> None:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -93,6 +115,9 @@ class NamespacedWakeups:
 
     async def wake(self, key: str) -> None:
         await self._wakeups.wake(self._prefix + key)
+
+    def stop_waiting(self) -> None:
+        self._wakeups.stop_waiting()
 
 
 async def wait(event: asyncio.Event, timeout: float) -> bool:
