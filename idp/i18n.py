@@ -15,17 +15,30 @@ from types import MappingProxyType
 LOCALES = ("en", "nl")
 DEFAULT_LOCALE = "en"
 
-_messages: dict[str, dict[str, str]] = {locale: {} for locale in LOCALES}
+#: the core's own texts
+CORE_MESSAGES = Path(__file__).parent / "locales"
 
 
-def add_messages(folder: Path) -> None:
-    """Load `<locale>.toml` files of `key = "text"` pairs, in tables or with dotted keys
-    (plugins add their own)."""
-    for locale in LOCALES:
-        path = folder / f"{locale}.toml"
-        if path.exists():
-            with open(path, "rb") as fh:
-                _messages[locale].update(_flatten(tomllib.load(fh)))
+class Catalogue:
+    """The texts of every language, by key: the core's, and those that the plugins of
+    one provider add (FactorHost.add_messages). Each provider has its own."""
+
+    def __init__(self) -> None:
+        self._messages: dict[str, dict[str, str]] = {locale: {} for locale in LOCALES}
+        self.add(CORE_MESSAGES)
+
+    def add(self, folder: Path) -> None:
+        """Load `<locale>.toml` files of `key = "text"` pairs, in tables or with dotted
+        keys."""
+        for locale in LOCALES:
+            path = folder / f"{locale}.toml"
+            if path.exists():
+                with open(path, "rb") as fh:
+                    self._messages[locale].update(_flatten(tomllib.load(fh)))
+
+    def messages(self, locale: str) -> Mapping[str, str]:
+        """Every text of one language, by key (plural forms as `key.one`, `key.other`)."""
+        return MappingProxyType(self._messages[locale])
 
 
 def _flatten(table: Mapping[str, object], prefix: str = "") -> dict[str, str]:
@@ -62,11 +75,6 @@ def negotiate(ui_locales: str | None, accept_language: str | None) -> str:
     return sorted(weighted)[0][2] if weighted else DEFAULT_LOCALE
 
 
-def messages(locale: str) -> Mapping[str, str]:
-    """Every text of one language, by key (plural forms as `key.one`, `key.other`)."""
-    return MappingProxyType(_messages[locale])
-
-
 def plural_category(count: int) -> str:
     """The CLDR plural category of `count` in English and in Dutch: "one" for exactly 1
     (a whole number), "other" for the rest, 0 included."""
@@ -74,11 +82,17 @@ def plural_category(count: int) -> str:
 
 
 class Translator:
-    def __init__(self, locale: str) -> None:
+    """The texts of one language from `catalogue` (the core's alone by default), with
+    English where a text is missing."""
+
+    def __init__(self, locale: str, catalogue: Catalogue | None = None) -> None:
         self.locale = locale if locale in LOCALES else DEFAULT_LOCALE
+        catalogue = catalogue if catalogue is not None else CORE
+        self._own = catalogue.messages(self.locale)
+        self._default = catalogue.messages(DEFAULT_LOCALE)
 
     def _text(self, key: str) -> str | None:
-        return _messages[self.locale].get(key) or _messages[DEFAULT_LOCALE].get(key)
+        return self._own.get(key) or self._default.get(key)
 
     def __call__(self, key: str, **values: object) -> str:
         text = self._text(key)
@@ -89,4 +103,5 @@ class Translator:
         return text.format(**values) if values else text
 
 
-add_messages(Path(__file__).parent / "locales")
+#: the core's texts, and nothing else: never added to
+CORE = Catalogue()

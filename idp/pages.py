@@ -11,7 +11,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from idp.i18n import Translator, negotiate
+from idp.i18n import Catalogue, Translator, negotiate
 from idp.request_ids import request_id
 
 #: pages never end up in a shared cache, and cannot be framed
@@ -38,6 +38,8 @@ class Pages:
             enable_async=False,
         )
         self.env.filters["datetime"] = _datetime
+        #: the texts of the pages: the core's and the plugins' (FactorHost.add_messages)
+        self.catalogue = Catalogue()
 
     def add_folder(self, folder: Path) -> None:
         loader = self.env.loader
@@ -45,7 +47,7 @@ class Pages:
         loader.loaders = [FileSystemLoader(str(folder)), *loader.loaders]
 
     def translator(self, locale: str) -> Translator:
-        return Translator(locale)
+        return Translator(locale, self.catalogue)
 
     def locale_for(self, request: Request, ui_locales: str | None = None) -> str:
         return negotiate(
@@ -64,7 +66,7 @@ class Pages:
     ) -> HTMLResponse:
         locale = locale or self.locale_for(request)
         html = self.env.get_template(template).render(
-            t=Translator(locale), locale=locale, request=request, **context
+            t=self.translator(locale), locale=locale, request=request, **context
         )
         return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 

@@ -22,7 +22,6 @@ from idp.factors import (
     Postponement,
     set_up_plugins,
 )
-from idp.i18n import add_messages
 from idp.keys import KeyRing
 from idp.login.acr import needs_second_factor
 from idp.login.enrollment_deadline import Allowance, EnrollmentDeadline, postpone_label
@@ -96,7 +95,7 @@ class Provider:
         return await run_slow(fn, *args)
 
     def add_messages(self, folder: Path) -> None:
-        add_messages(folder)
+        self.pages.catalogue.add(folder)
 
     async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
         return await self.state.load(request, login_id)

@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 
 from idp.app import create_app
 from idp.demo import ensure_demo
-from idp.i18n import LOCALES, Translator, messages
+from idp.i18n import LOCALES, Catalogue
 from plugins.pocket_mfa.push.protocol import parse_pairing_uri
 from tests.conftest import ISSUER, PASSWORD, RP, authorize, hidden_inputs, make_settings
 from tests.plugins.pocket_mfa.conftest import (
@@ -73,14 +73,14 @@ def visible_text(html: str) -> str:
     return " ".join(" ".join(parser.parts).split())
 
 
-def foreign_texts(locale: str) -> set[str]:
+def foreign_texts(catalogue: Catalogue, locale: str) -> set[str]:
     """The texts of the other language that `locale`'s catalogue does not hold."""
-    own = [" ".join(text.split()) for text in messages(locale).values()]
+    own = [" ".join(text.split()) for text in catalogue.messages(locale).values()]
     found = set()
     for other in LOCALES:
         if other == locale:
             continue
-        for text in messages(other).values():
+        for text in catalogue.messages(other).values():
             for piece in re.split(r"\{[^}]*\}", text):
                 piece = " ".join(piece.split())
                 if len(piece) >= MIN_LENGTH and not any(piece in mine for mine in own):
@@ -412,7 +412,7 @@ def test_every_page_speaks_one_language(walk: Walk) -> None:
     consent_and_logout(walk, "carol")
     demo_pages(walk)
 
-    foreign = foreign_texts(walk.locale)
+    foreign = foreign_texts(walk.env.provider.pages.catalogue, walk.locale)
     assert len(foreign) > 100  # the catalogues are there to compare with
     mixed = {
         name: sorted(text for text in foreign if text in shown)
@@ -440,7 +440,7 @@ def test_pages_say_what_they_mean_in_both_languages(walk: Walk) -> None:
     walk.seen("account", walk.client.get("/account"))
     consent_and_logout(walk, "carol")
     demo_pages(walk)
-    t = Translator(walk.locale)
+    t = walk.env.provider.pages.translator(walk.locale)
     for page, said in ONE_MINUTE.items():
         assert said[walk.locale] in walk.pages[page], walk.pages[page]
     account = walk.pages["account"]

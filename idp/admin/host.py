@@ -16,7 +16,6 @@ from starlette.responses import Response
 
 from idp.audit import AuditTrail
 from idp.factors import FactorPlugin, Postponement, set_up_plugins
-from idp.i18n import add_messages
 from idp.login.state import PendingLogin, SsoSession
 from idp.metrics import Metrics
 from idp.offload import run_slow
@@ -54,7 +53,7 @@ class CommandHost:
         return await run_slow(fn, *args)
 
     def add_messages(self, folder: Path) -> None:
-        add_messages(folder)
+        self.pages.catalogue.add(folder)
 
     async def get_user(self, sub: str) -> User | None:
         return await self.store.get_user(sub)
