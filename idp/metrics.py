@@ -24,6 +24,9 @@ MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 #: a token request takes milliseconds: most fall in the first buckets
 _REQUEST_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+#: a store operation takes well under a millisecond in sqlite, a round trip or two over
+#: a network
+_STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: a person answers a challenge on a phone in seconds
 _ANSWER_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 
@@ -80,6 +83,14 @@ class Metrics:
             "idp_store_errors",
             "Requests that met a store error: unavailable (cannot be reached) or failed",
             ["kind"],
+            registry=r,
+        )
+        self.store_seconds = Histogram(
+            "idp_store_operation_seconds",
+            "Time of store operations, by kind (read, write, counter, unit) and backend"
+            " (sqlite, postgresql, redis); a unit of work counts its start and landing",
+            ["kind", "backend"],
+            buckets=_STORE_BUCKETS,
             registry=r,
         )
         self._requests: dict[tuple[str, int], Counter] = {}

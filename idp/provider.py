@@ -45,6 +45,7 @@ from idp.rate_limits import RateLimits
 from idp.settings import Settings
 from idp.store import Client, Store, User, open_store
 from idp.store.base import RecordView
+from idp.store.timed import timed
 
 log = logging.getLogger("idp")
 
@@ -65,7 +66,8 @@ class Provider:
         self.serving = True
         #: FactorHost.metrics: what this process counts (GET /metrics, idp.management)
         self.metrics = Metrics()
-        self.store = store or open_store(settings.store)
+        #: every operation timed for /metrics (idp.store.timed)
+        self.store = timed(store or open_store(settings.store), self.metrics)
         #: FactorHost.audit: the security audit trail of every part (idp.audit)
         self.audit = AuditTrail(self.store, settings.audit)
         self.keys = KeyRing(self.store, settings)

@@ -26,7 +26,10 @@ from idp.settings import RateLimitSettings
 from idp.store.base import RecordView
 
 #: how long a request waits for its count (a store round trip takes a millisecond or so)
-#: before it goes on uncounted
+#: before it goes on uncounted. The store's own fail-fast is not enough here: Redis has no
+#: outage memory (idp.store.outages is PostgreSQL's), so while it hangs (SIGSTOP) each call
+#: waits its whole 1 s timeout, and a count followed by the request's own read would take
+#: 2 s (tests/flows/test_redis_outage.py holds such a page under 2 s).
 COUNT_TIMEOUT = 0.25
 
 #: the limited kinds of request, as named in [rate_limits]

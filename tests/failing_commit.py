@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from idp.store.sqlite import SqliteStore, _Thread
+from idp.store.timed import TimedStore
 
 
 class _CommitFails:
@@ -29,8 +30,11 @@ class _CommitFails:
 @contextmanager
 def commits_fail(store: Any, message: str = "database or disk is full") -> Iterator[None]:
     """Within the block, the commits of units of work fail with `message`, on every
-    thread. `store` is a SqliteStore, or a test's Blocking view of one."""
+    thread. `store` is a SqliteStore, the provider's timed view of one, or a test's
+    Blocking view of either."""
     store = getattr(store, "_target", store)
+    if isinstance(store, TimedStore):
+        store = store.wrapped
     assert isinstance(store, SqliteStore)
     real = store._thread
 

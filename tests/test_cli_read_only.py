@@ -154,5 +154,5 @@ def test_reading_a_store_no_server_opened_makes_no_key_file(tmp_path: Path) -> N
     run_idp(environ, "users", "add", "alice", "--password-stdin", stdin="long enough\n")
     assert sorted(_files(data)) == ["idp.sqlite3"]
     shown = _read_everything(data, tmp_path)
-    assert "alice has no paired push devices" in shown["users devices"]
+    assert "alice has no paired or remembered devices" in shown["users devices"]
     assert "no signing keys yet" in shown["keys list"]

@@ -115,6 +115,32 @@ def test_the_device_api_limits_each_address(env: Env) -> None:
     assert env.client.get(path, headers=from_address("192.0.2.2")).status_code == 401
 
 
+def test_the_device_apis_429_is_the_one_its_openapi_document_describes(env: Env) -> None:
+    api = "/factors/pocket/api/v1"
+    here = from_address("192.0.2.3")
+    document = env.client.get(f"{api}/openapi.json", headers=here).json()  # not counted
+    operations = {
+        (path, method): operation
+        for path, methods in document["paths"].items()
+        if path != "/openapi.json"
+        for method, operation in methods.items()
+    }
+    for (path, method), operation in operations.items():
+        limited = operation["responses"].get("429")
+        assert limited is not None, (path, method)
+        assert set(limited["headers"]) == {"Retry-After"}
+        schema = limited["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Error"}
+
+    for _ in range(LIMIT):
+        assert env.client.delete(f"{api}/device", headers=here).status_code == 401
+    refused = env.client.delete(f"{api}/device", headers=here)
+    assert_retry_after(refused)
+    error = document["components"]["schemas"]["Error"]
+    assert set(refused.json()) == set(error["required"])
+    assert refused.json()["error"] == "too_many_requests"
+
+
 def test_the_admin_api_limits_each_client(env: Env) -> None:
     first = client_token(env, *admin_client(env))
     second = client_token(env, *admin_client(env))

@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_parser("show", help="a user and the second factors they enrolled").add_argument(
         "username"
     )
-    devices = users.add_parser("devices", help="the push devices (phones) a user has paired")
+    devices = users.add_parser(
+        "devices", help="the devices a user has paired or remembered, of every second-factor method"
+    )
     devices.add_argument("username")
     devices.add_argument("--json", action="store_true")
     users.add_parser(

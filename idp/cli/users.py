@@ -75,7 +75,7 @@ async def _read(args: argparse.Namespace, admin: UserAdmin) -> None:
         made = "remembered" if m.plugin == REMEMBERED else "paired"
         print(f"{m.method.label:<24} {made} {shown['paired_at']}  last used {shown['last_used']}")
     if not devices:
-        print(f"{user.username} has no paired push devices")
+        print(f"{user.username} has no paired or remembered devices")
 
 
 async def _write(args: argparse.Namespace, admin: UserAdmin, store: Store, where: str) -> None:

@@ -27,7 +27,25 @@ def _errors(*codes: str) -> JSON:
         "its login was stopped, finished another way or sent anew. Tell the user that this "
         "request is no longer valid.",
     }
-    return {code: _json(_ref("Error"), statuses[code]) for code in codes}
+    return {code: _json(_ref("Error"), statuses[code]) for code in codes} | _LIMITED
+
+
+#: every operation but this document counts against the address ([rate_limits] device_api)
+_LIMITED: JSON = {
+    "429": {
+        **_json(
+            _ref("Error"),
+            "too_many_requests: this address sent more requests than the server allows "
+            "in its window (RFC 6585 4); nothing was done. Try again after Retry-After.",
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until the next window begins (RFC 9110 10.2.3)",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
 
 
 def _object(required: list[str], **properties: JSON) -> JSON:

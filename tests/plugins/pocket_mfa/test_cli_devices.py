@@ -26,7 +26,7 @@ def test_users_devices_lists_the_paired_phones(
     monkeypatch.setenv("IDP_SERVER_ISSUER", ISSUER)
     monkeypatch.setenv("IDP_STORE_PATH", str(tmp_path / "idp.sqlite3"))
     monkeypatch.setenv("IDP_FACTORS_ENABLED", "pocket")
-    assert "alice has no paired push devices" in idp(capsys, "users", "devices", "alice")
+    assert "alice has no paired or remembered devices" in idp(capsys, "users", "devices", "alice")
     paired_phone(pocket, name="Pixel 8")
     paired_phone(pocket, name="iPhone 15")
     user = pocket.store.find_user("alice")
