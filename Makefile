@@ -20,6 +20,7 @@ serve: $(BIN)/idp
 
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # docker-compose.yml in Docker: images built here (dockerd started when none runs, a
@@ -31,6 +32,7 @@ test-docker: $(VENV)/.test-deps
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(BIN)/idp
 	$(BIN)/python bench/run.py $(ARGS)

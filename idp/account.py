@@ -102,11 +102,11 @@ async def account(request: Request) -> Response:
     locale = provider.pages.locale_for(request)
 
     async def gather() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-        factors = [
+        factors: list[dict[str, object]] = [
             {"plugin": name, "methods": list(await plugin.methods(user, locale))}
             for name, plugin in provider.plugins.items()
         ]
-        consents = []
+        consents: list[dict[str, object]] = []
         for key, data in await provider.store.find_by_sub("consent", user.sub):
             client_id = key.split(":", 1)[1]
             client = await provider.store.get_client(client_id)

@@ -198,7 +198,8 @@ class IdPApp(Starlette):
         await self.outermost(scope, receive, send)
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = path = None
+        path = ""
+        endpoint = None
         if scope["type"] == "http" and scope["method"] == "POST":
             path = _route_path(scope)
             endpoint = OAUTH_ENDPOINTS.get(path)

@@ -85,7 +85,7 @@ def _log_callback_error(exc_type: Any, value: Any, traceback: Any) -> None:
     log.error("argon2 memory could not be lent: %s", value)
 
 
-@ffi.callback(
+@ffi.callback(  # type: ignore[untyped-decorator]
     _CALLBACKS["allocate_cbk"].type, error=_MEMORY_ALLOCATION_ERROR, onerror=_log_callback_error
 )
 def _allocate(memory: Any, size: int) -> int:
@@ -93,7 +93,7 @@ def _allocate(memory: Any, size: int) -> int:
     return _OK
 
 
-@ffi.callback(_CALLBACKS["free_cbk"].type, onerror=_log_callback_error)
+@ffi.callback(_CALLBACKS["free_cbk"].type, onerror=_log_callback_error)  # type: ignore[untyped-decorator]
 def _free(memory: Any, size: int) -> None:
     POOL.take_back(int(ffi.cast("uintptr_t", memory)))
 

@@ -213,22 +213,39 @@ class AuditLog(Protocol):
 
 class FactorHost(Protocol):
     """What the provider offers a plugin. Every method that reaches the store is a
-    coroutine; the plugin's own records are `records(name)`."""
+    coroutine; the plugin's own records are `records(name)`. A plugin reads the
+    attributes below and changes none of them."""
 
-    pages: Pages
-    settings: Settings
-    #: the host serves logins (a server). The `idp` command, which administers the store,
-    #: does not: the plugin makes no files of its own for it (a key to seal secrets with)
-    serving: bool
-    #: what the process counts for its operators (`GET /metrics`): a plugin reports its
-    #: login outcomes, refusals and challenge answer times here
-    metrics: FactorMetrics
-    #: the provider's rate limits; a plugin's device API counts its requests under
-    #: "device_api" ([rate_limits] device_api)
-    rate_limits: RateLimiter
-    #: the security audit trail: a plugin records its events here (push answers,
-    #: enrollments, devices added and removed), never in records of its own
-    audit: AuditLog
+    @property
+    def pages(self) -> Pages: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def serving(self) -> bool:
+        """The host serves logins (a server). The `idp` command, which administers the
+        store, does not: the plugin makes no files of its own for it (a key to seal
+        secrets with)."""
+        ...
+
+    @property
+    def metrics(self) -> FactorMetrics:
+        """What the process counts for its operators (`GET /metrics`): a plugin reports
+        its login outcomes, refusals and challenge answer times here."""
+        ...
+
+    @property
+    def rate_limits(self) -> RateLimiter:
+        """The provider's rate limits; a plugin's device API counts its requests under
+        "device_api" ([rate_limits] device_api)."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The security audit trail: a plugin records its events here (push answers,
+        enrollments, devices added and removed), never in records of its own."""
+        ...
 
     def records(self, namespace: str) -> RecordView:
         """The plugin's own records and counters, kept apart under its name."""

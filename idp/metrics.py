@@ -128,6 +128,6 @@ class Metrics:
         mode, of every worker process added up."""
         if os.environ.get(MULTIPROC_DIR):
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)

@@ -19,6 +19,7 @@ from idp.factors import (
     FactorPlugin,
     PasswordlessLogin,
     PasswordlessOption,
+    PendingLoginView,
     Postponement,
     set_up_plugins,
 )
@@ -115,16 +116,22 @@ class Provider:
     async def get_client(self, client_id: str) -> Client | None:
         return await self.store.get_client(client_id)
 
-    async def application_name(self, login: PendingLogin) -> str | None:
-        client_id = login.request.client_id
+    async def application_name(self, login: PendingLoginView) -> str | None:
+        client_id = login.client_id
         if client_id == ACCOUNT_CLIENT_ID:
             return None
         client = await self.store.get_client(client_id)
         return client.name if client else client_id
 
     async def finish(
-        self, request: Request, login: PendingLogin, amr: Sequence[str], *, remember: bool = False
+        self,
+        request: Request,
+        login: PendingLoginView,
+        amr: Sequence[str],
+        *,
+        remember: bool = False,
     ) -> Response:
+        login = PendingLogin.of(login)
         methods = [m for m in login.amr if m != "mfa"]
         methods += [m for m in amr if m not in methods]
         if len(methods) > 1:
@@ -155,13 +162,14 @@ class Provider:
         """Whether browsers may be remembered for this client's logins."""
         return self.settings.factors.remember_days > 0 and client.remember_browser
 
-    async def remember_days(self, login: PendingLogin) -> int:
-        client = await self.store.get_client(login.request.client_id)
+    async def remember_days(self, login: PendingLoginView) -> int:
+        client = await self.store.get_client(login.client_id)
         if client is None or not self.remember_offered(client):
             return 0
         return self.settings.factors.remember_days
 
-    async def postponement(self, login: PendingLogin) -> Postponement | None:
+    async def postponement(self, login: PendingLoginView) -> Postponement | None:
+        login = PendingLogin.of(login)
         allowance = await self.postponement_allowed(login)
         if allowance is None:
             return None
@@ -183,10 +191,11 @@ class Provider:
         return await self.enrollment_deadline.allowance(user, client)
 
     async def finish_passwordless(
-        self, request: Request, login: PendingLogin, user: User, amr: Sequence[str]
+        self, request: Request, login: PendingLoginView, user: User, amr: Sequence[str]
     ) -> Response:
         """The password step passed by a plugin alone (idp.factors.PasswordlessLogin).
         The methods count as two factors only if the plugin says so with "mfa"."""
+        login = PendingLogin.of(login)
         if user.disabled:
             return await self.fail(request, login, "The user is disabled.")
         login.sub = user.sub
@@ -213,7 +222,8 @@ class Provider:
             if isinstance(plugin, PasswordlessLogin)
         ]
 
-    async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+    async def fail(self, request: Request, login: PendingLoginView, reason: str) -> Response:
+        login = PendingLogin.of(login)
         await self.audit.record(
             "login_failed",
             outcome="failure",
@@ -247,11 +257,11 @@ class Provider:
             link=(restart.url, "error.expired.restart"),
         )
 
-    def restart_url(self, login: PendingLogin) -> str:
-        return authorization_url(self.settings.issuer, login.request)
+    def restart_url(self, login: PendingLoginView) -> str:
+        return authorization_url(self.settings.issuer, PendingLogin.of(login).request)
 
-    def other_methods_url(self, login: PendingLogin) -> str:
-        return self.factor_methods.url(login)
+    def other_methods_url(self, login: PendingLoginView) -> str:
+        return self.factor_methods.url(PendingLogin.of(login))
 
     async def start(self) -> None:
         """A server begins: the store's upkeep, the signing keys (made where missing, then

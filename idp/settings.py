@@ -264,7 +264,8 @@ def load_settings(
     store = sections["store"]
     assert isinstance(store, StoreSettings)
     from_file = path is not None and "IDP_STORE_PATH" not in environ
-    sections["store"] = _anchored(store, Path(path).parent if from_file else Path.cwd())
+    anchor = Path(path).parent if path is not None and from_file else Path.cwd()
+    sections["store"] = _anchored(store, anchor)
     settings = Settings(**sections, plugins=plugins)  # type: ignore[arg-type]
     _validate(settings, problems)
     if problems:
@@ -349,13 +350,18 @@ def _check_type(value: object, kind: object) -> object | None:
     return value
 
 
-_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+_TYPE_NAMES: dict[object, str] = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+}
 
 
 def _type_name(kind: object) -> str:
     if typing.get_origin(kind) is tuple:
         return "a list of strings"
-    return _TYPE_NAMES.get(kind, str(kind))  # type: ignore[call-overload]
+    return _TYPE_NAMES.get(kind, str(kind))
 
 
 def _validate(s: Settings, problems: list[str]) -> None:

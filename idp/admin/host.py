@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.audit import AuditTrail
-from idp.factors import FactorPlugin, Postponement, set_up_plugins
-from idp.login.state import PendingLogin, SsoSession
+from idp.factors import FactorPlugin, PendingLoginView, Postponement, set_up_plugins
+from idp.login.state import SsoSession
 from idp.metrics import Metrics
 from idp.offload import run_slow
 from idp.pages import Pages
@@ -62,7 +62,7 @@ class CommandHost:
         return await self.store.get_client(client_id)
 
     # --- the browser's parts: a command has no pending login and no session
-    async def load_login(self, request: Request, login_id: str) -> PendingLogin | None:
+    async def load_login(self, request: Request, login_id: str) -> PendingLoginView | None:
         return None
 
     async def session_user(self, request: Request) -> User | None:
@@ -71,35 +71,40 @@ class CommandHost:
     async def session(self, request: Request) -> SsoSession | None:
         return None
 
-    async def application_name(self, login: PendingLogin) -> str | None:
+    async def application_name(self, login: PendingLoginView) -> str | None:
         return None
 
     async def finish(
-        self, request: Request, login: PendingLogin, amr: Sequence[str], *, remember: bool = False
+        self,
+        request: Request,
+        login: PendingLoginView,
+        amr: Sequence[str],
+        *,
+        remember: bool = False,
     ) -> Response:
         raise NoBrowser("a command has no login to finish")
 
-    async def remember_days(self, login: PendingLogin) -> int:
+    async def remember_days(self, login: PendingLoginView) -> int:
         return 0
 
-    async def postponement(self, login: PendingLogin) -> Postponement | None:
+    async def postponement(self, login: PendingLoginView) -> Postponement | None:
         return None
 
-    async def fail(self, request: Request, login: PendingLogin, reason: str) -> Response:
+    async def fail(self, request: Request, login: PendingLoginView, reason: str) -> Response:
         raise NoBrowser("a command has no login to end")
 
     def expired(self, request: Request, locale: str | None = None) -> Response:
         raise NoBrowser("a command shows no pages")
 
-    def restart_url(self, login: PendingLogin) -> str:
+    def restart_url(self, login: PendingLoginView) -> str:
         raise NoBrowser("a command has no login to start again")
 
     async def finish_passwordless(
-        self, request: Request, login: PendingLogin, user: User, amr: Sequence[str]
+        self, request: Request, login: PendingLoginView, user: User, amr: Sequence[str]
     ) -> Response:
         raise NoBrowser("a command has no login to finish")
 
-    def other_methods_url(self, login: PendingLogin) -> str:
+    def other_methods_url(self, login: PendingLoginView) -> str:
         raise NoBrowser("a command has no login to choose a method for")
 
 

@@ -3,6 +3,7 @@ published until the tokens they signed have expired)."""
 
 from __future__ import annotations
 
+import builtins
 import time
 from dataclasses import dataclass
 
@@ -42,7 +43,7 @@ class KeyAdmin:
         now = time.time()
         return [key_info(key, now) for key in await self.keys.store.list_keys()]
 
-    async def rotate(self, algs: object = None) -> list[KeyInfo]:
+    async def rotate(self, algs: object = None) -> builtins.list[KeyInfo]:
         """New active keys for `algs` (every algorithm when None)."""
         chosen = ALGORITHMS if algs is None else _algorithms(algs)
         now = time.time()

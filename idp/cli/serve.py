@@ -168,7 +168,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         os.environ["IDP_CONFIG"] = str(Path(args.config_file).resolve())
     os.environ[_WORKER_DEMO] = "1" if args.demo else ""
     os.environ["IDP_SERVER_ACCESS_LOG"] = "true" if access_log else "false"
-    factory = {"factory": True, "workers": workers}
+    factory: dict[str, Any] = {"factory": True, "workers": workers}
     with metrics_folder():
         if management_port:
             run_with_management(f"{__name__}:worker_app", management_port, {**options, **factory})
@@ -205,7 +205,7 @@ def run_with_management(app: Any, management_port: int, options: dict[str, Any])
     accepts on both, so /readyz is answered by a process that serves requests, about
     its own connections to the store, and stops being answered when it shuts down."""
     import uvicorn
-    from uvicorn.main import STARTUP_FAILURE
+    from uvicorn.main import STARTUP_FAILURE  # type: ignore[attr-defined]
 
     from idp.cli.workers import Workers
 

@@ -28,7 +28,7 @@ _KNOWN = {"username", "password", "email_verified", *_TEXT_FIELDS}
 def _entry(line_no: int, text: str) -> dict[str, Any]:
     try:
         entry = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise CliError(f"line {line_no}: not JSON ({exc.msg})") from None
     if not isinstance(entry, dict):
         raise CliError(f"line {line_no}: expected a JSON object")

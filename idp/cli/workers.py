@@ -16,4 +16,4 @@ class Workers(Multiprocess):
         super().keep_subprocess_alive()
         for pid in before - {process.pid for process in self.processes}:
             if pid is not None:
-                mark_process_dead(pid)
+                mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -13,13 +13,16 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.settings import Settings
 from idp.store import Store
+
+if TYPE_CHECKING:
+    from idp.factors import PendingLoginView
 
 BROWSER_COOKIE = "idp_browser"
 #: where a request keeps the SSO session it looked up
@@ -87,6 +90,14 @@ class PendingLogin:
     def client_id(self) -> str:
         """The client the login is for (idp.factors.PendingLoginView)."""
         return self.request.client_id
+
+    @classmethod
+    def of(cls, login: PendingLoginView) -> PendingLogin:
+        """The login behind the view a plugin hands back to the host: always one that
+        `FactorHost.load_login` gave it."""
+        if not isinstance(login, cls):
+            raise TypeError(f"{type(login).__name__} is not a login of this provider")
+        return login
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

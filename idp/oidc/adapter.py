@@ -65,6 +65,8 @@ class StarletteOAuth2Request(OAuth2Request):
     own https check is not applied here.
     """
 
+    payload: FormPayload
+
     def __init__(self, request: Request, form: list[tuple[str, str]]) -> None:
         # OAuth2Request.__init__ without authlib's InsecureTransportError check
         self.method = request.method
@@ -80,7 +82,7 @@ class StarletteOAuth2Request(OAuth2Request):
         self._scope = None
         # a token request rarely has a query string: skip parsing an empty one
         query = request.query_params.multi_items() if request.scope.get("query_string") else []
-        self._args = dict(query)
+        self._args: dict[str, str | None] = dict(query)
         self._form = dict(form)
         values: dict[str, list[str]] = {}
         for key, value in chain(query, form):
@@ -92,7 +94,7 @@ class StarletteOAuth2Request(OAuth2Request):
         return str(self._request.url)
 
     @property
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, str | None]:
         return self._args
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -43,6 +44,7 @@ MAX_AGE_CEILING = 2**31 - 1
 
 
 async def read_params(request: Request) -> dict[str, list[str]]:
+    source: Sequence[tuple[str, object]]
     if request.method == "POST":
         source = (await request.form()).multi_items()
     else:

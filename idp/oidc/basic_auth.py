@@ -38,7 +38,7 @@ def authenticate_client_secret_basic(
     query_client: Callable[[str], OAuthClient | None], request: OAuth2Request
 ) -> OAuthClient | None:
     """authlib's client authentication hook for client_secret_basic: the client, or None."""
-    credentials = basic_credentials(request.headers.get("authorization"))
+    credentials = basic_credentials((request.headers or {}).get("authorization"))
     if credentials is None:
         return None
     client_id, secret = credentials

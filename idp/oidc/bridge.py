@@ -22,7 +22,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class _Bridged(greenlet):  # type: ignore[misc]
+class _Bridged(greenlet):
     """A greenlet whose code may wait for awaitables (`wait_for`)."""
 
 
@@ -48,5 +48,8 @@ def wait_for(awaitable: Awaitable[T]) -> T:
     current = getcurrent()
     if not isinstance(current, _Bridged):
         raise RuntimeError("wait_for outside run_bridged")
-    result: T = current.parent.switch(awaitable)
+    parent = current.parent
+    if parent is None:
+        raise RuntimeError("wait_for outside run_bridged")
+    result: T = parent.switch(awaitable)
     return result

@@ -12,7 +12,7 @@ from idp.keys import ALGORITHMS
 from idp.login.acr import ACR_VALUES
 from idp.oidc.claims import SUPPORTED_CLAIMS
 from idp.oidc.models import SCOPES
-from idp.oidc.server import PrivateKeyJWT
+from idp.oidc.private_key_jwt import PrivateKeyJWT
 
 if TYPE_CHECKING:
     from idp.provider import Provider

@@ -34,7 +34,7 @@ async def revoke(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     return await oauth_response(
         request,
-        lambda r: provider.oauth.create_endpoint_response("revocation", r),
+        lambda r: provider.oauth.create_endpoint_response("revocation", r),  # type: ignore[no-untyped-call]
         provider.store,
         provider.rate_limits,
     )
@@ -44,7 +44,7 @@ async def introspect(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     return await oauth_response(
         request,
-        lambda r: provider.oauth.create_endpoint_response("introspection", r),
+        lambda r: provider.oauth.create_endpoint_response("introspection", r),  # type: ignore[no-untyped-call]
         provider.store,
         provider.rate_limits,
     )

@@ -57,11 +57,11 @@ class OAuthClient(ClientMixin):
     def get_client_id(self) -> str:
         return self.client.client_id
 
-    def get_default_redirect_uri(self) -> str | None:
+    def get_default_redirect_uri(self) -> str | None:  # type: ignore[override]
         uris = self.client.redirect_uris
         return uris[0] if len(uris) == 1 else None
 
-    def get_allowed_scope(self, scope: str | None) -> str:
+    def get_allowed_scope(self, scope: str | None) -> str:  # type: ignore[override]
         if not scope:
             return " ".join(self.client.scopes)
         allowed = set(self.client.scopes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -16,11 +16,14 @@ from idp.oidc.error_text import shown
 from idp.oidc.models import OAuthClient
 from idp.store import Store
 
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySetSerialization
+
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
     """private_key_jwt (OIDC Core 9, RFC 7523 2.2); each assertion's jti is single use."""
 
-    CLIENT_AUTH_METHOD = "private_key_jwt"
+    CLIENT_AUTH_METHOD = "private_key_jwt"  # type: ignore[misc]
     #: what discovery advertises as token_endpoint_auth_signing_alg_values_supported
     ALGORITHMS = ("RS256", "ES256", "PS256")
 
@@ -76,4 +79,4 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         jwks = client.client.jwks
         if not isinstance(jwks, dict) or not jwks.get("keys"):
             raise InvalidClientError(description="The client has no keys for private_key_jwt.")
-        return KeySet.import_key_set(jwks)
+        return KeySet.import_key_set(cast("KeySetSerialization", jwks))

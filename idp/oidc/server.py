@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidGrantError,
     InvalidRequestError,
+    OAuth2Payload,
     OAuth2Request,
     grants,
 )
@@ -32,6 +35,9 @@ from idp.oidc.private_key_jwt import PrivateKeyJWT
 from idp.oidc.tokens import JWT_ACCESS_TOKEN, TokenMinter
 from idp.settings import Settings
 from idp.store import Store, User
+
+#: what a grant's create_token_response gives: status, the token (a dict) and headers
+GrantResponse = tuple[int, Any, Any]
 
 #: record models in the store
 CODE, ACCESS, REFRESH = "code", "access_token", "refresh_token"
@@ -84,7 +90,8 @@ class OAuthServer(AuthorizationServer):
         self.metrics = metrics
         self.settings = settings
         self.minter = minter
-        self.register_token_generator("default", self._generate_token)
+        # (authlib takes any callable; its stubs ask for its BearerTokenGenerator)
+        self.register_token_generator("default", self._generate_token)  # type: ignore[arg-type]
         # authlib's own reading of the Basic header fails on one that does not decode
         self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
         self.register_client_auth_method(
@@ -99,7 +106,7 @@ class OAuthServer(AuthorizationServer):
 
     def create_token_response(self, request: OAuth2Request | None = None) -> Any:
         # RFC 6749 5.2: a missing grant_type is invalid_request, not unsupported_grant_type
-        if request is not None and not request.payload.grant_type:
+        if request is not None and not _payload(request).grant_type:
             return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))
         # what a grant writes (a code or refresh token used up, the tokens issued for it)
         # lands all together or, should the server fail midway, not at all: the adapter
@@ -110,17 +117,19 @@ class OAuthServer(AuthorizationServer):
         """Count the tokens of a request to the token endpoint whose writes landed (not
         those of a request that lost a race for its code or refresh token)."""
         if status == 200 and request.client is not None:
-            self.metrics.token_issued(request.payload.grant_type, request.client.client_id)
+            self.metrics.token_issued(_payload(request).grant_type, _client(request).client_id)
 
     # --- authlib hooks
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
         return request  # built by the adapter already
 
-    def query_client(self, client_id: str) -> OAuthClient | None:
+    def query_client(self, client_id: str) -> OAuthClient | None:  # type: ignore[override]
         client = wait_for(self.store.get_client(client_id)) if client_id else None
         return OAuthClient(client) if client else None
 
-    def handle_response(self, status: int, body: Any, headers: Any) -> tuple[int, Any, list]:
+    def handle_response(
+        self, status: int, body: Any, headers: Any
+    ) -> tuple[int, Any, list[tuple[str, str]]]:
         headers = list(headers or [])
         if isinstance(body, dict) and body.get("error") == "invalid_client":
             # RFC 6749 5.2: 401 with a challenge for the scheme the client may use
@@ -156,7 +165,7 @@ class OAuthServer(AuthorizationServer):
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         now = int(time.time())
-        client: OAuthClient = request.client
+        client = _client(request)
         user: User | None = request.user
         auth: dict[str, Any] = {}
         userinfo_claims: list[str] = []
@@ -205,11 +214,11 @@ class OAuthServer(AuthorizationServer):
                 )
             )
         # written by the grant once every token is signed (write_tokens)
-        request.token_writes = records
+        request.token_writes = records  # type: ignore[attr-defined]
 
     def write_tokens(self, request: OAuth2Request) -> None:
         """Keep the records of the tokens save_token made."""
-        for record in request.token_writes:
+        for record in request.token_writes:  # type: ignore[attr-defined]
             wait_for(
                 self.store.upsert(
                     record.model,
@@ -250,7 +259,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     ]
     server: OAuthServer
 
-    def query_authorization_code(self, code: str, client: OAuthClient) -> CodeRecord | None:
+    def query_authorization_code(  # type: ignore[override]
+        self, code: str, client: OAuthClient
+    ) -> CodeRecord | None:
         store = self.server.store
         code_id = token_id(code)
         data = wait_for(store.find(CODE, code_id))
@@ -272,23 +283,28 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return None if user is None or user.disabled else user
 
     def generate_token(
-        self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
-    ):  # type: ignore[no-untyped-def]
+        self,
+        user: User | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, str | int]:
         # refresh tokens only where asked for with offline_access (OIDC Core 11)
         include = include_refresh_token and "offline_access" in scope_to_list(scope or "")
         return super().generate_token(user, scope, grant_type, expires_in, include)
 
-    def create_token_response(self):  # type: ignore[no-untyped-def]
+    def create_token_response(self) -> GrantResponse:
         # The code is used up only once the request has passed every check (redirect_uri,
         # PKCE), so that a failed exchange leaves it to the client that holds the
         # verifier. Every token is signed before anything is written: the writes (the
         # code used up, the tokens kept) then follow one another in the unit of work.
-        code: CodeRecord = self.request.authorization_code
-        status, token, headers = super().create_token_response()
+        code = cast(CodeRecord, self.request.authorization_code)  # (validated: it is there)
+        status, token, headers = _token_response(super().create_token_response())
         if "openid" in scope_to_list(token.get("scope", "")):
             token["id_token"] = self.server.minter.id_token(
-                self.request.client.client,
-                self.request.user,
+                _client(self.request).client,
+                _user(self.request),
                 auth=code.data.get("auth", {}),
                 access_token=token["access_token"],
                 requested_claims=code.data.get("claims", {}).get("id_token"),
@@ -308,7 +324,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
     server: OAuthServer
 
-    def authenticate_refresh_token(self, refresh_token: str) -> TokenRecord | None:
+    def authenticate_refresh_token(  # type: ignore[override]
+        self, refresh_token: str
+    ) -> TokenRecord | None:
         store = self.server.store
         key = token_id(refresh_token)
         data = wait_for(store.find(REFRESH, key))
@@ -325,17 +343,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
         return None if user is None or user.disabled else user
 
-    def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
+    def revoke_old_credential(self, refresh_token: TokenRecord) -> None:  # type: ignore[override]
         pass  # consumed with the new tokens' writes, in create_token_response
 
-    def create_token_response(self):  # type: ignore[no-untyped-def]
+    def create_token_response(self) -> GrantResponse:
         # signed first, then written together (see AuthorizationCodeGrant)
-        old: TokenRecord = self.request.refresh_token
-        status, token, headers = super().create_token_response()
+        old = cast(TokenRecord, self.request.refresh_token)  # (validated: it is there)
+        status, token, headers = _token_response(super().create_token_response())
         if "openid" in scope_to_list(token.get("scope", "")):
             token["id_token"] = self.server.minter.id_token(
-                self.request.client.client,
-                self.request.user,
+                _client(self.request).client,
+                _user(self.request),
                 auth=old.data.get("auth", {}),
                 access_token=token["access_token"],
             )
@@ -351,14 +369,14 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         "private_key_jwt",
     ]
 
-    def create_token_response(self):  # type: ignore[no-untyped-def]
+    def create_token_response(self) -> GrantResponse:
         # no user, no openid: only the client's own non-OIDC scopes
-        client = self.request.client
-        requested = self.request.payload.scope
+        client = _client(self.request)
+        requested = _payload(self.request).scope
         allowed = client.get_allowed_scope(requested)
         scope = " ".join(s for s in scope_to_list(allowed) if s not in ("openid", "offline_access"))
         token = self.generate_token(scope=scope, include_refresh_token=False)
-        self.save_token(token)
+        self.save_token(token)  # type: ignore[no-untyped-call]
         self.server.write_tokens(self.request)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
@@ -412,3 +430,31 @@ class Introspection(TokenLookup, IntrospectionEndpoint):
             if user:
                 payload["username"] = user.username
         return payload
+
+
+def _payload(request: OAuth2Request) -> OAuth2Payload:
+    """The request's parameters: the adapter reads them into every request it builds."""
+    if request.payload is None:
+        raise InvalidRequestError("The request has no parameters.")
+    return request.payload
+
+
+def _client(request: OAuth2Request) -> OAuthClient:
+    """The client authlib authenticated: a grant or a count runs only after that."""
+    if not isinstance(request.client, OAuthClient):
+        raise InvalidClientError()
+    return request.client
+
+
+def _user(request: OAuth2Request) -> User:
+    """The user of a code or refresh token: a grant that found none has failed already."""
+    if not isinstance(request.user, User):
+        raise InvalidGrantError()
+    return request.user
+
+
+def _token_response(response: GrantResponse) -> tuple[int, dict[str, Any], Any]:
+    """A grant's (status, body, headers): its body is the token, a dict (authlib's stubs
+    say a str)."""
+    status, body, headers = response
+    return status, cast("dict[str, Any]", body), headers

@@ -38,9 +38,9 @@ async def _token_from(request: Request) -> str | bool | None:
     content_type = request.headers.get("content-type", "")
     if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
         form = await request.form()
-        value = form.get("access_token")
-        if isinstance(value, str) and value:
-            found.append(value)
+        form_value = form.get("access_token")
+        if isinstance(form_value, str) and form_value:
+            found.append(form_value)
     if len(found) > 1:
         return False
     return found[0] if found else None

@@ -137,8 +137,10 @@ class RecordView(Protocol):
     """Records with a lifetime, counters and wake-ups: the part of the store a plugin
     sees, under a namespace of its own (Store.records)."""
 
-    #: wake tasks that wait for something to happen to a key, in any process
-    wakeups: Wakeups
+    @property
+    def wakeups(self) -> Wakeups:
+        """Wake tasks that wait for something to happen to a key, in any process."""
+        ...
 
     async def upsert(
         self,

@@ -83,6 +83,9 @@ class UnitWakeups:
         else:
             unit.wakes.append(key)
 
+    def stop_waiting(self) -> None:
+        self.redis.stop_waiting()
+
 
 class CachedStore:
     def __init__(self, durable: Store, cache: RedisCache, wakeups: RedisWakeups) -> None:

@@ -150,7 +150,7 @@ async def run_together(
     caller has one open (`own_transaction=False`)."""
     if len(statements) == 1:
         [(sql, params)] = statements
-        return await _result(await conn.execute(sql, params), wanted)  # type: ignore[arg-type]
+        return await _result(await conn.execute(sql, params), wanted)
     if not own_transaction:
         return await _result((await _pipelined(conn, statements))[-1], wanted)
     try:
@@ -170,7 +170,7 @@ async def _pipelined(
     try:
         async with conn.pipeline():
             for sql, params in statements:
-                cursors.append(await conn.execute(sql, params))  # type: ignore[arg-type]
+                cursors.append(await conn.execute(sql, params))
     except psycopg.Error as exc:
         if exc.sqlstate is not None and not conn.closed:
             # PostgreSQL skipped the statements after the one that failed, and psycopg

@@ -37,7 +37,7 @@ from contextlib import (
 )
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import AsyncConnection
@@ -314,21 +314,21 @@ class Connections:
         writes."""
         unit = self._unit()
         if unit is None or not unit.wrote:
-            return await self._batches.send([(sql, params)], "rows")
-        return await self._in_unit(unit, (sql, params), "rows")
+            return cast("list[Row]", await self._batches.send([(sql, params)], "rows"))
+        return cast("list[Row]", await self._in_unit(unit, (sql, params), "rows"))
 
     async def change(self, sql: str, params: Params = ()) -> int:
         """Run a writing statement; how many rows it touched."""
         unit = self._unit()
         if unit is None:
-            return await self._batches.send([(sql, params)], "count")
-        return await self._in_unit(unit, (sql, params), "count")
+            return cast(int, await self._batches.send([(sql, params)], "count"))
+        return cast(int, await self._in_unit(unit, (sql, params), "count"))
 
     async def change_returning(self, sql: str, params: Params = ()) -> list[Row]:
         unit = self._unit()
         if unit is None:
-            return await self._batches.send([(sql, params)], "rows")
-        return await self._in_unit(unit, (sql, params), "rows")
+            return cast("list[Row]", await self._batches.send([(sql, params)], "rows"))
+        return cast("list[Row]", await self._in_unit(unit, (sql, params), "rows"))
 
     async def _in_unit(self, unit: _Unit, statement: Statement, wanted: Wanted) -> Any:
         """Run `statement` in the unit's transaction, and what the unit held back before

@@ -150,7 +150,7 @@ async def upgrade(conn: AsyncConnection[Any]) -> tuple[int, int]:
                 found = 0
             for number, step in enumerate(MIGRATIONS[found:], start=found + 1):
                 for statement in _statements(step):
-                    await conn.execute(statement)  # type: ignore[arg-type]
+                    await conn.execute(statement)
                 await conn.execute("UPDATE idp_schema SET version = %s", (number,))
     finally:
         if not conn.broken:

@@ -30,14 +30,14 @@ class Script:
 
     async def run(self, client: Redis, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return await client.eval(self.source, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+            return await client.eval(self.source, len(keys), *keys, *args)
 
     def queue(self, pipe: Pipeline, keys: Sequence[str], args: Sequence[Any]) -> None:
         """Run in a MULTI/EXEC pipeline (with its whole text: a transaction cannot fall
         back when Redis has lost the digest)."""
-        pipe.eval(self.source, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+        pipe.eval(self.source, len(keys), *keys, *args)
 
 
 _EXTEND = """

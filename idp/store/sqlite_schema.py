@@ -74,7 +74,8 @@ def version(conn: sqlite3.Connection) -> int:
 
 
 def _is_empty(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    count: int = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    return count == 0
 
 
 def prepare(conn: sqlite3.Connection, path: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from jwcrypto import jwe, jwk
-from jwcrypto.common import JWException, base64url_encode, json_encode
+from jwcrypto.common import JWException, base64url_encode
 
 from plugins.pocket_mfa.errors import SecretUnreadable
 
@@ -26,7 +26,8 @@ class SecretBox:
 
     def seal(self, plaintext: str, sub: str) -> str:
         header = {"alg": _ALG, "enc": _ENC, "kid": self.kid, "sub": sub}
-        token = jwe.JWE(plaintext.encode(), protected=json_encode(header))
+        protected = json.dumps(header, separators=(",", ":"), sort_keys=True)
+        token = jwe.JWE(plaintext.encode(), protected=protected)
         token.add_recipient(self._key)
         return str(token.serialize(compact=True))
 

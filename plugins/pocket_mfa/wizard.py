@@ -173,7 +173,7 @@ class Wizard:
                 await self.prove(login, user, AMR_TOTP)
         if saved:
             await s.host.audit.record(
-                "enrolled", sub=user.sub, client=login.request.client_id, method="totp"
+                "enrolled", sub=user.sub, client=login.client_id, method="totp"
             )
             return views.see_other(enroll_url(login.id, "done"))
         return views.see_other(await factor_url(s, user.sub, login.id))

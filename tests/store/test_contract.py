@@ -415,6 +415,17 @@ async def test_a_wake_up_reaches_whoever_listens_on_its_key(store: Store) -> Non
         assert not await wait(unrelated, 0.05)
 
 
+async def test_a_stopping_process_wakes_every_waiter_and_lets_none_wait_again(
+    store: Store,
+) -> None:
+    pocket = store.records("pocket")
+    async with pocket.wakeups.listen("paired:t1") as waiting:
+        store.wakeups.stop_waiting()
+        assert await wait(waiting, 2)
+    async with store.wakeups.listen("answered:c9") as later:
+        assert later.is_set()
+
+
 async def test_a_whole_store_moves_into_another_and_nothing_is_lost(
     store: Store, tmp_path: Path
 ) -> None:

@@ -28,7 +28,8 @@ def generate(kind: str = "ec") -> tuple[dict[str, Any], str]:
 
 def public_part(private_jwk: dict[str, Any]) -> dict[str, Any]:
     key = JWK.from_json(json.dumps(private_jwk))
-    return json.loads(key.export_public())
+    public: dict[str, Any] = json.loads(key.export_public())
+    return public
 
 
 def device_token(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWS
@@ -88,7 +88,7 @@ class DeviceTokens:
             raise InvalidDeviceToken("the token was used already (jti replay)")
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

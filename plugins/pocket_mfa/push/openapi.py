@@ -132,7 +132,7 @@ DEVICE_AUTH = (
 
 
 def _paths() -> JSON:
-    secured = [{"device": []}]
+    secured: list[dict[str, list[str]]] = [{"device": []}]
     return {
         "/pair": {
             "post": {
