@@ -9,16 +9,18 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import orjson
 from starlette.requests import Request
 
 from idp.audit.lines import JsonLines
-from idp.audit.webhook import AuditWebhook
 from idp.request_ids import request_id
 from idp.settings import AuditSettings
 from idp.store.base import JSON, RecordView
+
+if TYPE_CHECKING:
+    from idp.audit.webhook import AuditWebhook
 
 #: the store's model of audit events: durable (not in idp.store.short_lived)
 MODEL = "audit"
@@ -44,16 +46,16 @@ class AuditTrail:
         self.records = records
         self.settings = settings
         self.lines = JsonLines(settings.output, settings.file, stream)
-        self.webhook = (
-            AuditWebhook(
+        self.webhook: AuditWebhook | None = None
+        if settings.webhook_url:  # (an HTTP client only where events go to a webhook)
+            from idp.audit.webhook import AuditWebhook
+
+            self.webhook = AuditWebhook(
                 settings.webhook_url,
                 settings.webhook_secret,
                 tries=settings.webhook_tries,
                 queue_size=settings.webhook_queue,
             )
-            if settings.webhook_url
-            else None
-        )
         self.clock = clock
         self.actor: str | None = None
         self.request: Request | None = None

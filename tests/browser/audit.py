@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 from idp.i18n import Translator
@@ -33,12 +32,15 @@ SETTLED_MS = 2000
 
 
 def axe_problems(page: Any, where: str) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    from axe_playwright_python.sync_playwright import Axe
+    """axe-core's serious and critical violations on the page, one line each (its
+    script is put into a page once, not at each check of it)."""
+    from axe_playwright_python.base import AXE_SCRIPT
 
-    results = Axe().run(page)
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    response = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     problems = []
-    for violation in results.response["violations"]:
+    for violation in response["violations"]:
         if violation["impact"] not in FAILING_IMPACTS:
             continue
         targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"])
@@ -146,28 +148,17 @@ def field_error_problems(page: Any, where: str, field: str) -> list[str]:
     return []
 
 
-def save_screenshots(page: Any, name: str, locale: str) -> list[Path]:
-    """The whole page at each width, as var/screenshots/NAME-WIDTH-LOCALE.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    saved = []
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": HEIGHT})
-        path = SCREENSHOTS / f"{name}-{width}-{locale}.png"
-        page.screenshot(path=str(path), full_page=True)
-        saved.append(path)
-    page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
-    return saved
-
-
 def check_page(page: Any, name: str, locale: str) -> list[str]:
     """Everything wrong with the page as it is now, at each width; saves its screenshots."""
     page.wait_for_load_state()
     problems = []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": HEIGHT})
         where = f"{name} ({locale}, {width} px)"
         problems += axe_problems(page, where)
         problems += tab_order_problems(page, where)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}-{locale}.png"), full_page=True)
+    page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
     problems += new_tab_problems(page, f"{name} ({locale})", locale)
-    save_screenshots(page, name, locale)
     return problems
