@@ -151,8 +151,14 @@ def translated(where: str, on_unreachable: Callable[[], None] | None = None) -> 
         if _unreachable(exc):
             if on_unreachable is not None:
                 on_unreachable()
-            raise StoreUnavailable(f"the store {where} cannot be reached: {exc}") from exc
-        raise StoreError(f"the store {where} failed: {exc}") from exc
+            said = _one_line(exc)
+            raise StoreUnavailable(f"the store {where} cannot be reached: {said}") from exc
+        raise StoreError(f"the store {where} failed: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: psycopg.Error) -> str:
+    """libpq's message on one line (it adds hints on lines of their own)."""
+    return " ".join(str(exc).split())
 
 
 def _has_input(conn: AsyncConnection[Any]) -> bool:
@@ -190,8 +196,13 @@ class Connections:
             return self._pool
 
     async def _open_pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
-        """A new pool, once the schema is found right; nothing is left running when it
-        is not (or the server cannot be reached)."""
+        """A new pool, once the schema is found right on a connection of its own; nothing
+        is left running when it is not, or when the server cannot be reached (said at
+        once when it refuses the connection: the pool would try again until its
+        timeout)."""
+        with self._translated():
+            async with await self.connect() as first:
+                await postgres_schema.prepare(first, self.where)
         min_size, max_size = self._sizes
         pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             self.url,
@@ -205,13 +216,6 @@ class Connections:
             name="idp-store",
         )
         await pool.open()
-        try:
-            with self._translated():
-                async with pool.connection() as conn:
-                    await postgres_schema.prepare(conn, self.where)
-        except BaseException:
-            await pool.close()
-            raise
         self._closing = asyncio.get_running_loop().create_task(
             self._close_when_cancelled(pool),
             name="idp-store-close",
