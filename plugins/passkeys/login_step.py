@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.factors import FactorHost, PendingLoginView
+from idp.factors import REMEMBER_FIELD, FactorHost, PendingLoginView
 from idp.store import User
 from plugins.passkeys import views
 from plugins.passkeys.ceremonies import Ceremonies, amr_for
@@ -122,7 +122,9 @@ class LoginStep:
                 self.host.metrics.login("wrong_passkey", "swk")
                 error, status = views.refusal(self.host, login.locale, refused.reason), 400
             else:
-                return await self.host.finish(request, login, amr_for(assertion.user_verified))
+                remember = form.get(REMEMBER_FIELD) == "1"
+                amr = amr_for(assertion.user_verified)
+                return await self.host.finish(request, login, amr, remember=remember)
         challenge_id, options = await self.ceremonies.start_authentication(
             "verify", login.id, user.sub, "preferred"
         )
@@ -136,4 +138,6 @@ class LoginStep:
             error=error,
             challenge_id=challenge_id,
             options=options,
+            remember_days=await self.host.remember_days(login),
+            other_methods_url=self.host.other_methods_url(login),
         )
