@@ -14,7 +14,15 @@ from starlette.testclient import TestClient
 
 from idp.app import create_app
 from idp.login.remembered_browsers import REMEMBER_COOKIE
-from tests.conftest import ISSUER, RP, Env, authorize, make_settings, submit_password
+from tests.conftest import (
+    ISSUER,
+    RP,
+    Env,
+    authorize,
+    hidden_inputs,
+    make_settings,
+    submit_password,
+)
 from tests.login.mail_code import MailCodePlugin
 from tests.plugins.passkeys.conftest import answer, enroll, new_authenticator, options_on, start
 
@@ -62,7 +70,17 @@ def test_the_passkey_page_remembers_the_browser_when_ticked(remembering: Env) ->
 def test_a_user_with_another_method_may_use_it_instead(tmp_path: Path) -> None:
     for env in passkeys_env(tmp_path, "passkeys,mailcode"):
         authenticator = new_authenticator()
-        assert enroll(env, authenticator).status_code == 303
+        # two plugins: the host's chooser first, where the user picks the passkey
+        chooser = submit_password(env, authorize(env).headers["location"]).headers["location"]
+        form = hidden_inputs(env.client.get(chooser).text)
+        chosen = env.client.post(
+            chooser, data={**form, "method": "passkeys:passkey", "action": "next"}
+        )
+        location = chosen.headers["location"]
+        assert location.startswith("/factors/passkeys/enroll/"), location
+        page = env.client.get(location)
+        created = json.dumps(authenticator.create(options_on(page.text)))
+        assert answer(env, location, page.text, created, name="Laptop").status_code == 303
         mail = env.provider.plugins["mailcode"]
         env.run(mail.enroll, env.store.find_user("alice"))
         location = new_login(env)
