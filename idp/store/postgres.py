@@ -34,13 +34,8 @@ from idp.store.base import (
 )
 from idp.store.codec import dump_payload, dump_row, load_payload, load_row
 from idp.store.namespaced import NamespacedRecords
-from idp.store.postgres_connections import (
-    TIMEOUT_SECONDS,
-    Connections,
-    Row,
-    as_text,
-    from_text,
-)
+from idp.store.postgres_connections import TIMEOUT_SECONDS, Connections, Row
+from idp.store.postgres_text import as_text, from_text
 from idp.store.postgres_upkeep import SWEEP_SECONDS, keep_sweeping
 from idp.store.postgres_wakeups import PostgresWakeups
 

@@ -27,13 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import re
 import select
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import (
     AbstractContextManager,
     asynccontextmanager,
-    contextmanager,
 )
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -45,10 +43,11 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
-from idp.errors import AlreadyUsed, StoreError, StoreUnavailable
+from idp.errors import StoreError, StoreUnavailable
 from idp.store import postgres_schema
 from idp.store.outages import Outage
 from idp.store.postgres_batches import Batches, Statement, Wanted, run_together
+from idp.store.postgres_text import translated
 
 log = logging.getLogger("idp")
 
@@ -93,25 +92,6 @@ class _Unit:
 _UNIT: ContextVar[_Unit | None] = ContextVar("idp_postgres_unit", default=None)
 
 
-_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
-
-
-def as_text(key: str) -> str:
-    """A key (an id, a username, a counter's name) as PostgreSQL text can hold it. Text
-    cannot hold NUL, which a key made of what a client sent may have: NUL is kept as a
-    backslash and a zero, and a backslash as two, so that no two keys become one."""
-    if "\x00" in key or "\\" in key:
-        return key.replace("\\", "\\\\").replace("\x00", "\\0")
-    return key
-
-
-def from_text(text: str) -> str:
-    """The key that `as_text` made this text of."""
-    if "\\" not in text:
-        return text
-    return _ESCAPED.sub(lambda m: "\x00" if m[1] == "0" else m[1], text)
-
-
 def connect_options(url: str) -> dict[str, Any]:
     """What a connection to `url` is opened with, besides the URL."""
     given = conninfo_to_dict(url)
@@ -125,40 +105,6 @@ def display(url: str) -> str:
     if not sep or not at or ":" not in userinfo:
         return url
     return f"{scheme}://{userinfo.split(':', 1)[0]}@{hostpart}"
-
-
-def _unreachable(exc: psycopg.Error) -> bool:
-    """Is this a failure to reach the server, rather than of a statement? (SQLSTATE
-    class 08: connection exception, 57P: the server shutting down or starting, 53: out of
-    connections; none: the client's own, such as a broken connection or the pool's
-    timeout.)"""
-    if not isinstance(exc, psycopg.OperationalError):
-        return False
-    state = exc.sqlstate
-    return state is None or state.startswith(("08", "57P", "53"))
-
-
-@contextmanager
-def translated(where: str, on_unreachable: Callable[[], None] | None = None) -> Iterator[None]:
-    """psycopg's errors as the store's: StoreUnavailable when the server cannot be
-    reached, StoreError for a statement that failed."""
-    try:
-        yield
-    except psycopg.Error as exc:
-        if exc.sqlstate == postgres_schema.ALREADY_USED:
-            model, id = exc.diag.message_primary or "", exc.diag.message_detail or ""
-            raise AlreadyUsed(model, from_text(id)) from exc
-        if _unreachable(exc):
-            if on_unreachable is not None:
-                on_unreachable()
-            said = _one_line(exc)
-            raise StoreUnavailable(f"the store {where} cannot be reached: {said}") from exc
-        raise StoreError(f"the store {where} failed: {_one_line(exc)}") from exc
-
-
-def _one_line(exc: psycopg.Error) -> str:
-    """libpq's message on one line (it adds hints on lines of their own)."""
-    return " ".join(str(exc).split())
 
 
 def _has_input(conn: AsyncConnection[Any]) -> bool:

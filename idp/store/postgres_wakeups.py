@@ -15,7 +15,8 @@ import psycopg
 from psycopg import AsyncConnection
 
 from idp.errors import StoreError
-from idp.store.postgres_connections import Connections, as_text, from_text
+from idp.store.postgres_connections import Connections
+from idp.store.postgres_text import as_text, from_text
 from idp.store.relayed_wakeups import Heard, RelayedWakeups
 
 CHANNEL = "idp_wakeups"

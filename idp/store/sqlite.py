@@ -44,16 +44,6 @@ _SWEEP_EVERY = 500
 
 _LIVE = "(expires_at IS NULL OR expires_at >= ?)"
 
-#: a user whose username, name or email holds the search (lower() folds ASCII alone)
-_SEARCH = (
-    "(? = '' OR instr(lower(username), ?) > 0"
-    " OR instr(lower(coalesce(json_extract(data, '$.name'), '')), ?) > 0"
-    " OR instr(lower(coalesce(json_extract(data, '$.email'), '')), ?) > 0)"
-)
-
-#: tries to switch a new file to WAL while another process does the same (50 ms apart)
-_WAL_ATTEMPTS = 100
-
 
 class SqliteStore:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
@@ -84,7 +74,7 @@ class SqliteStore:
         if self._read_only_file is not None:
             return self._read_only_file.connect()
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        _into_wal(conn)
+        sqlite_schema.into_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         if self._upkeep.running:
             # checkpoints (which fsync) are left to the upkeep thread
@@ -226,7 +216,8 @@ class SqliteStore:
 
     async def page_users(self, after: str, limit: int, search: str = "") -> list[User]:
         rows = self._reader().execute(
-            f"SELECT data FROM users WHERE username > ? AND {_SEARCH} ORDER BY username LIMIT ?",
+            f"SELECT data FROM users WHERE username > ? AND {sqlite_schema.USER_SEARCH}"
+            " ORDER BY username LIMIT ?",
             (after, search, *(search.lower(),) * 3, limit),
         )
         return [load_row(User, r[0]) for r in rows]
@@ -397,19 +388,6 @@ class SqliteStore:
     async def clear(self, key: str) -> None:
         async with self._write() as db:
             db.execute("DELETE FROM counters WHERE key = ?", (key,))
-
-
-def _into_wal(conn: sqlite3.Connection) -> None:
-    """Switch the file to WAL. On a new file another process may be switching it at the
-    same moment, and sqlite then says "locked" at once instead of waiting: try again."""
-    for attempt in range(_WAL_ATTEMPTS):
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
-                raise
-            time.sleep(0.05)
 
 
 def _listed(row: tuple[str, str, int]) -> tuple[str, JSON]:

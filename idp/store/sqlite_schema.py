@@ -8,6 +8,7 @@ command, so that an upgrade is never a side effect of starting something.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from idp.errors import SchemaOutdated
@@ -137,3 +138,27 @@ def upgrade_file(path: str) -> tuple[int, int]:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+#: a user whose username, name or email holds the search (lower() folds ASCII alone)
+USER_SEARCH = (
+    "(? = '' OR instr(lower(username), ?) > 0"
+    " OR instr(lower(coalesce(json_extract(data, '$.name'), '')), ?) > 0"
+    " OR instr(lower(coalesce(json_extract(data, '$.email'), '')), ?) > 0)"
+)
+
+#: tries to switch a new file to WAL while another process does the same (50 ms apart)
+_WAL_ATTEMPTS = 100
+
+
+def into_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. On a new file another process may be switching it at the
+    same moment, and sqlite then says "locked" at once instead of waiting: try again."""
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
