@@ -65,8 +65,9 @@ class LiveServer:
         email_verified: bool = True,
         locale: str = "",
     ) -> dict[str, Any]:
-        """`idp users add` with the password on stdin; returns `idp users show` as JSON."""
-        args = ["users", "add", username, "--password-stdin"]
+        """`idp users add --json` with the password on stdin; returns the user as
+        `idp users show` has it."""
+        args = ["users", "add", username, "--password-stdin", "--json"]
         for flag, value in (
             ("--name", name),
             ("--given-name", given_name),
@@ -78,8 +79,7 @@ class LiveServer:
                 args += [flag, value]
         if email_verified:
             args.append("--email-verified")
-        self.idp(*args, stdin=password + "\n")
-        shown: dict[str, Any] = json.loads(self.idp("users", "show", username))
+        shown: dict[str, Any] = json.loads(self.idp(*args, stdin=password + "\n"))
         self.users[username] = shown
         return shown
 

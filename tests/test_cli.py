@@ -351,3 +351,14 @@ def test_a_client_added_without_remembered_browsers_or_postponement(
     assert run(config, "clients", "list", "--json", monkeypatch=monkeypatch) == 0
     [client] = [c for c in json.loads(capsys.readouterr().out) if c["name"] == "Admin tool"]
     assert client["remember_browser"] is False and client["postpone_enrollment"] is False
+
+
+def test_users_add_json_prints_the_user_as_users_show_does(
+    config: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("users", "add", "sanne", "--name", "Sanne Visser", "--json")
+    assert run(config, *args, stdin="een lang wachtwoord\n", monkeypatch=monkeypatch) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert run(config, "users", "show", "sanne", monkeypatch=monkeypatch) == 0
+    assert added == json.loads(capsys.readouterr().out)
+    assert added["name"] == "Sanne Visser" and added["second_factors"] == []

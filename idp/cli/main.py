@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--email-verified", action="store_true")
     add.add_argument("--locale")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--json", action="store_true", help="print the user as `users show` does")
     imp = users.add_parser(
         "import", help="add many users from JSON Lines (one object per line; - for stdin)"
     )

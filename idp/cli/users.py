@@ -91,7 +91,12 @@ async def _write(args: argparse.Namespace, admin: UserAdmin, store: Store, where
             "locale": args.locale or "",
         }
         user = await admin.add(args.username, claims, password)
-        print(f"added user {user.username} (sub {user.sub}) to the {where}")
+        if args.json:  # as `users show` has it: a new user has no second factor yet
+            print(
+                json.dumps({**_user_json(user), "second_factors": []}, indent=2, ensure_ascii=False)
+            )
+        else:
+            print(f"added user {user.username} (sub {user.sub}) to the {where}")
     elif args.action == "import":
         if args.file == "-":
             entries = read_entries(sys.stdin)
