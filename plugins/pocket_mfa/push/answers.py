@@ -74,7 +74,6 @@ class Answer:
 class AnswerChecker:
     def __init__(self, challenges: ChallengeService) -> None:
         self.challenges = challenges
-        self.audit = challenges.audit
 
     async def answer(self, device: Device, challenge_id: str, body: Any) -> Outcome:
         """Apply a device's answer; a DeviceApiError says why it is refused."""
@@ -113,15 +112,8 @@ class AnswerChecker:
         challenges.metrics.factor_answered("push", challenges.clock() - challenge.created_at)
         if challenge.login_id is not None and outcome is not Outcome.APPROVED:
             challenges.metrics.login(outcome.value, "swk")
-        await self.audit.record(
-            outcome.value,
-            outcome="success" if outcome is Outcome.APPROVED else "failure",
-            sub=challenge.sub,
-            device_id=device.device_id,
-            challenge_id=challenge.id,
-            client_name=challenge.client_name,
-            ip=challenge.ip,
-        )
+        success = "success" if outcome is Outcome.APPROVED else "failure"
+        await challenges.audited(outcome.value, challenge, success, device_id=device.device_id)
         return outcome
 
     async def _closed(self, challenge_id: str) -> DeviceApiError:

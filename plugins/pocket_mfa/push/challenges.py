@@ -118,13 +118,7 @@ class ChallengeService:
             sub=sub,
         )
         await self.wakeups.wake(_user_topic(sub))
-        await self.audit.record(
-            "push_sent",
-            sub=sub,
-            challenge_id=challenge.id,
-            client_name=challenge.client_name,
-            ip=challenge.ip,
-        )
+        await self.audited("push_sent", challenge)
         return challenge
 
     # --- reading
@@ -184,20 +178,33 @@ class ChallengeService:
         await self.wakeups.wake(_challenge_topic(challenge.id))
         return True
 
-    async def expire(self, challenge: Challenge, device_id: str | None = None) -> bool:
-        """Close a challenge whose time is up, and audit it; False if it was closed
-        already."""
-        if not await self.settle(challenge, Outcome.EXPIRED, device_id):
-            return False
+    async def audited(
+        self,
+        event: str,
+        challenge: Challenge,
+        outcome: str = "success",
+        *,
+        device_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """An audit event of the challenge, with its user, client and address."""
         await self.audit.record(
-            Outcome.EXPIRED.value,
-            outcome="failure",
+            event,
+            outcome=outcome,
             sub=challenge.sub,
             challenge_id=challenge.id,
             client_name=challenge.client_name,
             ip=challenge.ip,
             device_id=device_id,
+            reason=reason,
         )
+
+    async def expire(self, challenge: Challenge, device_id: str | None = None) -> bool:
+        """Close a challenge whose time is up, and audit it; False if it was closed
+        already."""
+        if not await self.settle(challenge, Outcome.EXPIRED, device_id):
+            return False
+        await self.audited(Outcome.EXPIRED.value, challenge, "failure", device_id=device_id)
         return True
 
     async def withdraw(self, challenge: Challenge, reason: str) -> bool:
@@ -208,15 +215,7 @@ class ChallengeService:
             return False
         if not await self.settle(challenge, Outcome.WITHDRAWN):
             return False
-        await self.audit.record(
-            Outcome.WITHDRAWN.value,
-            outcome="failure",
-            sub=challenge.sub,
-            challenge_id=challenge.id,
-            client_name=challenge.client_name,
-            ip=challenge.ip,
-            reason=reason,
-        )
+        await self.audited(Outcome.WITHDRAWN.value, challenge, "failure", reason=reason)
         return True
 
     async def withdraw_for_login(
